@@ -1,0 +1,25 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
+import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
+import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
+
+/** The kernels this package adds to (or replaces in) tfjs' wasm backend. */
+export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  unsortedSegmentSumConfig,
+];
+
+/**
+ * Registers the training kernels for the 'wasm' backend, replacing wasm's own
+ * where it has a slow one. Idempotent. Returns the kernel names.
+ */
+export function registerTrainingKernels(): string[] {
+  for (const config of trainingKernelConfigs) {
+    if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
+      tf.unregisterKernel(config.kernelName, config.backendName);
+    }
+    tf.registerKernel(config);
+  }
+  return trainingKernelConfigs.map((c) => c.kernelName);
+}
