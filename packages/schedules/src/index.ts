@@ -1,1 +1,3 @@
 export * from './rng.js';
+export * from './schedule.js';
+export * from './timesteps.js';
