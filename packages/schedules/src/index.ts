@@ -1,3 +1,5 @@
 export * from './rng.js';
 export * from './schedule.js';
 export * from './timesteps.js';
+export * from './sigmas.js';
+export * from './karras.js';
