@@ -1,1 +1,15 @@
-export {};
+export * from './types.js';
+export * from './state.js';
+export * from './formulas.js';
+export * from './grids.js';
+export * from './clip.js';
+export * from './dynamic-threshold.js';
+export * from './ddpm.js';
+export * from './ddim.js';
+export * from './euler.js';
+export * from './euler-ancestral.js';
+export * from './heun.js';
+export * from './dpm-solver.js';
+export * from './guidance.js';
+export * from './ensemble.js';
+export * from './sample.js';

@@ -1,0 +1,8 @@
+import * as tf from '@tensorflow/tfjs';
+import type { X0Processor } from './types.js';
+
+/** Clips the predicted clean sample to [−range, range] (diffusers' `clip_sample`, `clip_sample_range`). */
+export function clip(range = 1): X0Processor {
+  if (!(range > 0)) throw new Error(`clip: range must be > 0; got ${range}`);
+  return (x0) => tf.clipByValue(x0, -range, range);
+}

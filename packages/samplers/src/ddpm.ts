@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs';
+import { timesteps as scheduleTimesteps, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { clip } from './clip.js';
+import { predictX0 } from './formulas.js';
+import { checkSpacing, checkSteps, type SpacingOptions } from './grids.js';
+import type { Sampler, StepArgs, StepResult } from './types.js';
+
+export type DdpmVariance = 'fixed_small' | 'fixed_large';
+
+export interface DdpmOptions extends SpacingOptions {
+  /** 'fixed_small' = the posterior variance β̃_t, 'fixed_large' = β_t (diffusers' `variance_type`). Default 'fixed_small'. */
+  varianceType?: DdpmVariance;
+  /** Clip x0 to [−clipSampleRange, clipSampleRange] when no x0 processor is given. Default false (diffusers: true). */
+  clipSample?: boolean;
+  clipSampleRange?: number;
+}
+
+/**
+ * Ancestral sampling of Ho et al. 2020: x_{t'} ~ N(μ̃(x_t, x̂0), σ²) with the
+ * posterior mean of eq. 7, μ̃ = √ᾱ_{t'} β / (1−ᾱ_t) x̂0 + √α (1−ᾱ_{t'}) / (1−ᾱ_t) x_t,
+ * where α = ᾱ_t/ᾱ_{t'} and β = 1 − α, so skipped steps work (as diffusers' DDPMScheduler).
+ * No noise is added at t = 0.
+ */
+export function ddpm(options: DdpmOptions = {}): Sampler {
+  const varianceType = options.varianceType ?? 'fixed_small';
+  if (varianceType !== 'fixed_small' && varianceType !== 'fixed_large') {
+    throw new Error(`varianceType must be one of 'fixed_small', 'fixed_large'; got '${varianceType}'`);
+  }
+  const spacing = checkSpacing(options.timestepSpacing ?? 'leading');
+  const ownProcessor = options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined;
+  return {
+    name: 'ddpm',
+    timesteps(schedule: NoiseSchedule, n: number): number[] {
+      checkSteps(n);
+      return scheduleTimesteps(schedule, n, { spacing, stepsOffset: options.stepsOffset ?? 0 });
+    },
+    step(args: StepArgs): StepResult {
+      const { sample, alphaCumprod: at, prevAlphaCumprod: ap } = args;
+      const processor = args.x0Processor ?? ownProcessor;
+      const raw = predictX0(args.prediction, sample, args.modelOutput, at);
+      const x0 = processor ? processor(raw) : raw;
+      const alpha = at / ap;
+      const beta = 1 - alpha;
+      const mean = tf.add(tf.mul(x0, (Math.sqrt(ap) * beta) / (1 - at)), tf.mul(sample, (Math.sqrt(alpha) * (1 - ap)) / (1 - at)));
+      if (!(args.t > 0)) return { prevSample: mean as tf.Tensor4D, predOriginalSample: x0 };
+      const variance = varianceType === 'fixed_small' ? Math.max(((1 - ap) / (1 - at)) * beta, 1e-20) : beta;
+      const noise = tf.randomNormal(sample.shape, 0, 1, 'float32', args.rng.nextSeed());
+      return { prevSample: tf.add(mean, tf.mul(noise, Math.sqrt(variance))) as tf.Tensor4D, predOriginalSample: x0 };
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs';
+import { ancestralStep, predictX0, sigmaFromAlphaCumprod, toD, toDdpmScale, toSigmaScale } from './formulas.js';
+import { eulerFamily, type EulerOptions } from './euler.js';
+import type { Sampler, StepArgs, StepResult } from './types.js';
+
+export interface EulerAncestralOptions extends EulerOptions {
+  /** Fraction of the ancestral noise (k-diffusion's `eta`). Default 1, as diffusers. */
+  eta?: number;
+}
+
+/**
+ * Ancestral Euler (k-diffusion's `sample_euler_ancestral`, diffusers'
+ * EulerAncestralDiscreteScheduler): an Euler step to σ_down, then fresh noise
+ * of std σ_up, with σ_down² + σ_up² = σ_next².
+ */
+export function eulerAncestral(options: EulerAncestralOptions = {}): Sampler {
+  const eta = options.eta ?? 1;
+  if (!(eta >= 0)) throw new Error(`eta must be >= 0; got ${eta}`);
+  return {
+    ...eulerFamily('euler-ancestral', options),
+    step(args: StepArgs): StepResult {
+      const sigma = sigmaFromAlphaCumprod(args.alphaCumprod);
+      const sigmaNext = sigmaFromAlphaCumprod(args.prevAlphaCumprod);
+      const raw = predictX0(args.prediction, args.sample, args.modelOutput, args.alphaCumprod);
+      const x0 = args.x0Processor ? args.x0Processor(raw) : raw;
+      const { sigmaDown, sigmaUp } = ancestralStep(sigma, sigmaNext, eta);
+      const x = toSigmaScale(args.sample, sigma);
+      let next = tf.add(x, tf.mul(toD(x, sigma, x0), sigmaDown - sigma));
+      if (sigmaUp > 0) {
+        const noise = tf.randomNormal(x.shape, 0, 1, 'float32', args.rng.nextSeed());
+        next = tf.add(next, tf.mul(noise, sigmaUp));
+      }
+      return { prevSample: toDdpmScale(next as tf.Tensor4D, sigmaNext), predOriginalSample: x0 };
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs';
+import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { predictX0, sigmaFromAlphaCumprod, toD, toDdpmScale, toSigmaScale } from './formulas.js';
+import { eulerPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
+import type { Sampler, StepArgs, StepResult } from './types.js';
+
+export interface EulerOptions extends SpacingOptions {
+  /** Karras et al. 2022 noise levels (ρ = 7) between the grid's σ extremes. Default false. */
+  useKarrasSigmas?: boolean;
+  /** The last noise level: 'zero' or σ at t = 0 (diffusers' `final_sigmas_type`). Default 'zero'. */
+  finalSigmasType?: FinalSigmas;
+}
+
+/** The plan shared by the sigma-space samplers of the Euler family. */
+export function eulerFamily(name: string, options: EulerOptions) {
+  const plan = (schedule: NoiseSchedule, n: number) => eulerPlan(schedule, n, options);
+  return {
+    name,
+    timesteps: (schedule: NoiseSchedule, n: number): number[] => plan(schedule, n).timesteps,
+    alphasCumprod: (schedule: NoiseSchedule, timesteps: readonly number[]): number[] =>
+      plan(schedule, timesteps.length).alphasCumprod,
+  };
+}
+
+/**
+ * Euler's method on the probability-flow ODE, Karras et al. 2022 Algorithm 1
+ * without churn (diffusers' EulerDiscreteScheduler): x_{σ'} = x_σ + (σ' − σ)(x_σ − x̂0)/σ.
+ * Works in Karras scaling x_σ = x_t √(1+σ²) internally; the model still sees x_t and t.
+ */
+export function euler(options: EulerOptions = {}): Sampler {
+  return {
+    ...eulerFamily('euler', options),
+    step(args: StepArgs): StepResult {
+      const sigma = sigmaFromAlphaCumprod(args.alphaCumprod);
+      const sigmaNext = sigmaFromAlphaCumprod(args.prevAlphaCumprod);
+      const raw = predictX0(args.prediction, args.sample, args.modelOutput, args.alphaCumprod);
+      const x0 = args.x0Processor ? args.x0Processor(raw) : raw;
+      const x = toSigmaScale(args.sample, sigma);
+      const next = tf.add(x, tf.mul(toD(x, sigma, x0), sigmaNext - sigma)) as tf.Tensor4D;
+      return { prevSample: toDdpmScale(next, sigmaNext), predOriginalSample: x0 };
+    },
+  };
+}

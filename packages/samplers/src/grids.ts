@@ -1,0 +1,131 @@
+import { karrasSigmas, roundHalfEven, sigmaToTimestep, timesteps as scheduleTimesteps, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { alphaCumprodFromSigma } from './formulas.js';
+
+/*
+ * The step grids of diffusers' sigma-space schedulers. DDPM and DDIM use the
+ * schedules package's `timesteps` as they are; Euler/Heun keep linspace
+ * timesteps fractional and DPM-Solver has its own linspace/leading rules, so
+ * those differences live here.
+ */
+
+export type Spacing = 'leading' | 'trailing' | 'linspace';
+export type FinalSigmas = 'zero' | 'sigma_min';
+
+export interface SpacingOptions {
+  /** How inference timesteps are spread over training time (diffusers' `timestep_spacing`). */
+  timestepSpacing?: Spacing;
+  /** Added to 'leading' timesteps (diffusers' `steps_offset`). */
+  stepsOffset?: number;
+}
+
+/** A run: model timesteps and the ᾱ of the sample at each of them plus the final level. */
+export interface Plan {
+  timesteps: number[];
+  alphasCumprod: number[];
+}
+
+const SPACINGS: readonly Spacing[] = ['leading', 'trailing', 'linspace'];
+
+export function checkSpacing(spacing: string): Spacing {
+  if (!SPACINGS.includes(spacing as Spacing)) {
+    throw new Error(`timestepSpacing must be one of 'leading', 'trailing', 'linspace'; got '${spacing}'`);
+  }
+  return spacing as Spacing;
+}
+
+export function checkSteps(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`numInferenceSteps must be a positive integer; got ${n}`);
+}
+
+/** numpy.linspace(0, stop, num) as numpy computes it (k · step, endpoint exact), descending. */
+function linspaceDesc(stop: number, num: number): number[] {
+  const step = stop / (num - 1);
+  return Array.from({ length: num }, (_, k) => (num === 1 ? 0 : k === num - 1 ? stop : k * step)).reverse();
+}
+
+/** σ per training timestep, with ᾱ floored at 2⁻²⁴ as diffusers does for zero-terminal-SNR schedules. */
+export function trainSigmas(schedule: NoiseSchedule): Float64Array {
+  const ac = schedule.alphasCumprod;
+  const out = new Float64Array(ac.length);
+  for (let i = 0; i < ac.length; i++) {
+    const a = Math.max(ac[i], 2 ** -24);
+    out[i] = Math.sqrt((1 - a) / a);
+  }
+  return out;
+}
+
+/** numpy.interp of `ys` (given at 0, 1, 2, …) at x. */
+export function interpAt(ys: ArrayLike<number>, x: number): number {
+  if (x <= 0) return ys[0];
+  if (x >= ys.length - 1) return ys[ys.length - 1];
+  const lo = Math.floor(x);
+  const w = x - lo;
+  return w === 0 ? ys[lo] : ys[lo] * (1 - w) + ys[lo + 1] * w;
+}
+
+function finalSigma(schedule: NoiseSchedule, finalSigmas: FinalSigmas): number {
+  if (finalSigmas === 'zero') return 0;
+  if (finalSigmas === 'sigma_min') return trainSigmas(schedule)[0];
+  throw new Error(`finalSigmasType must be one of 'zero', 'sigma_min'; got '${finalSigmas}'`);
+}
+
+function toPlan(timesteps: number[], sigmas: number[], last: number): Plan {
+  return { timesteps, alphasCumprod: [...sigmas, last].map((s) => alphaCumprodFromSigma(s)) };
+}
+
+/**
+ * EulerDiscreteScheduler / EulerAncestral / Heun: linspace timesteps stay fractional,
+ * σ is interpolated linearly in σ, Karras σ run between the grid's own σ extremes.
+ */
+export function eulerPlan(
+  schedule: NoiseSchedule,
+  n: number,
+  opts: SpacingOptions & { useKarrasSigmas?: boolean; finalSigmasType?: FinalSigmas },
+): Plan {
+  checkSteps(n);
+  const spacing = checkSpacing(opts.timestepSpacing ?? 'linspace');
+  const T = schedule.numTrainTimesteps;
+  let ts: number[];
+  if (spacing === 'linspace') {
+    ts = linspaceDesc(T - 1, n).map(Math.fround);
+  } else {
+    ts = scheduleTimesteps(schedule, n, { spacing, stepsOffset: opts.stepsOffset ?? 0 });
+  }
+  const table = trainSigmas(schedule);
+  let sigmas = ts.map((t) => interpAt(table, t));
+  if (opts.useKarrasSigmas) {
+    sigmas = Array.from(karrasSigmas(n, sigmas[sigmas.length - 1], sigmas[0], 7));
+    ts = sigmas.map((s) => sigmaToTimestep(schedule, s));
+  }
+  return toPlan(ts, sigmas, finalSigma(schedule, opts.finalSigmasType ?? 'zero'));
+}
+
+/** DPMSolverMultistepScheduler: integer timesteps from its own grid, Karras σ over the whole training range. */
+export function dpmPlan(
+  schedule: NoiseSchedule,
+  n: number,
+  opts: SpacingOptions & { useKarrasSigmas?: boolean; finalSigmasType?: FinalSigmas; roundKarrasTimesteps?: boolean },
+): Plan {
+  checkSteps(n);
+  const spacing = checkSpacing(opts.timestepSpacing ?? 'linspace');
+  const T = schedule.numTrainTimesteps;
+  let ts: number[];
+  if (spacing === 'linspace') {
+    ts = linspaceDesc(T - 1, n + 1).slice(0, n).map(roundHalfEven);
+  } else if (spacing === 'leading') {
+    const ratio = Math.floor(T / (n + 1));
+    ts = Array.from({ length: n + 1 }, (_, k) => k * ratio).reverse().slice(0, n).map((t) => t + (opts.stepsOffset ?? 0));
+  } else {
+    ts = scheduleTimesteps(schedule, n, { spacing: 'trailing' });
+  }
+  const table = trainSigmas(schedule);
+  let sigmas: number[];
+  if (opts.useKarrasSigmas) {
+    sigmas = Array.from(karrasSigmas(n, table[0], table[T - 1], 7));
+    ts = sigmas.map((s) => sigmaToTimestep(schedule, s));
+    if (opts.roundKarrasTimesteps ?? true) ts = ts.map(roundHalfEven);
+  } else {
+    sigmas = ts.map((t) => interpAt(table, t));
+  }
+  return toPlan(ts, sigmas, finalSigma(schedule, opts.finalSigmasType ?? 'zero'));
+}

@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs';
+import { alphaCumprodAt, createRng, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { assertPrediction } from './formulas.js';
+import { classifierFreeGuidance } from './guidance.js';
+import { SamplerState } from './state.js';
+import type { Conditioning, Denoiser, Sampler, X0Processor } from './types.js';
+
+export interface SampleOptions {
+  /** The training noise schedule of the denoiser. */
+  schedule: NoiseSchedule;
+  /** Output shape [B, H, W, C]; optional with `initImage`. */
+  shape?: [number, number, number, number];
+  numInferenceSteps: number;
+  /** Seed of the run's generator: the same seed gives the same samples on the same backend. Default 0. */
+  seed?: number;
+  cond?: Conditioning;
+  /** Classifier-free guidance: wraps the denoiser with `classifierFreeGuidance`. Needs `cond.classLabels`. */
+  guidance?: { scale: number; rescale?: number; nullClass: number };
+  /** Applied to every predicted clean sample, e.g. `dynamicThreshold()` or `clip(1)`. */
+  x0Processor?: X0Processor;
+  /** Called after each step with the predicted clean sample (disposed after the call; clone to keep). */
+  onStep?: (i: number, n: number, x0: tf.Tensor4D) => void | Promise<void>;
+  /** Also return the sample and predicted x0 after every step. Default false. */
+  returnIntermediates?: boolean;
+  /** img2img (SDEdit): start from `initImage` noised to an intermediate level; 1 = from (almost) pure noise. */
+  strength?: number;
+  /** The clean image img2img starts from, [B, H, W, C] in the data range. */
+  initImage?: tf.Tensor4D;
+}
+
+export interface SampleOutput {
+  samples: tf.Tensor4D;
+  /** With `returnIntermediates`: the sample after each step taken. */
+  intermediates: tf.Tensor4D[];
+  /** With `returnIntermediates`: the predicted clean sample at each step taken. */
+  predictions: tf.Tensor4D[];
+}
+
+/** The noise level of the sample at each timestep (n + 1 entries: the last is the level after the final step). */
+export function runNoiseLevels(sampler: Sampler, schedule: NoiseSchedule, timesteps: readonly number[]): number[] {
+  const levels = sampler.alphasCumprod
+    ? sampler.alphasCumprod(schedule, timesteps)
+    : [...timesteps.map((t) => alphaCumprodAt(schedule, t)), 1];
+  if (levels.length !== timesteps.length + 1) {
+    throw new Error(`${sampler.name}: alphasCumprod must return timesteps.length + 1 = ${timesteps.length + 1} levels; got ${levels.length}`);
+  }
+  return levels;
+}
+
+/**
+ * The shared sampling loop. The model is always called with the DDPM-scaled
+ * x_t = √ᾱ x0 + √(1−ᾱ) ε and a float timestep t; for sigma-space samplers
+ * x_t = x_σ / √(1+σ²) and t is the timestep of that σ (σ → t by log-σ
+ * interpolation for Karras σ), so every sampler uses the same Denoiser.
+ * Starts from x_T ~ N(0, I), or from `initImage` noised to the level of step
+ * n − ⌊n·strength⌋ (as diffusers' img2img pipelines).
+ */
+export async function sample(denoiser: Denoiser, sampler: Sampler, options: SampleOptions): Promise<SampleOutput> {
+  const { schedule, numInferenceSteps: n, x0Processor, onStep, returnIntermediates = false, cond } = options;
+  assertPrediction(denoiser.prediction);
+  let model: Denoiser = denoiser;
+  if (options.guidance) {
+    const { scale, rescale = 0, nullClass } = options.guidance;
+    model = classifierFreeGuidance(denoiser, { guidanceScale: scale, guidanceRescale: rescale, nullClass });
+  }
+  const timesteps = sampler.timesteps(schedule, n);
+  const levels = runNoiseLevels(sampler, schedule, timesteps);
+  const rng = createRng(options.seed ?? 0);
+
+  let start = 0;
+  let x: tf.Tensor4D;
+  if (options.initImage !== undefined || options.strength !== undefined) {
+    const { initImage, strength = 1 } = options;
+    if (initImage === undefined) throw new Error('strength needs initImage');
+    if (!(strength > 0 && strength <= 1)) throw new Error(`strength must be in (0, 1]; got ${strength}`);
+    if (options.shape && options.shape.join() !== initImage.shape.join()) {
+      throw new Error(`shape [${options.shape}] differs from initImage's shape [${initImage.shape}]`);
+    }
+    start = Math.max(timesteps.length - Math.min(Math.floor(timesteps.length * strength), timesteps.length), 0);
+    if (start >= timesteps.length) throw new Error(`strength ${strength} leaves no step of ${timesteps.length}`);
+    const a = levels[start];
+    x = tf.tidy(() => {
+      const noise = tf.randomNormal(initImage.shape, 0, 1, 'float32', rng.nextSeed());
+      return tf.add(tf.mul(initImage, Math.sqrt(a)), tf.mul(noise, Math.sqrt(1 - a))) as tf.Tensor4D;
+    });
+  } else {
+    if (!options.shape) throw new Error('shape is required (or pass initImage)');
+    x = tf.randomNormal(options.shape, 0, 1, 'float32', rng.nextSeed());
+  }
+  const batch = x.shape[0];
+  const state = new SamplerState();
+  const intermediates: tf.Tensor4D[] = [];
+  const predictions: tf.Tensor4D[] = [];
+  const denoise = (xt: tf.Tensor4D, t: number): tf.Tensor4D => {
+    const tt = tf.fill([batch], t, 'float32') as tf.Tensor1D;
+    return model.predict(xt, tt, cond);
+  };
+  try {
+    for (let i = start; i < timesteps.length; i++) {
+      const current = x;
+      const { prevSample, predOriginalSample } = tf.tidy(() => {
+        const r = sampler.step({
+          i,
+          sample: current,
+          modelOutput: denoise(current, timesteps[i]),
+          prediction: denoiser.prediction,
+          t: timesteps[i],
+          prevT: i + 1 < timesteps.length ? timesteps[i + 1] : -1,
+          alphaCumprod: levels[i],
+          prevAlphaCumprod: levels[i + 1],
+          timesteps,
+          alphasCumprod: levels,
+          schedule,
+          rng,
+          x0Processor,
+          denoise,
+          state,
+        });
+        // Fresh handles, so disposing the input or x0 never frees what a sampler passed through.
+        return { prevSample: tf.clone(r.prevSample), predOriginalSample: tf.clone(r.predOriginalSample) };
+      });
+      x = prevSample;
+      current.dispose();
+      if (returnIntermediates) {
+        intermediates.push(tf.clone(x));
+        predictions.push(tf.clone(predOriginalSample));
+      }
+      try {
+        if (onStep) await onStep(i, timesteps.length, predOriginalSample);
+      } finally {
+        predOriginalSample.dispose();
+      }
+    }
+  } catch (err) {
+    x.dispose();
+    for (const t of [...intermediates, ...predictions]) t.dispose();
+    throw err;
+  } finally {
+    state.dispose();
+  }
+  return { samples: x, intermediates, predictions };
+}

@@ -1,0 +1,80 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { NoiseSchedule, Rng } from '@tfjs-diffusion/schedules';
+import type { SamplerState } from './state.js';
+
+/** What a denoiser's output means: the noise ε, the velocity v = √ᾱ ε − √(1−ᾱ) x0, or the clean sample x0. */
+export type Prediction = 'epsilon' | 'v' | 'sample';
+
+/** Conditioning passed to a denoiser. The null (unconditional) class is index `numClasses`. */
+export interface Conditioning {
+  /** int32 class labels, one per batch row. */
+  classLabels?: tf.Tensor1D;
+}
+
+/**
+ * The model contract. Models, the empirical denoiser and the wrappers of this
+ * package satisfy it structurally.
+ */
+export interface Denoiser {
+  readonly prediction: Prediction;
+  /**
+   * `x`: the noised sample in DDPM scaling, x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε (never Karras-scaled);
+   * `t`: float32 timesteps on the training scale [0, numTrainTimesteps − 1], possibly fractional.
+   * Returns a tensor of x's shape.
+   */
+  predict(x: tf.Tensor4D, t: tf.Tensor1D, cond?: Conditioning): tf.Tensor4D;
+}
+
+/** Maps a predicted clean sample to a processed one (clipping, dynamic thresholding). */
+export type X0Processor = (x0: tf.Tensor4D) => tf.Tensor4D;
+
+/** Everything one step of a sampler gets from the loop. */
+export interface StepArgs {
+  /** Index of this step in the run, 0 … timesteps.length − 1. */
+  i: number;
+  /** The current sample, in DDPM scaling, at noise level `alphaCumprod`. */
+  sample: tf.Tensor4D;
+  /** The denoiser's output at (`sample`, `t`). */
+  modelOutput: tf.Tensor4D;
+  prediction: Prediction;
+  /** Model timestep of this step (possibly fractional) and of the next one (−1 after the last step). */
+  t: number;
+  prevT: number;
+  /** ᾱ of `sample` and of the sample this step returns. */
+  alphaCumprod: number;
+  prevAlphaCumprod: number;
+  /** The whole run: model timesteps and the n + 1 noise levels. */
+  timesteps: readonly number[];
+  alphasCumprod: readonly number[];
+  schedule: NoiseSchedule;
+  rng: Rng;
+  /** Applied wherever the sampler forms a predicted clean sample. */
+  x0Processor?: X0Processor;
+  /** One more model evaluation at a DDPM-scaled `x` and timestep `t` (for second-order methods); returns the raw output. */
+  denoise(x: tf.Tensor4D, t: number): tf.Tensor4D;
+  state: SamplerState;
+}
+
+export interface StepResult {
+  /** The sample at the next (less noisy) level, DDPM scaling. */
+  prevSample: tf.Tensor4D;
+  /** The predicted clean sample x0 at this step (after the x0 processor). */
+  predOriginalSample: tf.Tensor4D;
+}
+
+/**
+ * One sampling method. The loop in `sample()` is shared: it calls the model at
+ * (x_t, t_i) and hands the output to `step`. Every sampler sees and returns
+ * samples in DDPM scaling; sigma-space methods convert inside `step`.
+ */
+export interface Sampler {
+  readonly name: string;
+  /** The model timesteps of a run with `numInferenceSteps` steps, descending. */
+  timesteps(schedule: NoiseSchedule, numInferenceSteps: number): number[];
+  /**
+   * The ᾱ of the sample at each timestep, plus the final level (length n + 1).
+   * Optional: by default ᾱ(t_i) from the schedule, then 1 (the clean sample).
+   */
+  alphasCumprod?(schedule: NoiseSchedule, timesteps: readonly number[]): number[];
+  step(args: StepArgs): StepResult;
+}
