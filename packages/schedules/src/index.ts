@@ -3,3 +3,4 @@ export * from './schedule.js';
 export * from './timesteps.js';
 export * from './sigmas.js';
 export * from './karras.js';
+export * from './diffusers-config.js';
