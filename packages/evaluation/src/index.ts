@@ -1,1 +1,7 @@
-export {};
+export * from './types.js';
+export * from './alphaBar.js';
+export * from './empiricalDenoiser.js';
+export * from './smoothedEmpiricalDenoiser.js';
+export * from './nearestNeighbours.js';
+export * from './memorization.js';
+export * from './frechetDistance.js';
