@@ -1,0 +1,39 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+
+export type Prediction = 'epsilon' | 'v' | 'sample';
+
+/** What training needs of a model (the models package's UNet and MLPDenoiser satisfy it). */
+export interface TrainableDenoiser {
+  readonly prediction: Prediction;
+  predict(
+    x: tf.Tensor4D,
+    t: tf.Tensor1D,
+    cond?: { classLabels?: tf.Tensor1D },
+    opts?: { training?: boolean; seed?: number; dropoutRate?: number },
+  ): tf.Tensor4D;
+  parameters(): NamedParameter[];
+  readonly config?: { numClasses?: number } & Record<string, unknown>;
+}
+
+/** One training batch: clean samples in the model's scale and optional int class labels. */
+export interface Batch {
+  images: tf.Tensor4D;
+  labels?: tf.Tensor1D | ArrayLike<number>;
+}
+
+/**
+ * A source of training batches. The trainer disposes the tensors of each batch
+ * after the step. `getState`/`setState` (JSON) let checkpoints resume the same data order.
+ */
+export interface BatchSource {
+  next(): Batch | Promise<Batch>;
+  getState?(): unknown;
+  setState?(state: unknown): void;
+}
+
+/** A fixed validation set. */
+export interface ValidationSet {
+  images: tf.Tensor4D;
+  labels?: tf.Tensor1D | ArrayLike<number>;
+}
