@@ -1,15 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { EmpiricalDenoiser } from './empiricalDenoiser.js';
-import { linearSchedule, normalData, uniformData } from './testing/fixtures.js';
+import { makeSchedule } from '@tfjs-diffusion/schedules';
+import { alphaBarLogSnr, normalData, uniformData } from './testing/fixtures.js';
 
-const schedule = linearSchedule();
+const schedule = makeSchedule({ betaSchedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, numTrainTimesteps: 1000 });
 
 function alphaBar(t: number): number {
-  const lo = Math.floor(t);
-  const f = t - lo;
-  const ac = schedule.alphasCumprod;
-  return lo + 1 < ac.length ? (1 - f) * ac[lo]! + f * ac[lo + 1]! : ac[lo]!;
+  return alphaBarLogSnr(schedule.alphasCumprod, t);
 }
 
 /** x̂0 straight from the definition: softmax over −‖x − √ᾱ y_i‖² / (2(1 − ᾱ)), in float64. */

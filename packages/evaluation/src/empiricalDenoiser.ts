@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchCoefficients, checkChunkSize, checkPrediction, empiricalLogits, fromSample } from './empiricalLogits.js';
 import { toMatrix } from './imageSet.js';
-import type { ImageSet, Prediction, ScheduleLike } from './types.js';
+import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
+import type { ImageSet, Prediction } from './types.js';
 
 export interface EmpiricalDenoiserOptions {
   /** What `predict` returns; default 'sample'. */
@@ -31,7 +32,7 @@ export class EmpiricalDenoiser {
   private readonly halfSq: tf.Tensor2D;
   private readonly chunkSize: number;
 
-  constructor(trainImages: ImageSet, private readonly schedule: ScheduleLike, options: EmpiricalDenoiserOptions = {}) {
+  constructor(trainImages: ImageSet, private readonly schedule: NoiseSchedule, options: EmpiricalDenoiserOptions = {}) {
     this.prediction = checkPrediction(options.prediction ?? 'sample');
     this.chunkSize = checkChunkSize(options.chunkSize ?? 2048);
     this.train = toMatrix(trainImages, 'trainImages');

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { noiseCoefficients } from './alphaBar.js';
-import type { Prediction, ScheduleLike } from './types.js';
+import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
+import type { Prediction } from './types.js';
 
 const PREDICTIONS: readonly Prediction[] = ['epsilon', 'v', 'sample'];
 
@@ -28,7 +29,7 @@ export interface BatchCoefficients {
   normScale: tf.Tensor2D;
 }
 
-export function batchCoefficients(schedule: ScheduleLike, t: tf.Tensor1D, batch: number, temperatures?: Float64Array): BatchCoefficients {
+export function batchCoefficients(schedule: NoiseSchedule, t: tf.Tensor1D, batch: number, temperatures?: Float64Array): BatchCoefficients {
   if (t.shape[0] !== batch) throw new Error(`t must have one timestep per batch row (${batch}); got shape [${t.shape.join(', ')}]`);
   const { a, s } = noiseCoefficients(schedule, t.dataSync());
   const dot = new Float32Array(batch);

@@ -1,5 +1,4 @@
 export * from './types.js';
-export * from './alphaBar.js';
 export * from './empiricalDenoiser.js';
 export * from './smoothedEmpiricalDenoiser.js';
 export * from './nearestNeighbours.js';

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { SmoothedEmpiricalDenoiser } from './smoothedEmpiricalDenoiser.js';
-import { linearSchedule, normalData, uniformData } from './testing/fixtures.js';
+import { makeSchedule } from '@tfjs-diffusion/schedules';
+import { alphaBarLogSnr, normalData, uniformData } from './testing/fixtures.js';
 
-const schedule = linearSchedule();
+const schedule = makeSchedule({ betaSchedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, numTrainTimesteps: 1000 });
 const n = 40;
 const d = 8;
 const train = uniformData(n, d, 11);
@@ -14,9 +15,7 @@ const x = normalData(ts.length, d, 12);
 function direct(c: number, k: number): Float64Array {
   const out = new Float64Array(ts.length * d);
   ts.forEach((t, b) => {
-    const lo = Math.floor(t);
-    const f = t - lo;
-    const ab = (1 - f) * schedule.alphasCumprod[lo]! + f * schedule.alphasCumprod[lo + 1]!;
+    const ab = alphaBarLogSnr(schedule.alphasCumprod, t);
     const a = Math.sqrt(ab);
     const s = Math.sqrt(1 - ab);
     const d2 = Array.from({ length: n }, (_, i) => {

@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { batchCoefficients, checkChunkSize, checkPrediction, empiricalLogits, fromSample } from './empiricalLogits.js';
 import { noiseCoefficients } from './alphaBar.js';
 import { toMatrix } from './imageSet.js';
-import type { ImageSet, Prediction, ScheduleLike } from './types.js';
+import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
+import type { ImageSet, Prediction } from './types.js';
 
 export interface SmoothedEmpiricalDenoiserOptions {
   trainImages: ImageSet;
-  schedule: ScheduleLike;
+  schedule: NoiseSchedule;
   /** The smoothing constant c ≥ 0 of the extra temperature T_t = c / σ_t. 0 gives the empirical denoiser over the K neighbours. */
   temperature: number;
   /** Number of nearest training points the softmax runs over (1 … N). */
@@ -38,7 +39,7 @@ export class SmoothedEmpiricalDenoiser {
   readonly dim: number;
   readonly temperature: number;
   readonly k: number;
-  private readonly schedule: ScheduleLike;
+  private readonly schedule: NoiseSchedule;
   private readonly train: tf.Tensor2D;
   private readonly halfSq: tf.Tensor2D;
   private readonly chunkSize: number;

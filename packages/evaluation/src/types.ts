@@ -3,12 +3,6 @@ import type * as tf from '@tensorflow/tfjs';
 /** What a denoiser's output means (the samplers' contract): ε, v = √ᾱ ε − √(1−ᾱ) x0, or x0. */
 export type Prediction = 'epsilon' | 'v' | 'sample';
 
-/** The part of `@tfjs-diffusion/schedules`' `NoiseSchedule` these tools read. */
-export interface ScheduleLike {
-  readonly numTrainTimesteps: number;
-  readonly alphasCumprod: ArrayLike<number>;
-}
-
 /**
  * A set of images or vectors: a tensor whose first axis is the item
  * (`[N, H, W, C]`, `[N, 1, 1, D]` or `[N, D]`), or host data with its shape.

@@ -1,18 +1,16 @@
 import { createRng } from '@tfjs-diffusion/schedules';
 
-/** DDPM's linear β schedule (Ho et al. 2020), computed here so tests need no other package. */
-export function linearSchedule(n = 1000, betaStart = 1e-4, betaEnd = 0.02) {
-  const betas = new Float64Array(n);
-  const alphas = new Float64Array(n);
-  const alphasCumprod = new Float64Array(n);
-  let prod = 1;
-  for (let i = 0; i < n; i++) {
-    betas[i] = betaStart + ((betaEnd - betaStart) * i) / (n - 1);
-    alphas[i] = 1 - betas[i]!;
-    prod *= alphas[i]!;
-    alphasCumprod[i] = prod;
-  }
-  return { numTrainTimesteps: n, betas, alphas, alphasCumprod };
+/**
+ * ᾱ at a fractional t by interpolating log SNR = log(ᾱ/(1−ᾱ)) linearly
+ * between neighbouring timesteps, written out here independently of the code.
+ */
+export function alphaBarLogSnr(alphasCumprod: ArrayLike<number>, t: number): number {
+  const lo = Math.min(Math.floor(t), alphasCumprod.length - 2);
+  const w = t - lo;
+  const a0 = alphasCumprod[lo]!;
+  const a1 = alphasCumprod[lo + 1]!;
+  const l = (1 - w) * Math.log(a0 / (1 - a0)) + w * Math.log(a1 / (1 - a1));
+  return 1 / (1 + Math.exp(-l));
 }
 
 /** n × d values, uniform in [-1, 1). */
