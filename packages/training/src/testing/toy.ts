@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { createRng, type RngState } from '@tfjs-diffusion/schedules';
-import type { BatchSource, Prediction, TrainableDenoiser } from '../types.js';
+import type { Batch, BatchSource, Prediction, TrainableDenoiser } from '../types.js';
 
 export class ToyDenoiser implements TrainableDenoiser {
   readonly config = { numClasses: 2, hidden: 64 };
@@ -54,7 +54,7 @@ export class ToyDenoiser implements TrainableDenoiser {
 }
 
 /** Two Gaussians at (±1, ±0.5) with σ = 0.1; labels say which. State = the generator's. */
-export function mixtureSource(seed: number, batchSize: number): BatchSource & { getState(): RngState } {
+export function mixtureSource(seed: number, batchSize: number): BatchSource & { next(): Batch; getState(): RngState } {
   const rng = createRng(seed);
   return {
     next() {
