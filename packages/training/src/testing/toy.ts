@@ -54,7 +54,12 @@ export class ToyDenoiser implements TrainableDenoiser {
 }
 
 /** Two Gaussians at (±1, ±0.5) with σ = 0.1; labels say which. State = the generator's. */
-export function mixtureSource(seed: number, batchSize: number): BatchSource & { next(): Batch; getState(): RngState } {
+export interface MixtureSource extends BatchSource {
+  next(): Batch;
+  getState(): RngState;
+}
+
+export function mixtureSource(seed: number, batchSize: number): MixtureSource {
   const rng = createRng(seed);
   return {
     next() {
