@@ -27,7 +27,7 @@ describe('makeSchedule', () => {
     expect(s.betas[999]).toBeCloseTo(0.012, 15);
     const mid = (Math.sqrt(0.00085) + (Math.sqrt(0.012) - Math.sqrt(0.00085)) * (400 / 999)) ** 2;
     expect(rel(s.betas[400]!, mid)).toBeLessThan(1e-13);
-    // Stable Diffusion's schedule ends at ᾱ ≈ 0.0047 (Lin et al. 2023, Table 1: SNR ≈ 0.0047).
+    // Stable Diffusion's schedule ends at ᾱ ≈ 0.00466 (terminal SNR ≈ 0.0047, far from 0).
     expect(s.alphasCumprod[999]).toBeGreaterThan(0.0046);
     expect(s.alphasCumprod[999]).toBeLessThan(0.0047);
   });

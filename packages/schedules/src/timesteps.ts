@@ -19,7 +19,7 @@ export function roundHalfEven(x: number): number {
 
 /**
  * The descending integer timesteps diffusers' DDIM/DDPM `set_timesteps` produce
- * (Table 2 of Lin et al. 2023 names the spacings):
+ * (Lin et al. 2023 compare them):
  * - leading:  arange(0, n) · (T // n) + stepsOffset
  * - trailing: round(arange(T, 0, −T/n)) − 1
  * - linspace: round(linspace(0, T − 1, n))
