@@ -6,3 +6,4 @@ export * from './jsonl.js';
 export * from './checkpoint.js';
 export * from './trainer.js';
 export * from './parallel.js';
+export * from './replica.js';

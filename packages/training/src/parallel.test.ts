@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { slicePlain, type PlainBatch } from './loss.js';
+import { replicaOf, shardRanges } from './parallel.js';
+import { ToyDenoiser } from './testing/toy.js';
+
+describe('sharding', () => {
+  it('splits a batch into near-equal contiguous shards', () => {
+    expect(shardRanges(10, 3)).toEqual([[0, 4], [4, 7], [7, 10]]);
+    expect(shardRanges(2, 4)).toEqual([[0, 1], [1, 2]]);
+  });
+
+  it('the shard-size-weighted mean of shard losses and gradients equals the whole batch', () => {
+    const d = new ToyDenoiser('v', 1);
+    const n = 10;
+    const rnd = (k: number, s: number) => Float32Array.from({ length: k }, (_, i) => Math.sin(i * 12.9898 + s) * 1.3);
+    const batch: PlainBatch = {
+      shape: [n, 1, 1, 2],
+      images: rnd(2 * n, 1),
+      noise: rnd(2 * n, 2),
+      inputNoise: rnd(2 * n, 3),
+      t: Int32Array.from({ length: n }, (_, i) => i * 9),
+      alphaCumprod: Float32Array.from({ length: n }, (_, i) => 0.95 - i * 0.09),
+      weights: Float32Array.from({ length: n }, (_, i) => 0.5 + i / n),
+      labels: Int32Array.from({ length: n }, (_, i) => i % 3),
+      dropoutSeed: 5,
+    };
+    const r = replicaOf(d, 'v');
+    const whole = r.lossAndGrads(batch);
+    const ranges = shardRanges(n, 3);
+    const parts = ranges.map(([a, b]) => ({ w: (b - a) / n, ...r.lossAndGrads(slicePlain(batch, a, b)) }));
+    const loss = parts.reduce((s, p) => s + p.w * p.loss, 0);
+    expect(loss).toBeCloseTo(whole.loss, 5);
+    for (const name of Object.keys(whole.grads)) {
+      const want = whole.grads[name].dataSync();
+      const got = new Float64Array(want.length);
+      for (const p of parts) p.grads[name].dataSync().forEach((g, i) => (got[i] += p.w * g));
+      want.forEach((g, i) => expect(got[i]).toBeCloseTo(g, 4));
+    }
+    tf.dispose([whole.grads, ...parts.map((p) => p.grads)]);
+    d.dispose();
+  });
+});
