@@ -3,9 +3,9 @@ import { timesteps as scheduleTimesteps, type NoiseSchedule } from '@tfjs-diffus
 import { clip } from './clip.js';
 import { epsilonFromX0, predictEpsilon, predictX0 } from './formulas.js';
 import { checkSpacing, checkSteps, type SpacingOptions } from './grids.js';
-import type { Sampler, StepArgs, StepResult } from './types.js';
+import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
 
-export interface DdimOptions extends SpacingOptions {
+export interface DdimOptions extends SpacingOptions, SamplerBaseOptions {
   /** Noise scale: 0 = deterministic DDIM, 1 = DDPM's posterior variance. Default 0. */
   eta?: number;
   /** The final ᾱ is 1 (true) or ᾱ_0 (false), as diffusers' `set_alpha_to_one`. Default true. */
@@ -28,7 +28,7 @@ export function ddim(options: DdimOptions = {}): Sampler {
   if (!(eta >= 0)) throw new Error(`eta must be >= 0; got ${eta}`);
   const spacing = checkSpacing(options.timestepSpacing ?? 'leading');
   const setAlphaToOne = options.setAlphaToOne ?? true;
-  const ownProcessor = options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined;
+  const ownProcessor = options.x0Processor ?? (options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined);
   return {
     name: 'ddim',
     timesteps(schedule: NoiseSchedule, n: number): number[] {

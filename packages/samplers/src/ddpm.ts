@@ -3,11 +3,11 @@ import { timesteps as scheduleTimesteps, type NoiseSchedule } from '@tfjs-diffus
 import { clip } from './clip.js';
 import { predictX0 } from './formulas.js';
 import { checkSpacing, checkSteps, type SpacingOptions } from './grids.js';
-import type { Sampler, StepArgs, StepResult } from './types.js';
+import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
 
 export type DdpmVariance = 'fixed_small' | 'fixed_large';
 
-export interface DdpmOptions extends SpacingOptions {
+export interface DdpmOptions extends SpacingOptions, SamplerBaseOptions {
   /** 'fixed_small' = the posterior variance β̃_t, 'fixed_large' = β_t (diffusers' `variance_type`). Default 'fixed_small'. */
   varianceType?: DdpmVariance;
   /** Clip x0 to [−clipSampleRange, clipSampleRange] when no x0 processor is given. Default false (diffusers: true). */
@@ -27,7 +27,7 @@ export function ddpm(options: DdpmOptions = {}): Sampler {
     throw new Error(`varianceType must be one of 'fixed_small', 'fixed_large'; got '${varianceType}'`);
   }
   const spacing = checkSpacing(options.timestepSpacing ?? 'leading');
-  const ownProcessor = options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined;
+  const ownProcessor = options.x0Processor ?? (options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined);
   return {
     name: 'ddpm',
     timesteps(schedule: NoiseSchedule, n: number): number[] {

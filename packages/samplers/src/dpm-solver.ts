@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { predictX0 } from './formulas.js';
-import { dpmPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
-import type { Sampler, StepArgs, StepResult } from './types.js';
+import { checkSpacing, dpmPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
+import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
 
-export interface DpmSolverOptions extends SpacingOptions {
+export interface DpmSolverOptions extends SpacingOptions, SamplerBaseOptions {
+  /** 2 (default) for DPM-Solver++(2M); 1 makes every step first order (DPM-Solver++(1), i.e. DDIM in λ). */
+  solverOrder?: 1 | 2;
   /** Karras et al. 2022 noise levels (ρ = 7) over the whole training range. Default false. */
   useKarrasSigmas?: boolean;
   /** First-order final steps when there are fewer than 15 steps (diffusers' `lower_order_final`). Default true. */
@@ -31,6 +33,9 @@ export function dpmSolverPlusPlus2M(options: DpmSolverOptions = {}): Sampler {
   if (solverType !== 'midpoint' && solverType !== 'heun') {
     throw new Error(`solverType must be one of 'midpoint', 'heun'; got '${solverType}'`);
   }
+  checkSpacing(options.timestepSpacing ?? 'linspace');
+  const solverOrder = options.solverOrder ?? 2;
+  if (solverOrder !== 1 && solverOrder !== 2) throw new Error(`solverOrder must be 1 or 2; got ${solverOrder}`);
   const finalZero = (options.finalSigmasType ?? 'zero') === 'zero';
   const plan = (schedule: NoiseSchedule, n: number) => dpmPlan(schedule, n, options);
   return {
@@ -41,7 +46,8 @@ export function dpmSolverPlusPlus2M(options: DpmSolverOptions = {}): Sampler {
       const { i, sample, state } = args;
       const n = args.timesteps.length;
       const raw = predictX0(args.prediction, sample, args.modelOutput, args.alphaCumprod);
-      const x0 = args.x0Processor ? args.x0Processor(raw) : raw;
+      const processor = args.x0Processor ?? options.x0Processor;
+      const x0 = processor ? processor(raw) : raw;
       const alphaT = Math.sqrt(args.prevAlphaCumprod);
       const sigmaT = Math.sqrt(1 - args.prevAlphaCumprod);
       const sigmaS = Math.sqrt(1 - args.alphaCumprod);
@@ -56,7 +62,7 @@ export function dpmSolverPlusPlus2M(options: DpmSolverOptions = {}): Sampler {
       const lowerOrderFinal = isLast && (options.eulerAtFinal || ((options.lowerOrderFinal ?? true) && n < 15) || finalZero);
       let prev: tf.Tensor;
       const first = tf.sub(tf.mul(sample, sigmaT / sigmaS), tf.mul(x0, alphaT * expm));
-      if (prevX0 === undefined || prevLambda === undefined || lowerOrderFinal) {
+      if (solverOrder === 1 || prevX0 === undefined || prevLambda === undefined || lowerOrderFinal) {
         prev = first;
       } else {
         const r = (lambdaS - prevLambda) / h;

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { predictX0, sigmaFromAlphaCumprod, toD, toDdpmScale, toSigmaScale } from './formulas.js';
-import { eulerPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
-import type { Sampler, StepArgs, StepResult } from './types.js';
+import { checkSpacing, eulerPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
+import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
 
-export interface EulerOptions extends SpacingOptions {
+export interface EulerOptions extends SpacingOptions, SamplerBaseOptions {
   /** Karras et al. 2022 noise levels (ρ = 7) between the grid's σ extremes. Default false. */
   useKarrasSigmas?: boolean;
   /** The last noise level: 'zero' or σ at t = 0 (diffusers' `final_sigmas_type`). Default 'zero'. */
@@ -13,6 +13,7 @@ export interface EulerOptions extends SpacingOptions {
 
 /** The plan shared by the sigma-space samplers of the Euler family. */
 export function eulerFamily(name: string, options: EulerOptions) {
+  checkSpacing(options.timestepSpacing ?? 'linspace');
   const plan = (schedule: NoiseSchedule, n: number) => eulerPlan(schedule, n, options);
   return {
     name,
@@ -34,7 +35,8 @@ export function euler(options: EulerOptions = {}): Sampler {
       const sigma = sigmaFromAlphaCumprod(args.alphaCumprod);
       const sigmaNext = sigmaFromAlphaCumprod(args.prevAlphaCumprod);
       const raw = predictX0(args.prediction, args.sample, args.modelOutput, args.alphaCumprod);
-      const x0 = args.x0Processor ? args.x0Processor(raw) : raw;
+      const processor = args.x0Processor ?? options.x0Processor;
+      const x0 = processor ? processor(raw) : raw;
       const x = toSigmaScale(args.sample, sigma);
       const next = tf.add(x, tf.mul(toD(x, sigma, x0), sigmaNext - sigma)) as tf.Tensor4D;
       return { prevSample: toDdpmScale(next, sigmaNext), predOriginalSample: x0 };

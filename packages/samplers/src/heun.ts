@@ -17,7 +17,7 @@ export interface HeunOptions extends Omit<EulerOptions, 'finalSigmasType'> {
  * Two model calls per step (the second through `denoise`).
  */
 export function heun(options: HeunOptions = {}): Sampler {
-  const ownProcessor = options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined;
+  const ownProcessor = options.x0Processor ?? (options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined);
   return {
     ...eulerFamily('heun', { ...options, finalSigmasType: 'zero' }),
     step(args: StepArgs): StepResult {

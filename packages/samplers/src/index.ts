@@ -13,3 +13,4 @@ export * from './dpm-solver.js';
 export * from './guidance.js';
 export * from './ensemble.js';
 export * from './sample.js';
+export * from './from-diffusers-config.js';

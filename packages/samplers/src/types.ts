@@ -28,6 +28,12 @@ export interface Denoiser {
 /** Maps a predicted clean sample to a processed one (clipping, dynamic thresholding). */
 export type X0Processor = (x0: tf.Tensor4D) => tf.Tensor4D;
 
+/** Options every built-in sampler accepts. */
+export interface SamplerBaseOptions {
+  /** The sampler's own x0 processor, used when `sample()` is given none (e.g. thresholding from a diffusers config). */
+  x0Processor?: X0Processor;
+}
+
 /** Everything one step of a sampler gets from the loop. */
 export interface StepArgs {
   /** Index of this step in the run, 0 … timesteps.length − 1. */
