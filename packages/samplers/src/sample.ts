@@ -26,6 +26,11 @@ export interface SampleOptions {
   strength?: number;
   /** The clean image img2img starts from, [B, H, W, C] in the data range. */
   initImage?: tf.Tensor4D;
+  /**
+   * The initial standard-normal draw (diffusers' `latents` before scaling): x_T itself, or the noise
+   * added to `initImage`. Default: drawn from the seeded generator. Not disposed.
+   */
+  noise?: tf.Tensor4D;
 }
 
 export interface SampleOutput {
@@ -45,6 +50,12 @@ export function runNoiseLevels(sampler: Sampler, schedule: NoiseSchedule, timest
     throw new Error(`${sampler.name}: alphasCumprod must return timesteps.length + 1 = ${timesteps.length + 1} levels; got ${levels.length}`);
   }
   return levels;
+}
+
+function checkNoise(noise: tf.Tensor4D | undefined, shape: readonly number[]): void {
+  if (noise && noise.shape.join() !== shape.join()) {
+    throw new Error(`noise must have shape [${shape}]; got [${noise.shape}]`);
+  }
 }
 
 /**
@@ -79,13 +90,16 @@ export async function sample(denoiser: Denoiser, sampler: Sampler, options: Samp
     start = Math.max(timesteps.length - Math.min(Math.floor(timesteps.length * strength), timesteps.length), 0);
     if (start >= timesteps.length) throw new Error(`strength ${strength} leaves no step of ${timesteps.length}`);
     const a = levels[start];
+    checkNoise(options.noise, initImage.shape);
     x = tf.tidy(() => {
-      const noise = tf.randomNormal(initImage.shape, 0, 1, 'float32', rng.nextSeed());
+      const noise = options.noise ?? tf.randomNormal(initImage.shape, 0, 1, 'float32', rng.nextSeed());
       return tf.add(tf.mul(initImage, Math.sqrt(a)), tf.mul(noise, Math.sqrt(1 - a))) as tf.Tensor4D;
     });
   } else {
-    if (!options.shape) throw new Error('shape is required (or pass initImage)');
-    x = tf.randomNormal(options.shape, 0, 1, 'float32', rng.nextSeed());
+    const shape = options.shape ?? options.noise?.shape;
+    if (!shape) throw new Error('shape is required (or pass initImage or noise)');
+    checkNoise(options.noise, shape);
+    x = options.noise ? tf.clone(options.noise) : tf.randomNormal(shape, 0, 1, 'float32', rng.nextSeed());
   }
   const batch = x.shape[0];
   const state = new SamplerState();
