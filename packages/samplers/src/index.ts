@@ -1,12 +1,12 @@
 export * from './types.js';
 export * from './state.js';
 export * from './formulas.js';
-export * from './grids.js';
+export { dpmPlan, eulerPlan, type FinalSigmas, type Plan, type Spacing, type SpacingOptions } from './grids.js';
 export * from './clip.js';
 export * from './dynamic-threshold.js';
 export * from './ddpm.js';
 export * from './ddim.js';
-export * from './euler.js';
+export { euler, type EulerOptions } from './euler.js';
 export * from './euler-ancestral.js';
 export * from './heun.js';
 export * from './dpm-solver.js';

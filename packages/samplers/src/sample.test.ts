@@ -92,17 +92,19 @@ describe('samples of Gaussian data have its mean and std', () => {
     }
   }
 
-  it('ddim with trailing spacing on a zero-terminal-SNR schedule (v prediction)', async () => {
-    const zsnr = makeSchedule({ rescaleBetasZeroSnr: true });
-    const { samples } = await sample(gaussianDenoiser('v', zsnr), ddim({ timestepSpacing: 'trailing' }), {
-      schedule: zsnr,
-      shape: SHAPE,
-      numInferenceSteps: 25,
-      seed: 2,
+  const zsnr = makeSchedule({ rescaleBetasZeroSnr: true });
+  const zeroSnrSamplers: [string, Sampler][] = [
+    ['ddim', ddim({ timestepSpacing: 'trailing' })],
+    ['euler', euler({ timestepSpacing: 'trailing' })],
+    ['dpm++ 2m', dpmSolverPlusPlus2M({ timestepSpacing: 'trailing' })],
+  ];
+  for (const [name, sampler] of zeroSnrSamplers) {
+    it(`${name} with trailing spacing on a zero-terminal-SNR schedule (v prediction)`, async () => {
+      const { samples } = await sample(gaussianDenoiser('v', zsnr), sampler, { schedule: zsnr, shape: SHAPE, numInferenceSteps: 25, seed: 2 });
+      expectGaussian(samples);
+      samples.dispose();
     });
-    expectGaussian(samples);
-    samples.dispose();
-  });
+  }
 });
 
 describe('a custom sampler plugs into sample()', () => {
