@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../initBackend.js';
+import { conv2DBackpropFilterDilated, conv2DBackpropFilterIm2col } from './Conv2DBackpropFilter.js';
 import { convCases, outSize } from '../testing/convCases.js';
 import { randn, relativeError, runOn } from '../testing/onBackends.js';
 
@@ -21,6 +22,16 @@ describe('Conv2DBackpropFilter on wasm', () => {
       const [want] = await runOn('cpu', f);
       const [got] = await runOn('wasm', f);
       expect(relativeError(got!, want!)).toBeLessThan(1e-4);
+      // both forms, whichever the kernel picks for this shape
+      for (const form of [conv2DBackpropFilterDilated, conv2DBackpropFilterIm2col]) {
+        const backend = tf.backend();
+        const inputs = { x: tf.tensor(xData, c.x), dy: tf.tensor(dyData, dyShape) };
+        const out = form({ inputs, attrs: { strides: c.strides, pad: c.pad, filterShape: c.filter } as unknown as tf.NamedAttrMap, backend });
+        const data = backend.readSync(out.dataId) as Float32Array;
+        backend.disposeData(out.dataId);
+        tf.dispose(Object.values(inputs));
+        expect(relativeError(data, want!), form.name).toBeLessThan(1e-4);
+      }
     });
   }
 
