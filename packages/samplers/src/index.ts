@@ -12,5 +12,6 @@ export * from './heun.js';
 export * from './dpm-solver.js';
 export * from './guidance.js';
 export * from './ensemble.js';
+export * from './run.js';
 export * from './sample.js';
 export * from './from-diffusers-config.js';

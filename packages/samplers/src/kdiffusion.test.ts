@@ -5,7 +5,8 @@ import { ddim } from './ddim.js';
 import { dpmSolverPlusPlus2M } from './dpm-solver.js';
 import { euler } from './euler.js';
 import { heun } from './heun.js';
-import { runNoiseLevels, sample } from './sample.js';
+import { runNoiseLevels } from './run.js';
+import { sample } from './sample.js';
 import type { Denoiser, Prediction, Sampler } from './types.js';
 
 // Whole deterministic runs against k-diffusion's samplers (sample_euler, sample_heun,

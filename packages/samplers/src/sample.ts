@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { alphaCumprodAt, createRng, type NoiseSchedule } from '@tfjs-diffusion/schedules';
-import { assertPrediction } from './formulas.js';
+import { createRng, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { classifierFreeGuidance } from './guidance.js';
-import { SamplerState } from './state.js';
+import { startRun } from './run.js';
 import type { Conditioning, Denoiser, Sampler, X0Processor } from './types.js';
 
 export interface SampleOptions {
@@ -18,7 +17,7 @@ export interface SampleOptions {
   guidance?: { scale: number; rescale?: number; nullClass: number };
   /** Applied to every predicted clean sample, e.g. `dynamicThreshold()` or `clip(1)`. */
   x0Processor?: X0Processor;
-  /** Called after each step with the predicted clean sample (disposed after the call; clone to keep). */
+  /** Called after each step i of n (i starts past the skipped steps with img2img) with the predicted clean sample (disposed after the call; clone to keep). */
   onStep?: (i: number, n: number, x0: tf.Tensor4D) => void | Promise<void>;
   /** Also return the sample and predicted x0 after every step. Default false. */
   returnIntermediates?: boolean;
@@ -41,17 +40,6 @@ export interface SampleOutput {
   predictions: tf.Tensor4D[];
 }
 
-/** The noise level of the sample at each timestep (n + 1 entries: the last is the level after the final step). */
-export function runNoiseLevels(sampler: Sampler, schedule: NoiseSchedule, timesteps: readonly number[]): number[] {
-  const levels = sampler.alphasCumprod
-    ? sampler.alphasCumprod(schedule, timesteps)
-    : [...timesteps.map((t) => alphaCumprodAt(schedule, t)), 1];
-  if (levels.length !== timesteps.length + 1) {
-    throw new Error(`${sampler.name}: alphasCumprod must return timesteps.length + 1 = ${timesteps.length + 1} levels; got ${levels.length}`);
-  }
-  return levels;
-}
-
 function checkNoise(noise: tf.Tensor4D | undefined, shape: readonly number[]): void {
   if (noise && noise.shape.join() !== shape.join()) {
     throw new Error(`noise must have shape [${shape}]; got [${noise.shape}]`);
@@ -68,15 +56,16 @@ function checkNoise(noise: tf.Tensor4D | undefined, shape: readonly number[]): v
  */
 export async function sample(denoiser: Denoiser, sampler: Sampler, options: SampleOptions): Promise<SampleOutput> {
   const { schedule, numInferenceSteps: n, x0Processor, onStep, returnIntermediates = false, cond } = options;
-  assertPrediction(denoiser.prediction);
   let model: Denoiser = denoiser;
   if (options.guidance) {
     const { scale, rescale = 0, nullClass } = options.guidance;
     model = classifierFreeGuidance(denoiser, { guidanceScale: scale, guidanceRescale: rescale, nullClass });
   }
-  const timesteps = sampler.timesteps(schedule, n);
-  const levels = runNoiseLevels(sampler, schedule, timesteps);
   const rng = createRng(options.seed ?? 0);
+  let batch = 0;
+  const denoise = (xt: tf.Tensor4D, t: number): tf.Tensor4D => model.predict(xt, tf.fill([batch], t, 'float32') as tf.Tensor1D, cond);
+  const run = startRun(sampler, { schedule, numInferenceSteps: n, prediction: denoiser.prediction, rng, x0Processor, denoise });
+  const { timesteps, alphasCumprod: levels } = run;
 
   let start = 0;
   let x: tf.Tensor4D;
@@ -101,38 +90,13 @@ export async function sample(denoiser: Denoiser, sampler: Sampler, options: Samp
     checkNoise(options.noise, shape);
     x = options.noise ? tf.clone(options.noise) : tf.randomNormal(shape, 0, 1, 'float32', rng.nextSeed());
   }
-  const batch = x.shape[0];
-  const state = new SamplerState();
+  batch = x.shape[0];
   const intermediates: tf.Tensor4D[] = [];
   const predictions: tf.Tensor4D[] = [];
-  const denoise = (xt: tf.Tensor4D, t: number): tf.Tensor4D => {
-    const tt = tf.fill([batch], t, 'float32') as tf.Tensor1D;
-    return model.predict(xt, tt, cond);
-  };
   try {
     for (let i = start; i < timesteps.length; i++) {
       const current = x;
-      const { prevSample, predOriginalSample } = tf.tidy(() => {
-        const r = sampler.step({
-          i,
-          sample: current,
-          modelOutput: denoise(current, timesteps[i]),
-          prediction: denoiser.prediction,
-          t: timesteps[i],
-          prevT: i + 1 < timesteps.length ? timesteps[i + 1] : -1,
-          alphaCumprod: levels[i],
-          prevAlphaCumprod: levels[i + 1],
-          timesteps,
-          alphasCumprod: levels,
-          schedule,
-          rng,
-          x0Processor,
-          denoise,
-          state,
-        });
-        // Fresh handles, so disposing the input or x0 never frees what a sampler passed through.
-        return { prevSample: tf.clone(r.prevSample), predOriginalSample: tf.clone(r.predOriginalSample) };
-      });
+      const { prevSample, predOriginalSample } = tf.tidy(() => run.step(i, current, denoise(current, timesteps[i])));
       x = prevSample;
       current.dispose();
       if (returnIntermediates) {
@@ -150,7 +114,7 @@ export async function sample(denoiser: Denoiser, sampler: Sampler, options: Samp
     for (const t of [...intermediates, ...predictions]) t.dispose();
     throw err;
   } finally {
-    state.dispose();
+    run.dispose();
   }
   return { samples: x, intermediates, predictions };
 }

@@ -61,12 +61,13 @@ export interface StepArgs {
   state: SamplerState;
 }
 
-export interface StepResult {
+// A type alias (not an interface) so a StepResult is a tf.TensorContainer and can leave a tf.tidy.
+export type StepResult = {
   /** The sample at the next (less noisy) level, DDPM scaling. */
   prevSample: tf.Tensor4D;
   /** The predicted clean sample x0 at this step (after the x0 processor). */
   predOriginalSample: tf.Tensor4D;
-}
+};
 
 /**
  * One sampling method. The loop in `sample()` is shared: it calls the model at
