@@ -202,6 +202,30 @@ describe('the loop', () => {
     cond.classLabels.dispose();
   });
 
+  it('dynamic thresholding keeps every final sample in [-1, 1] (data mean 2)', async () => {
+    // N(2, 0.5²) data lies almost entirely outside [-1, 1]; the last step returns the processed x0.
+    const far: Denoiser = {
+      prediction: 'epsilon',
+      predict: (x, t) =>
+        tf.tidy(() => {
+          const a = alphaBar(schedule, t);
+          return tf.div(tf.mul(tf.sqrt(tf.sub(1, a)), tf.sub(x, tf.mul(tf.sqrt(a), 2))), tf.add(tf.mul(a, 0.25), tf.sub(1, a))) as tf.Tensor4D;
+        }),
+    };
+    for (const sampler of [ddpm(), ddim(), euler(), heun(), dpmSolverPlusPlus2M()]) {
+      const { samples } = await sample(far, sampler, {
+        schedule,
+        shape: [64, 2, 2, 1],
+        numInferenceSteps: sampler.name === 'ddpm' ? 100 : 20,
+        x0Processor: dynamicThreshold({ ratio: 0.9, maxValue: 3 }),
+      });
+      const max = Math.max(...Array.from(samples.dataSync(), Math.abs));
+      samples.dispose();
+      expect(max).toBeLessThanOrEqual(1 + 1e-6);
+      expect(max).toBeGreaterThan(0.5);
+    }
+  });
+
   it('calls onStep once per step, awaits it, and returns intermediates', async () => {
     const seen: number[] = [];
     const { samples, intermediates, predictions } = await sample(eps, euler(), {
