@@ -65,3 +65,16 @@ export function fromSample(x: tf.Tensor4D, x0: tf.Tensor4D, c: BatchCoefficients
     return tf.sub(tf.mul(a, eps), tf.mul(s, x0)) as tf.Tensor4D;
   });
 }
+
+/**
+ * out[b, j] = values[b, idx[b, j]] through a flat gather (the wasm backend's
+ * GatherV2 with batchDims reads out of bounds).
+ */
+export function gatherPerRow(values: tf.Tensor2D, idx: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [b, m] = values.shape;
+    const offsets = tf.mul(tf.range(0, b, 1, 'int32'), tf.scalar(m, 'int32'));
+    const flat = tf.add(tf.cast(idx, 'int32'), tf.reshape(offsets, [b, 1]));
+    return tf.reshape(tf.gather(tf.reshape(values, [-1]), tf.reshape(flat, [-1])), idx.shape) as tf.Tensor2D;
+  });
+}

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { gatherPerRow } from './empiricalLogits.js';
 import { setSize, toHost, toMatrix } from './imageSet.js';
 import type { ImageSet } from './types.js';
 
@@ -53,7 +54,7 @@ export function nearestNeighbours(queries: ImageSet, reference: ImageSet, k: num
           const allI = tf.concat([idx, i], 1);
           const best = tf.topk(allV, Math.min(kc, allV.shape[1]));
           v = best.values as tf.Tensor2D;
-          i = tf.gather(allI, best.indices, 1, 1) as tf.Tensor2D;
+          i = gatherPerRow(allI, best.indices as tf.Tensor2D);
         }
         return [v, i];
       });

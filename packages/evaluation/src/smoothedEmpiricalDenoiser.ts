@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchCoefficients, checkChunkSize, checkPrediction, empiricalLogits, fromSample } from './empiricalLogits.js';
+import { batchCoefficients, checkChunkSize, checkPrediction, empiricalLogits, fromSample, gatherPerRow } from './empiricalLogits.js';
 import { noiseCoefficients } from './alphaBar.js';
 import { toMatrix } from './imageSet.js';
 import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
@@ -102,7 +102,7 @@ export class SmoothedEmpiricalDenoiser {
         const allVals = tf.concat(topVals, 1);
         const allIdx = tf.concat(topIdx, 1);
         const best = tf.topk(allVals, this.k);
-        const idx = tf.gather(allIdx, best.indices, 1, 1) as tf.Tensor2D; // [B, K]
+        const idx = gatherPerRow(allIdx, best.indices as tf.Tensor2D); // [B, K]
         const logits = tf.mul(best.values, tf.tensor2d(inv, [b, 1]));
         const w = tf.softmax(logits); // [B, K]
         const ys = tf.reshape(tf.gather(this.train, tf.reshape(idx, [-1])), [b, this.k, d]);
