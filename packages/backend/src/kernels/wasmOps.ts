@@ -3,6 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 /** The parts of the wasm backend the training kernels use. */
 export interface WasmBackendLike {
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
+  incRef(dataId: tf.DataId): void;
+  /** A view (no copy) of a tensor's buffer on the wasm heap; invalid once the heap grows. */
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
 }
