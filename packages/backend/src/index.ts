@@ -9,3 +9,6 @@ export * from './kernels/Multiply.js';
 export * from './kernels/Sub.js';
 export * from './kernels/Add.js';
 export * from './kernels/RealDiv.js';
+export * from './kernels/Sum.js';
+export * from './kernels/Mean.js';
+export * from './kernels/SplitV.js';

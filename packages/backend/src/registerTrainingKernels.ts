@@ -4,10 +4,13 @@ import { castConfig } from './kernels/Cast.js';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
 import { identityConfig } from './kernels/Identity.js';
+import { meanConfig } from './kernels/Mean.js';
 import { multiplyConfig } from './kernels/Multiply.js';
 import { realDivConfig } from './kernels/RealDiv.js';
 import { rememberStockKernel } from './kernels/stockKernels.js';
+import { splitVConfig } from './kernels/SplitV.js';
 import { subConfig } from './kernels/Sub.js';
+import { sumConfig } from './kernels/Sum.js';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
 
 /** The kernels this package adds to (or replaces in) tfjs' wasm backend. */
@@ -21,6 +24,9 @@ export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
   subConfig,
   addConfig,
   realDivConfig,
+  sumConfig,
+  meanConfig,
+  splitVConfig,
 ];
 
 /**
