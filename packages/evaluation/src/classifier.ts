@@ -18,21 +18,23 @@ export interface ClassifierDataset {
 }
 
 export interface TrainClassifierOptions {
-  /** Passes over the training set; default 6. */
+  /** Passes over the training set; default 8. */
   epochs?: number;
   /** Seed of the initialisation and the batch order; default 0. */
   seed?: number;
   /** Folder for classifier.safetensors + classifier.json: a matching cached classifier is loaded instead of retrained. */
   cacheDir?: string;
-  /** Channels of the 3×3 stride-2 conv layers before the dense ones; default [16, 32]. [] gives an MLP. */
+  /** Channels of the 3×3 conv layers before the dense ones, each halving the resolution; default [32, 64]. [] gives an MLP. */
   conv?: number[];
   /** How each conv layer halves the resolution; default 'stride' (cheaper), 'maxpool' is more accurate. */
   downsample?: 'stride' | 'maxpool';
   /** Hidden dense layer widths; default [128] (the last one is the feature size). */
   hidden?: number[];
+  /** Default 64. */
   batchSize?: number;
+  /** Adam's peak learning rate, decayed to 0 by a cosine; default 2e-3. */
   learningRate?: number;
-  /** Random translation of training images by up to this many pixels each way (filled with the background -1); default 2. */
+  /** Random translation of training images by up to this many pixels each way (filled with the background -1); default 1. */
   shift?: number;
   /** Called after each epoch with the mean training loss. */
   onEpoch?: (epoch: number, loss: number) => void;
@@ -49,10 +51,11 @@ export interface ClassifierConfig {
 }
 
 /**
- * A small MLP classifier (inputs → ReLU hidden layers → logits). An MLP rather
- * than a convnet: on the tfjs cpu backend conv gradients are slow, and an
- * MLP on MNIST pixels already reaches about 97% test accuracy, enough to
- * label samples and to give features for a Fréchet distance.
+ * A small classifier: 3×3 ReLU conv layers that each halve the resolution,
+ * ReLU dense layers (the last one gives the features), then logits. Two
+ * stride-2 convs of 32 and 64 channels and 128 features reach about 97.5% on
+ * an 8,000/2,000 MNIST split in 8 epochs (a minute on the wasm backend); an
+ * MLP on pixels (`conv: []`) stays near 93% on that little data.
  */
 export class Classifier {
   readonly config: ClassifierConfig;
@@ -69,8 +72,10 @@ export class Classifier {
     this.names = [];
     // He initialisation for ReLU layers.
     const add = (name: string, shape: number[], fanIn: number) => {
-      this.weights.push(tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', rng.nextSeed())));
-      this.weights.push(tf.variable(tf.zeros([shape[shape.length - 1]!])));
+      const seed = rng.nextSeed();
+      // tidy frees the initial values; variables survive it.
+      this.weights.push(tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed))));
+      this.weights.push(tf.tidy(() => tf.variable(tf.zeros([shape[shape.length - 1]!]))));
       this.names.push(`${name}.kernel`, `${name}.bias`);
     };
     let [h, w, c] = config.inputShape;
@@ -166,13 +171,13 @@ export function classAccuracy(classifier: Classifier, samples: ImageSet, labels:
  * accuracy, and caches it in `cacheDir` so a run folder trains it once.
  */
 export async function trainClassifier(dataset: ClassifierDataset, options: TrainClassifierOptions = {}): Promise<Classifier> {
-  const epochs = options.epochs ?? 6;
+  const epochs = options.epochs ?? 8;
   const seed = options.seed ?? 0;
   const batchSize = options.batchSize ?? 64;
-  const learningRate = options.learningRate ?? 1e-3;
+  const learningRate = options.learningRate ?? 2e-3;
   const hidden = options.hidden ?? [128];
-  const conv = options.conv ?? [16, 32];
-  const shift = options.shift ?? 2;
+  const conv = options.conv ?? [32, 64];
+  const shift = options.shift ?? 1;
   if (!Number.isInteger(shift) || shift < 0) throw new RangeError(`shift must be an integer >= 0; got ${shift}`);
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer; got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer; got ${batchSize}`);

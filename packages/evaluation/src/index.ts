@@ -6,3 +6,4 @@ export * from './memorization.js';
 export * from './frechetDistance.js';
 export * from './distanceReport.js';
 export * from './classifier.js';
+export * from './neighbourGrid.js';

@@ -1,0 +1,95 @@
+/**
+ * Experiment 2: temperature smoothing of the empirical denoiser (Zhou, Zhang
+ * and Wright 2026). Memorization rate of deterministic DDIM samples versus the
+ * smoothing constant c (T_t = c/σ_t) and the number of neighbours K, on
+ * points on a circle in R^64 and on an MNIST subset.
+ *
+ *   npx tsx --conditions=source packages/evaluation/experiments/temperature-smoothing.ts
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@tfjs-diffusion/backend';
+import { ddim, sample } from '@tfjs-diffusion/samplers';
+import { createRng, makeSchedule } from '@tfjs-diffusion/schedules';
+import { SmoothedEmpiricalDenoiser, memorizationRate, quantile, type ImageSet } from '../src/index.js';
+import { loadMnist } from '../src/testing/mnist.js';
+import { markdownTable, pick, writeResult } from './common.js';
+
+await initBackend({ prefer: 'wasm' });
+const schedule = makeSchedule();
+const steps = 50;
+
+async function sweep(train: ImageSet, shape: [number, number, number], numSamples: number, cs: number[], ks: number[]) {
+  const rates: number[][] = [];
+  const medians: number[][] = [];
+  for (const k of ks) {
+    const row: number[] = [];
+    const med: number[] = [];
+    for (const c of cs) {
+      const den = new SmoothedEmpiricalDenoiser({ trainImages: train, schedule, temperature: c, k, prediction: 'epsilon' });
+      const { samples } = await sample(den, ddim({ eta: 0 }), { schedule, shape: [numSamples, ...shape], numInferenceSteps: steps, seed: 1 });
+      const mem = memorizationRate(samples, train);
+      row.push(mem.rate);
+      med.push(quantile(Float64Array.from(mem.nearestDistance).sort(), 0.5));
+      console.log(`K=${k} c=${c} rate=${row[row.length - 1]}`);
+      tf.dispose(samples);
+      den.dispose();
+    }
+    rates.push(row);
+    medians.push(med);
+  }
+  return { rates, medians };
+}
+
+// Points on a circle of radius 1 in a random 2-D plane of R^64, at random angles.
+const nCircle = 30;
+const dim = 64;
+const rng = createRng(7);
+const basis = [0, 1].map(() => Array.from({ length: dim }, () => rng.normal()));
+const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i]!, 0);
+const n0 = Math.sqrt(dot(basis[0]!, basis[0]!));
+basis[0] = basis[0]!.map((v) => v / n0);
+const proj = dot(basis[1]!, basis[0]!);
+basis[1] = basis[1]!.map((v, i) => v - proj * basis[0]![i]!);
+const n1 = Math.sqrt(dot(basis[1]!, basis[1]!));
+basis[1] = basis[1]!.map((v) => v / n1);
+const circle = new Float32Array(nCircle * dim);
+for (let i = 0; i < nCircle; i++) {
+  const th = 2 * Math.PI * rng.next();
+  for (let e = 0; e < dim; e++) circle[i * dim + e] = Math.cos(th) * basis[0]![e]! + Math.sin(th) * basis[1]![e]!;
+}
+const circleCs = [0, 0.01, 0.1, 1, 10, 100];
+const circleKs = [2, 5, 10, nCircle];
+const circleSamples = 500;
+const circleRates = await sweep({ data: circle, shape: [nCircle, 1, 1, dim] }, [1, 1, dim], circleSamples, circleCs, circleKs);
+
+const { train } = loadMnist();
+const nMnist = 1000;
+const mnist = pick(train.images, Array.from({ length: nMnist }, (_, i) => i));
+const mnistCs = [0, 1, 10, 100, 1000, 10000];
+const mnistKs = [5, 20, 100];
+const mnistSamples = 64;
+const mnistRates = await sweep(mnist, [28, 28, 1], mnistSamples, mnistCs, mnistKs);
+
+const table = (cs: number[], ks: number[], r: { rates: number[][]; medians: number[][] }) =>
+  markdownTable(['K \\ c', ...cs.map(String)], ks.map((k, i) => [`K = ${k}`, ...r.rates[i]!.map((v, j) => `${v.toFixed(3)} (${r.medians[i]![j]!.toFixed(2)})`)]));
+const md = `# Experiment 2: temperature smoothing of the empirical denoiser
+
+Command: \`npx tsx --conditions=source packages/evaluation/experiments/temperature-smoothing.ts\`
+(${tf.getBackend()} backend; DDIM η = 0, ${steps} steps, linear β schedule with 1000 steps, seed 1).
+Denoiser: \`SmoothedEmpiricalDenoiser\`, softmax over the K training points nearest to x_t with logits divided by 1 + c/σ_t, σ_t = √(1 − ᾱ_t).
+Each cell: memorization rate, the fraction of samples with d(NN1)/d(NN2) < 1/3 to the training set, and in brackets the median ℓ2 distance of a sample to its nearest training point.
+
+## ${nCircle} points on a circle of radius 1 in R^${dim} (${circleSamples} samples)
+
+${table(circleCs, circleKs, circleRates)}
+
+## MNIST, first ${nMnist} training images in [-1, 1] (${mnistSamples} samples)
+
+${table(mnistCs, mnistKs, mnistRates)}
+
+The literature (Zhou, Zhang and Wright 2026): on points on a circle in R^64 temperature smoothing lowers the memorization rate from 0.95 to 0.44.
+On the circle, samples spread uniformly along it would score about 0.5 with this criterion (a point between two neighbours a gap g apart counts as a copy when within g/4 of one), so 0.44–0.5 is what full generalization along the circle looks like.
+`;
+await writeResult('temperature-smoothing.md', md);
+await writeResult('temperature-smoothing.json', JSON.stringify({ circleCs, circleKs, circleRates, mnistCs, mnistKs, mnistRates }, null, 2) + '\n');
+console.log(md);

@@ -1,0 +1,47 @@
+import { toHost } from './imageSet.js';
+import { nearestNeighbours, type NeighbourOptions, type Neighbours } from './nearestNeighbours.js';
+import type { ImageSet } from './types.js';
+
+export interface NeighbourGridOptions extends NeighbourOptions {
+  /** Nearest training images shown beside each sample; default 3. */
+  k?: number;
+}
+
+/** Pixels and layout for `imageGridPng` of `@tfjs-diffusion/viz`. */
+export interface NeighbourGrid {
+  /** Row-major images, one grid row per sample: the sample, then its k nearest training images. */
+  pixels: Float32Array;
+  n: number;
+  height: number;
+  width: number;
+  channels: 1 | 3;
+  cols: number;
+  neighbours: Neighbours;
+}
+
+/**
+ * Lays out each sample next to its nearest training images, the usual way
+ * to see copies (Somepalli et al. 2023; Carlini et al. 2023).
+ */
+export function neighbourGrid(samples: ImageSet, train: ImageSet, options: NeighbourGridOptions = {}): NeighbourGrid {
+  const k = options.k ?? 3;
+  const shape = samples.shape;
+  if (shape.length !== 4 || train.shape.length !== 4) {
+    throw new Error(`samples and train must have shape [N, H, W, C]; got [${shape.join(', ')}] and [${train.shape.join(', ')}]`);
+  }
+  const [, height, width, channels] = shape as [number, number, number, number];
+  if (channels !== 1 && channels !== 3) throw new Error(`images must have 1 or 3 channels; got ${channels}`);
+  const neighbours = nearestNeighbours(samples, train, k, options);
+  const s = toHost(samples, 'samples');
+  const t = toHost(train, 'train');
+  const cols = k + 1;
+  const pixels = new Float32Array(s.n * cols * s.d);
+  for (let i = 0; i < s.n; i++) {
+    pixels.set(s.data.subarray(i * s.d, (i + 1) * s.d), i * cols * s.d);
+    for (let j = 0; j < k; j++) {
+      const idx = neighbours.indices[i * k + j]!;
+      pixels.set(t.data.subarray(idx * t.d, (idx + 1) * t.d), (i * cols + j + 1) * s.d);
+    }
+  }
+  return { pixels, n: s.n * cols, height, width, channels, cols, neighbours };
+}
