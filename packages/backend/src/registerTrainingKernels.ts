@@ -1,16 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { addConfig } from './kernels/Add.js';
 import { castConfig } from './kernels/Cast.js';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
 import { identityConfig } from './kernels/Identity.js';
-import { meanConfig } from './kernels/Mean.js';
-import { multiplyConfig } from './kernels/Multiply.js';
-import { realDivConfig } from './kernels/RealDiv.js';
-import { rememberStockKernel } from './kernels/stockKernels.js';
 import { splitVConfig } from './kernels/SplitV.js';
-import { subConfig } from './kernels/Sub.js';
-import { sumConfig } from './kernels/Sum.js';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
 
 /** The kernels this package adds to (or replaces in) tfjs' wasm backend. */
@@ -20,12 +13,6 @@ export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
   unsortedSegmentSumConfig,
   identityConfig,
   castConfig,
-  multiplyConfig,
-  subConfig,
-  addConfig,
-  realDivConfig,
-  sumConfig,
-  meanConfig,
   splitVConfig,
 ];
 
@@ -35,7 +22,6 @@ export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
  */
 export function registerTrainingKernels(): string[] {
   for (const config of trainingKernelConfigs) {
-    rememberStockKernel(config.kernelName);
     if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
       tf.unregisterKernel(config.kernelName, config.backendName);
     }
