@@ -18,26 +18,32 @@ await initBackend({ prefer: 'wasm' });
 const schedule = makeSchedule();
 const steps = 50;
 
-async function sweep(train: ImageSet, shape: [number, number, number], numSamples: number, cs: number[], ks: number[]) {
+type Extra = (samples: Float32Array) => number;
+
+async function sweep(train: ImageSet, shape: [number, number, number], numSamples: number, cs: number[], ks: number[], extra?: Extra) {
   const rates: number[][] = [];
   const medians: number[][] = [];
+  const extras: number[][] = [];
   for (const k of ks) {
     const row: number[] = [];
     const med: number[] = [];
+    const ex: number[] = [];
     for (const c of cs) {
       const den = new SmoothedEmpiricalDenoiser({ trainImages: train, schedule, temperature: c, k, prediction: 'epsilon' });
       const { samples } = await sample(den, ddim({ eta: 0 }), { schedule, shape: [numSamples, ...shape], numInferenceSteps: steps, seed: 1 });
       const mem = memorizationRate(samples, train);
       row.push(mem.rate);
       med.push(quantile(Float64Array.from(mem.nearestDistance).sort(), 0.5));
+      if (extra) ex.push(extra(samples.dataSync() as Float32Array));
       console.log(`K=${k} c=${c} rate=${row[row.length - 1]}`);
       tf.dispose(samples);
       den.dispose();
     }
     rates.push(row);
     medians.push(med);
+    extras.push(ex);
   }
-  return { rates, medians };
+  return { rates, medians, extras };
 }
 
 // Points on a circle of radius 1 in a random 2-D plane of R^64, at random angles.
@@ -60,7 +66,20 @@ for (let i = 0; i < nCircle; i++) {
 const circleCs = [0, 0.01, 0.1, 1, 10, 100];
 const circleKs = [2, 5, 10, nCircle];
 const circleSamples = 500;
-const circleRates = await sweep({ data: circle, shape: [nCircle, 1, 1, dim] }, [1, 1, dim], circleSamples, circleCs, circleKs);
+// Median distance of the samples to the circle itself (the data manifold): small means on the circle.
+const toCircle: Extra = (xs) => {
+  const n = xs.length / dim;
+  const ds = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = Array.from(xs.subarray(i * dim, (i + 1) * dim));
+    const p0 = dot(x, basis[0]!);
+    const p1 = dot(x, basis[1]!);
+    const off = Math.max(dot(x, x) - p0 * p0 - p1 * p1, 0);
+    ds[i] = Math.sqrt((Math.hypot(p0, p1) - 1) ** 2 + off);
+  }
+  return quantile(ds.sort(), 0.5);
+};
+const circleRates = await sweep({ data: circle, shape: [nCircle, 1, 1, dim] }, [1, 1, dim], circleSamples, circleCs, circleKs, toCircle);
 
 const { train } = loadMnist();
 const nMnist = 1000;
@@ -70,8 +89,14 @@ const mnistKs = [5, 20, 100];
 const mnistSamples = 64;
 const mnistRates = await sweep(mnist, [28, 28, 1], mnistSamples, mnistCs, mnistKs);
 
-const table = (cs: number[], ks: number[], r: { rates: number[][]; medians: number[][] }) =>
-  markdownTable(['K \\ c', ...cs.map(String)], ks.map((k, i) => [`K = ${k}`, ...r.rates[i]!.map((v, j) => `${v.toFixed(3)} (${r.medians[i]![j]!.toFixed(2)})`)]));
+const table = (cs: number[], ks: number[], r: { rates: number[][]; medians: number[][]; extras: number[][] }) =>
+  markdownTable(
+    ['K \\ c', ...cs.map(String)],
+    ks.map((k, i) => [
+      k === nCircle && r === circleRates ? `K = N = ${k}` : `K = ${k}`,
+      ...r.rates[i]!.map((v, j) => `${v.toFixed(3)} (${r.medians[i]![j]!.toFixed(2)}${r.extras[i]!.length ? `; ${r.extras[i]![j]!.toFixed(3)}` : ''})`),
+    ]),
+  );
 const md = `# Experiment 2: temperature smoothing of the empirical denoiser
 
 Command: \`npx tsx --conditions=source packages/evaluation/experiments/temperature-smoothing.ts\`
@@ -80,6 +105,8 @@ Denoiser: \`SmoothedEmpiricalDenoiser\`, softmax over the K training points near
 Each cell: memorization rate, the fraction of samples with d(NN1)/d(NN2) < 1/3 to the training set, and in brackets the median ℓ2 distance of a sample to its nearest training point.
 
 ## ${nCircle} points on a circle of radius 1 in R^${dim} (${circleSamples} samples)
+
+After the semicolon: median distance of a sample to the circle itself. Gaps between neighbouring training points average ${(2 * Math.PI / nCircle).toFixed(2)}.
 
 ${table(circleCs, circleKs, circleRates)}
 
