@@ -3,7 +3,11 @@
  * img/s and DDIM-50 wall time for 64 images, per backend, plus the kernels
  * that take the most time in one training step (tf.profile).
  *
- *   npx tsx --conditions=source bench/train.ts [--backend wasm|cpu|all] [--seconds 20] [--micro 32] [--no-profile]
+ *   npx tsx --conditions=source bench/train.ts [--backend wasm|cpu|all] [--seconds 20] [--micro 32] [--no-profile] [--procs 2 [--procs-only]]
+ *
+ * --procs N also runs N independent training processes at once (one per
+ * core, wasm) and reports their summed img/s: what data parallelism over
+ * worker threads can reach at most on this machine.
  */
 import * as tf from '@tensorflow/tfjs';
 import { execSync } from 'node:child_process';
@@ -20,6 +24,9 @@ const which = opt('backend', 'all');
 const seconds = Number(opt('seconds', '20'));
 const micro = Number(opt('micro', '32'));
 const profile = !argv.includes('--no-profile');
+const procs = Number(opt('procs', '1'));
+const trainOnly = argv.includes('--train-only');
+const skipSingle = argv.includes('--procs-only');
 const BATCH = 64;
 
 let lastProgress = 0;
@@ -148,7 +155,7 @@ log(`Machine: ${machine}, ${(await import('node:os')).availableParallelism()} co
 const { model, source } = await loadModel();
 log(`Model: ${source}, ${model.numParameters().toLocaleString('en')} parameters`);
 
-for (const backendName of (which === 'all' ? ['wasm', 'cpu'] : [which]) as ('wasm' | 'cpu')[]) {
+for (const backendName of (skipSingle ? [] : which === 'all' ? ['wasm', 'cpu'] : [which]) as ('wasm' | 'cpu')[]) {
   const info = await initBackend({ prefer: backendName, quiet: true });
   log();
   log(`### ${info.name} (${info.threads} thread${info.threads > 1 ? 's' : ''}${info.kernels.length ? `, kernels: ${info.kernels.join(', ')}` : ''})`);
@@ -185,6 +192,10 @@ for (const backendName of (which === 'all' ? ['wasm', 'cpu'] : [which]) as ('was
   const leaked = tf.memory().numTensors - numBefore;
   log(`- train: ${(steps * BATCH / trainSec).toFixed(2)} img/s (batch ${BATCH} as ${BATCH / micro} × ${micro}, ${steps} steps in ${trainSec.toFixed(1)} s, mean loss ${(lossSum / steps).toFixed(4)}, tensors leaked per run: ${leaked})`);
 
+  if (trainOnly) {
+    console.log(JSON.stringify({ imgPerSec: steps * BATCH / trainSec, steps, seconds: trainSec }));
+    process.exit(0);
+  }
   const t = tf.fill([BATCH], 500) as tf.Tensor1D;
   const labels = tf.zeros([BATCH], 'int32') as tf.Tensor1D;
   forward(model, x0, t, labels);
@@ -216,6 +227,24 @@ for (const backendName of (which === 'all' ? ['wasm', 'cpu'] : [which]) as ('was
   }
   tf.dispose([t, labels, x0]);
   optimizer.dispose();
+}
+if (procs > 1) {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  progress(`${procs} training processes at once ...`);
+  const runs = await Promise.all(Array.from({ length: procs }, () => new Promise<{ imgPerSec: number }>((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url),
+      '--backend', 'wasm', '--train-only', '--seconds', String(seconds), '--micro', String(micro)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+    child.on('exit', (code) => {
+      const line = text.trim().split('\n').pop() ?? '';
+      try { resolve(JSON.parse(line) as { imgPerSec: number }); } catch { reject(new Error(`child exited with ${code}: ${text}`)); }
+    });
+  })));
+  log();
+  log(`### ${procs} wasm training processes at once (one per core)`);
+  log(`- train: ${runs.reduce((a, r) => a + r.imgPerSec, 0).toFixed(2)} img/s in total (${runs.map((r) => r.imgPerSec.toFixed(2)).join(' + ')})`);
 }
 done();
 console.log(out.join('\n'));
