@@ -48,6 +48,16 @@ for (const n of sizes) {
   tf.dispose(samples);
   den.dispose();
 }
+const plotNote = await writeLinePlot('empirical-ddim.png', {
+  title: 'Empirical denoiser + DDIM on MNIST subsets',
+  xLabel: 'log10 training images n',
+  yLabel: 'rate / median distance ÷ 20',
+  series: [
+    { name: 'memorization rate', x: sizes.map(Math.log10), y: rates },
+    { name: 'median d(train NN) / 20', x: sizes.map(Math.log10), y: medTrain.map((v) => v / 20) },
+    { name: 'median d(held-out NN) / 20', x: sizes.map(Math.log10), y: medHeld.map((v) => v / 20) },
+  ],
+});
 const md = `# Experiment 1: empirical denoiser + DDIM on MNIST subsets
 
 Command: \`npx tsx --conditions=source packages/evaluation/experiments/empirical-ddim.ts\`
@@ -59,17 +69,7 @@ ${markdownTable(['n train', 'n held-out', 'memorization rate (NN1/NN2 < 1/3)', '
 
 The literature (Yi et al. 2023; Zhou, Zhang and Wright 2026): sampling with the empirical score reproduces training points, rate ≈ 1.
 
-Plot: \`empirical-ddim.png\`; samples beside their 3 nearest training images (n = 1000): \`empirical-ddim-neighbours.png\`.
+Plot: ${plotNote}; samples beside their 3 nearest training images (n = 1000): \`empirical-ddim-neighbours.png\`.
 `;
 await writeResult('empirical-ddim.md', md);
-await writeLinePlot('empirical-ddim.png', {
-  title: 'Empirical denoiser + DDIM on MNIST subsets',
-  xLabel: 'log10 training images n',
-  yLabel: 'rate / median distance ÷ 20',
-  series: [
-    { name: 'memorization rate', x: sizes.map(Math.log10), y: rates },
-    { name: 'median d(train NN) / 20', x: sizes.map(Math.log10), y: medTrain.map((v) => v / 20) },
-    { name: 'median d(held-out NN) / 20', x: sizes.map(Math.log10), y: medHeld.map((v) => v / 20) },
-  ],
-});
 console.log(md);

@@ -1,7 +1,10 @@
 /**
- * Experiment 3: memorization of a trained network versus training-set size,
- * at an equal step budget (the literature: memorization falls as n grows).
- * Network: a small MLP ε-predictor (experiments/mlpDenoiser.ts), trained with
+ * Experiments 3 and 4: memorization of a trained network versus training-set
+ * size n at an equal step budget (the literature: memorization falls as n
+ * grows), for a noise-conditioned and a noise-unconditioned network.
+ * Data: n points at random angles on a unit circle in R^64, so "new samples
+ * on the circle" and "copies of training points" can be told apart.
+ * Network: a small MLP x0-predictor (experiments/mlpDenoiser.ts) trained with
  * @tfjs-diffusion/training; samples by deterministic DDIM.
  *
  *   npx tsx --conditions=source packages/evaluation/experiments/memorization-vs-n.ts
@@ -12,46 +15,64 @@ import { ddim, sample } from '@tfjs-diffusion/samplers';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { createTrainer } from '@tfjs-diffusion/training';
 import { distanceReport, memorizationRate } from '../src/index.js';
-import { loadMnist } from '../src/testing/mnist.js';
-import { markdownTable, pick, writeResult } from './common.js';
+import { circleData } from './circle.js';
+import { markdownTable, writeResult } from './common.js';
 import { MlpDenoiser, randomBatches } from './mlpDenoiser.js';
+import { writeLinePlot } from './plot.js';
 
-await initBackend({ prefer: 'wasm' });
+await initBackend({ prefer: process.env.BACKEND === 'cpu' ? 'cpu' : 'wasm' });
 const schedule = makeSchedule();
-const { train, test } = loadMnist();
-const steps = Number(process.env.STEPS ?? 1500);
-const sizes = (process.env.SIZES ?? '16,128,1024').split(',').map(Number);
-const noiseConditioned = process.env.UNCONDITIONED !== '1';
-const numSamples = 64;
+const dim = 64;
+const steps = Number(process.env.STEPS ?? 2000);
+const sizes = (process.env.SIZES ?? '4,16,64,256').split(',').map(Number);
+const numSamples = 256;
+const heldOut = circleData(256, dim, 99);
 const rows: (string | number)[][] = [];
-for (const n of sizes) {
-  const subset = pick(train.images, Array.from({ length: n }, (_, i) => i));
-  const held = pick(test.images, Array.from({ length: Math.min(n, 2000) }, (_, i) => i));
-  const net = new MlpDenoiser(784, { noiseConditioned, seed: 1 });
-  const trainer = await createTrainer({ denoiser: net, schedule, data: randomBatches(subset, 64, 2), lr: 1e-3, seed: 3, regularizers: { weightDecay: 0 } });
-  const t0 = Date.now();
-  const fit = await trainer.fit({ steps });
-  const secs = (Date.now() - t0) / 1000;
-  const lastLoss = fit.losses.slice(-100).reduce((a, b) => a + b, 0) / Math.min(100, fit.losses.length);
-  const { samples } = await sample(net, ddim({ eta: 0, clipSample: true }), { schedule, shape: [numSamples, 28, 28, 1], numInferenceSteps: 50, seed: 1 });
-  const mem = memorizationRate(samples, subset);
-  const dist = distanceReport(samples, subset, held);
-  rows.push([n, mem.rate, dist.train.quantiles[2]!.value, dist.heldOut.quantiles[2]!.value, lastLoss, secs]);
-  console.log(rows[rows.length - 1]!.join(' '));
-  tf.dispose(samples);
-  await trainer.dispose();
-  net.dispose();
+const curves: Record<string, number[]> = {};
+for (const noiseConditioned of (process.env.NETS ?? 'conditioned,unconditioned').split(',').map((s) => s === 'conditioned')) {
+  const label = noiseConditioned ? 'conditioned' : 'unconditioned';
+  curves[label] = [];
+  for (const n of sizes) {
+    const { data: train, medianDistanceToCircle } = circleData(n, dim, 11);
+    const net = new MlpDenoiser(dim, { hidden: 256, noiseConditioned, seed: 1, prediction: 'sample' });
+    const trainer = await createTrainer({ denoiser: net, schedule, data: randomBatches(train, 128, 2), lr: 2e-3, seed: 3, regularizers: { weightDecay: 0 } });
+    const t0 = Date.now();
+    const fit = await trainer.fit({ steps });
+    const secs = (Date.now() - t0) / 1000;
+    const lastLoss = fit.losses.slice(-200).reduce((a, b) => a + b, 0) / Math.min(200, fit.losses.length);
+    const { samples } = await sample(net, ddim({ eta: 0 }), { schedule, shape: [numSamples, 1, 1, dim], numInferenceSteps: 50, seed: 1 });
+    const mem = memorizationRate(samples, train);
+    const dist = distanceReport(samples, train, heldOut.data);
+    const onCircle = medianDistanceToCircle(samples.dataSync() as Float32Array);
+    rows.push([label, n, mem.rate, dist.train.quantiles[2]!.value, dist.heldOut.quantiles[2]!.value, onCircle, lastLoss, secs]);
+    curves[label]!.push(mem.rate);
+    console.log(rows[rows.length - 1]!.join(' '));
+    tf.dispose(samples);
+    await trainer.dispose();
+    net.dispose();
+  }
 }
-const name = noiseConditioned ? 'memorization-vs-n' : 'memorization-vs-n-unconditioned';
-const md = `# Experiment 3: a trained network's memorization versus training-set size
+const suffix = process.env.NETS ? `-${process.env.NETS.replace(',', '-')}` : '';
+const plotNote = await writeLinePlot(`memorization-vs-n${suffix}.png`, {
+  title: 'Trained MLP on a circle in R^64: memorization vs n',
+  xLabel: 'log2 training points n',
+  yLabel: 'memorization rate',
+  series: Object.entries(curves).map(([name, y]) => ({ name, x: sizes.map(Math.log2), y })),
+});
+const md = `# Experiments 3 and 4: a trained network's memorization versus training-set size, noise-conditioned or not
 
-Command: \`${noiseConditioned ? '' : 'UNCONDITIONED=1 '}npx tsx --conditions=source packages/evaluation/experiments/memorization-vs-n.ts\`
-(${tf.getBackend()} backend). Network: MLP ε-predictor 784 → 512 → 2 residual SiLU layers → 784${noiseConditioned ? ' with a sinusoidal timestep embedding' : ', **noise-unconditioned** (no t input)'}, trained by
-@tfjs-diffusion/training for ${steps} steps of batch 64 (AdamW 1e-3, no weight decay, uniform t) on the first n MNIST training images in [-1, 1]; ${numSamples} samples by DDIM η = 0, 50 steps, x̂0 clipped to [-1, 1] (diffusers' default).
+Command: \`${process.env.NETS ? `NETS=${process.env.NETS} ` : ''}npx tsx --conditions=source packages/evaluation/experiments/memorization-vs-n.ts\` (${tf.getBackend()} backend; without NETS both networks run in one process).
+Data: n points at random angles on a unit circle in a random plane of R^${dim}; held-out: 256 other points on the same circle.
+Network: MLP x0-predictor (prediction 'sample') ${dim} → 256 → 2 residual SiLU layers → ${dim}, with a sinusoidal timestep embedding (conditioned) or without any t input
+(noise-unconditioned, Zhou, Zhang and Wright 2026); trained by @tfjs-diffusion/training for ${steps} steps of batch 128 (AdamW 2e-3, no weight decay, uniform t).
+${numSamples} samples by DDIM η = 0, 50 steps. "on-circle" is the median distance of a sample to the circle (0 = on the data manifold).
 
-${markdownTable(['n train', 'memorization rate (NN1/NN2 < 1/3)', 'median d(train NN)', 'median d(held-out NN)', 'final train loss', 'training s'], rows)}
+${markdownTable(['network', 'n train', 'memorization rate (NN1/NN2 < 1/3)', 'median d(train NN)', 'median d(held-out NN)', 'median d(circle)', 'final train loss', 'training s'], rows)}
 
-The literature (Yoon et al. 2023; Gu et al. 2023; Zhou, Zhang and Wright 2026): at a fixed budget, memorization falls as n grows.
+The literature (Yoon et al. 2023; Gu et al. 2023): at a fixed budget, memorization falls as n grows; Zhou, Zhang and Wright 2026: a noise-unconditioned network memorizes less than a conditioned one.
+Reference points: samples spread uniformly along the circle score about 0.5 with the 1/3 criterion; copies score 1.
+
+Plot: ${plotNote}.
 `;
-await writeResult(`${name}.md`, md);
+await writeResult(`memorization-vs-n${suffix}.md`, md);
 console.log(md);

@@ -2,18 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@tfjs-diffusion/schedules';
 
 /**
- * A small MLP ε-predictor for flattened images, used by experiments 3 and 4
+ * A small MLP ε- or x0-predictor for flattened images or vectors, used by experiments 3 and 4
  * (a U-Net is out of reach for minutes-long CPU runs). With
  * `noiseConditioned: false` it never sees t: the noise-unconditioned network
  * of Zhou, Zhang and Wright 2026.
  */
 export class MlpDenoiser {
-  readonly prediction = 'epsilon' as const;
+  readonly prediction: 'epsilon' | 'sample';
   readonly config: { dim: number; hidden: number; noiseConditioned: boolean };
   private readonly params: { name: string; variable: tf.Variable }[] = [];
 
-  constructor(dim: number, options: { hidden?: number; noiseConditioned?: boolean; seed?: number } = {}) {
+  constructor(dim: number, options: { hidden?: number; noiseConditioned?: boolean; seed?: number; prediction?: 'epsilon' | 'sample' } = {}) {
     const hidden = options.hidden ?? 512;
+    this.prediction = options.prediction ?? 'epsilon';
     this.config = { dim, hidden, noiseConditioned: options.noiseConditioned ?? true };
     const rng = createRng(options.seed ?? 0);
     const add = (name: string, shape: number[], scale: number) => {

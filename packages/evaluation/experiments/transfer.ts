@@ -62,6 +62,15 @@ validation.images.dispose();
 await rm(dir, { recursive: true, force: true });
 
 const rows = tuned.curve.map((p, i) => [p.step, p.loss, scratch.curve[i]!.loss]);
+const plotNote = await writeLinePlot('transfer.png', {
+  title: 'MNIST -> Fashion-MNIST: validation loss',
+  xLabel: 'fine-tuning step',
+  yLabel: 'validation ε-MSE',
+  series: [
+    { name: 'fine-tuned (frozen input layers, lr 3e-4)', x: tuned.curve.map((p) => p.step), y: tuned.curve.map((p) => p.loss) },
+    { name: 'from scratch (lr 1e-3)', x: scratch.curve.map((p) => p.step), y: scratch.curve.map((p) => p.loss) },
+  ],
+});
 const md = `# Experiment 5: transfer learning, MNIST → Fashion-MNIST
 
 Command: \`npx tsx --conditions=source packages/evaluation/experiments/transfer.ts\`
@@ -74,15 +83,8 @@ Validation: ε-MSE on the other 500 Fashion-MNIST images at 10 fixed timesteps w
 ${markdownTable(['step', 'val loss, fine-tuned from MNIST', 'val loss, from scratch'], rows)}
 
 Training time: ${tuned.secs.toFixed(0)} s fine-tuned, ${scratch.secs.toFixed(0)} s from scratch.
+
+Plot: ${plotNote}.
 `;
 await writeResult('transfer.md', md);
-await writeLinePlot('transfer.png', {
-  title: 'MNIST -> Fashion-MNIST: validation loss',
-  xLabel: 'fine-tuning step',
-  yLabel: 'validation ε-MSE',
-  series: [
-    { name: 'fine-tuned (frozen input layers, lr 3e-4)', x: tuned.curve.map((p) => p.step), y: tuned.curve.map((p) => p.loss) },
-    { name: 'from scratch (lr 1e-3)', x: scratch.curve.map((p) => p.step), y: scratch.curve.map((p) => p.loss) },
-  ],
-});
 console.log(md);
