@@ -1,1 +1,220 @@
-console.log("demo placeholder");
+#!/usr/bin/env -S npx tsx --conditions=source
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { evalCommand } from './commands/eval.js';
+import { fineTuneCommand } from './commands/fineTune.js';
+import { sampleCommand } from './commands/sample.js';
+import { trainCommand } from './commands/train.js';
+import { NotAvailableError } from './landed.js';
+import { BETA_SCHEDULES, DATASETS, PREDICTIONS, PRESETS, SAMPLERS, THRESHOLDS, presetConfig } from './presets.js';
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer; got '${v}'`);
+  return n;
+};
+const num = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number; got '${v}'`);
+  return n;
+};
+const bool = (v: string) => {
+  if (!['true', 'false'].includes(v)) throw new InvalidArgumentError(`must be true or false; got '${v}'`);
+  return v === 'true';
+};
+const json = (v: string) => {
+  try {
+    return JSON.parse(v) as Record<string, unknown>;
+  } catch {
+    throw new InvalidArgumentError(`must be a JSON object; got '${v}'`);
+  }
+};
+
+interface FlagSpec {
+  flags: string;
+  path: string;
+  help: string;
+  parse?: (v: string) => unknown;
+  choices?: readonly string[];
+}
+
+// Flags that override the preset / config file, by config path.
+const TRAIN_FLAGS: FlagSpec[] = [
+  { flags: '--dataset <name>', path: 'dataset', help: 'dataset', choices: DATASETS },
+  { flags: '--steps <n>', path: 'steps', help: 'total optimisation steps of the run', parse: int('--steps') },
+  { flags: '--batch-size <n>', path: 'batchSize', help: 'images per step', parse: int('--batch-size') },
+  { flags: '--train-size <n>', path: 'trainSize', help: 'training images used (0 = all)', parse: int('--train-size') },
+  { flags: '--val-size <n>', path: 'valSize', help: 'held-out validation images', parse: int('--val-size') },
+  { flags: '--model <preset>', path: 'model.preset', help: 'U-Net preset of the models package', choices: ['mnist-tiny', 'mnist-ref'] },
+  { flags: '--model-overrides <json>', path: 'model.overrides', help: 'partial UNetConfig as JSON, e.g. \'{"channels":[8,16]}\'', parse: json },
+  { flags: '--class-conditional <bool>', path: 'classConditional', help: 'condition on class labels', parse: bool },
+  { flags: '--prediction <type>', path: 'prediction', help: 'what the model predicts', choices: PREDICTIONS },
+  { flags: '--beta-schedule <name>', path: 'schedule.betaSchedule', help: 'noise schedule', choices: BETA_SCHEDULES },
+  { flags: '--num-train-timesteps <n>', path: 'schedule.numTrainTimesteps', help: 'training timesteps', parse: int('--num-train-timesteps') },
+  { flags: '--beta-start <x>', path: 'schedule.betaStart', help: 'first beta (linear, scaled_linear)', parse: num('--beta-start') },
+  { flags: '--beta-end <x>', path: 'schedule.betaEnd', help: 'last beta (linear, scaled_linear)', parse: num('--beta-end') },
+  { flags: '--zero-snr <bool>', path: 'schedule.rescaleBetasZeroSnr', help: 'rescale betas to zero terminal SNR', parse: bool },
+  { flags: '--lr <x>', path: 'lr', help: 'peak learning rate (AdamW)', parse: num('--lr') },
+  { flags: '--lr-schedule <name>', path: 'lrSchedule', help: 'learning-rate schedule after warm-up', choices: ['constant', 'cosine'] },
+  { flags: '--warmup-steps <n>', path: 'warmupSteps', help: 'linear warm-up steps', parse: int('--warmup-steps') },
+  { flags: '--ema <decay>', path: 'regularizers.ema', help: 'EMA decay of the weights (0 = off)', parse: num('--ema') },
+  { flags: '--dropout <rate>', path: 'regularizers.dropout', help: 'dropout rate in the residual blocks', parse: num('--dropout') },
+  { flags: '--weight-decay <x>', path: 'regularizers.weightDecay', help: 'AdamW decoupled weight decay', parse: num('--weight-decay') },
+  { flags: '--clip-grad-norm <x>', path: 'regularizers.clipGradNorm', help: 'clip gradients to this global norm (0 = off)', parse: num('--clip-grad-norm') },
+  { flags: '--min-snr-gamma <x>', path: 'regularizers.minSnrGamma', help: 'min-SNR-gamma loss weighting (0 = off)', parse: num('--min-snr-gamma') },
+  { flags: '--offset-noise <x>', path: 'regularizers.offsetNoise', help: 'offset-noise strength (0 = off)', parse: num('--offset-noise') },
+  { flags: '--input-perturbation <x>', path: 'regularizers.inputPerturbation', help: 'input-perturbation gamma (0 = off)', parse: num('--input-perturbation') },
+  { flags: '--p-uncond <p>', path: 'regularizers.pUncond', help: 'label dropout for classifier-free guidance', parse: num('--p-uncond') },
+  { flags: '--augment-shift <px>', path: 'augmentShift', help: 'random translation of training images (pixels)', parse: int('--augment-shift') },
+  { flags: '--log-every <n>', path: 'every.log', help: 'steps between metrics lines', parse: int('--log-every') },
+  { flags: '--validate-every <n>', path: 'every.validate', help: 'steps between validation losses', parse: int('--validate-every') },
+  { flags: '--sample-every <n>', path: 'every.sample', help: 'steps between sample grids', parse: int('--sample-every') },
+  { flags: '--checkpoint-every <n>', path: 'every.checkpoint', help: 'steps between checkpoints', parse: int('--checkpoint-every') },
+  { flags: '--sampler <name>', path: 'sampler.name', help: 'sampler of the sample grids', choices: SAMPLERS },
+  { flags: '--sample-steps <n>', path: 'sampler.steps', help: 'sampler steps of the sample grids', parse: int('--sample-steps') },
+  { flags: '--guidance <scale>', path: 'sampler.guidance', help: 'classifier-free guidance scale of the grids', parse: num('--guidance') },
+  { flags: '--guidance-rescale <x>', path: 'sampler.guidanceRescale', help: 'guidance rescale (Lin et al.)', parse: num('--guidance-rescale') },
+  { flags: '--threshold <kind>', path: 'sampler.threshold', help: 'x0 processing while sampling', choices: THRESHOLDS },
+  { flags: '--eta <x>', path: 'sampler.eta', help: 'DDIM eta', parse: num('--eta') },
+  { flags: '--grid-cols <n>', path: 'sampler.cols', help: 'samples per grid row (per class)', parse: int('--grid-cols') },
+  { flags: '--seed <n>', path: 'seed', help: 'seed of all randomness', parse: int('--seed') },
+  { flags: '--threads <n>', path: 'threads', help: 'worker threads for data parallelism (1 = none)', parse: int('--threads') },
+];
+
+function getPath(o: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((a, k) => (a as Record<string, unknown> | undefined)?.[k], o);
+}
+
+function addTrainFlags(cmd: Command): Command {
+  const d = presetConfig('mnist-tiny');
+  for (const f of TRAIN_FLAGS) {
+    const def = getPath(d, f.path);
+    const opt = new Option(f.flags, f.help).default(def, `from the preset; mnist-tiny: ${JSON.stringify(def)}`);
+    if (f.choices) opt.choices(f.choices as string[]);
+    if (f.parse) opt.argParser(f.parse as (v: string, prev: unknown) => unknown);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/** Only flags given on the command line override the preset and config file. */
+function flagOverrides(cmd: Command): Record<string, unknown> {
+  const opts = cmd.opts();
+  const out: Record<string, unknown> = {};
+  for (const f of TRAIN_FLAGS) {
+    const key = cmd.options.find((o) => o.flags === f.flags)!.attributeName();
+    if (cmd.getOptionValueSource(key) === 'cli') out[f.path] = opts[key];
+  }
+  return out;
+}
+
+/** The options, with `runDefaults` (defaults that stand for "the run's value") dropped unless given. */
+function cliOnly(cmd: Command, runDefaults: string[]): Record<string, any> {
+  const o = { ...cmd.opts() };
+  for (const k of runDefaults) if (cmd.getOptionValueSource(k) !== 'cli') delete o[k];
+  return o;
+}
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+export function createProgram(): Command {
+  const program = new Command('tfjs-diffusion')
+    .description('Train, sample, evaluate and fine-tune diffusion models on MNIST and Fashion-MNIST with TensorFlow.js')
+    .showHelpAfterError();
+
+  addTrainFlags(
+    program.command('train')
+      .description(`train a model; presets: ${Object.keys(PRESETS).join(', ')}`)
+      .addOption(new Option('--preset <name>', 'starting configuration').choices(Object.keys(PRESETS)).default('mnist-tiny'))
+      .option('--config <file.json>', 'JSON config (DemoConfig fields) over the preset; flags override it', '')
+      .option('--out <dir>', 'run folder', 'runs/<preset>-<timestamp>')
+      .option('--resume <run>', 'continue the run in this folder from its last checkpoint', '')
+      .option('--max-steps <n>', 'stop after this many steps in this call (0 = run to --steps)', int('--max-steps'), 0),
+  ).action(async function (this: Command) {
+    const o = this.opts();
+    await trainCommand({
+      preset: o.preset, config: o.config || undefined, out: o.out === 'runs/<preset>-<timestamp>' ? undefined : o.out,
+      resume: o.resume || undefined, overrides: flagOverrides(this), maxSteps: o.maxSteps || undefined,
+    });
+  });
+
+  program.command('sample')
+    .description('sample a PNG grid from a checkpoint')
+    .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
+    .addOption(new Option('--sampler <name>', 'sampler').choices(SAMPLERS as string[]).default('ddim', "the run's; mnist-tiny: ddim"))
+    .addOption(new Option('--steps <n>', 'sampler steps').argParser(int('--steps')).default(25, "the run's; mnist-tiny: 25"))
+    .addOption(new Option('--guidance <scale>', 'classifier-free guidance scale (1 = none)').argParser(num('--guidance')).default(2, "the run's; mnist-tiny: 2"))
+    .addOption(new Option('--guidance-rescale <x>', 'guidance rescale in [0, 1]').argParser(num('--guidance-rescale')).default(0, "the run's; mnist-tiny: 0"))
+    .addOption(new Option('--threshold <kind>', 'x0 processing').choices(THRESHOLDS as string[]).default('clip', "the run's; mnist-tiny: clip"))
+    .addOption(new Option('--eta <x>', 'DDIM eta').argParser(num('--eta')).default(0, "the run's; mnist-tiny: 0"))
+    .option('--seed <n>', 'seed of the initial noise', int('--seed'), 0)
+    .addOption(new Option('--class <list>', 'comma-separated classes, one row each').argParser((v) => list(v).map(Number)).default([], 'every class'))
+    .addOption(new Option('--n <n>', 'images per row (per class)').argParser(int('--n')).default(8, "the run's grid columns; mnist-tiny: 8"))
+    .option('--out <dir>', 'output folder', '<run>/sampled')
+    .option('--each', 'also write every image as its own PNG', false)
+    .option('--no-ema', 'use the raw weights instead of the EMA average (default: EMA weights when the checkpoint has them)')
+    .action(async function (this: Command) {
+      const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'guidanceRescale', 'threshold', 'eta', 'class', 'n']);
+      await sampleCommand({
+        checkpoint: o.checkpoint, sampler: o.sampler, steps: o.steps, guidance: o.guidance, guidanceRescale: o.guidanceRescale,
+        threshold: o.threshold, eta: o.eta, seed: o.seed, classes: o.class, n: o.n,
+        out: o.out === '<run>/sampled' ? undefined : o.out, each: o.each, noEma: o.ema === false,
+      });
+    });
+
+  program.command('eval')
+    .description('memorization rate, nearest-neighbour grid, classifier accuracy and Fréchet distance of samples (report.md + PNGs)')
+    .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
+    .option('--n <n>', 'samples per class (or in total if unconditional)', int('--n'), 20)
+    .addOption(new Option('--sampler <name>', 'sampler').choices(SAMPLERS as string[]).default('ddim', "the run's; mnist-tiny: ddim"))
+    .addOption(new Option('--steps <n>', 'sampler steps').argParser(int('--steps')).default(25, "the run's; mnist-tiny: 25"))
+    .addOption(new Option('--guidance <scale>', 'guidance scale').argParser(num('--guidance')).default(2, "the run's; mnist-tiny: 2"))
+    .option('--seed <n>', 'seed of the samples', int('--seed'), 1)
+    .option('--classifier-epochs <n>', 'epochs of the feature classifier (cached)', int('--classifier-epochs'), 4)
+    .option('--classifier-train-size <n>', 'training images of the classifier (0 = all)', int('--classifier-train-size'), 0)
+    .option('--out <dir>', 'report folder', '<run>/eval')
+    .action(async function (this: Command) {
+      const o = cliOnly(this, ['sampler', 'steps', 'guidance']);
+      await evalCommand({
+        checkpoint: o.checkpoint, n: o.n, sampler: o.sampler, steps: o.steps, guidance: o.guidance, seed: o.seed,
+        classifierEpochs: o.classifierEpochs, classifierTrainSize: o.classifierTrainSize, out: o.out === '<run>/eval' ? undefined : o.out,
+      });
+    });
+
+  addTrainFlags(
+    program.command('fine-tune')
+      .description('start from a checkpoint on another dataset, freezing parameters by name pattern, with a new learning rate')
+      .requiredOption('--checkpoint <path>', 'run folder or checkpoint to start from')
+      .option('--freeze <patterns>', "comma-separated parameter name patterns to keep fixed, e.g. 'down.*,mid.*'", '')
+      .option('--config <file.json>', 'JSON config over the source run\'s settings', '')
+      .option('--out <dir>', 'run folder', 'runs/<preset>-ft-<dataset>-<timestamp>')
+      .option('--max-steps <n>', 'stop after this many steps in this call (0 = run to --steps)', int('--max-steps'), 0),
+  ).action(async function (this: Command) {
+    const o = this.opts();
+    await fineTuneCommand({
+      checkpoint: o.checkpoint, freeze: list(o.freeze), config: o.config || undefined,
+      out: o.out.startsWith('runs/<preset>') ? undefined : o.out, overrides: flagOverrides(this), maxSteps: o.maxSteps || undefined,
+    });
+  });
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await createProgram().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof NotAvailableError) console.error(`error: ${e.message}`);
+    else console.error(`error: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
+const isMain = (() => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
+if (isMain) await main();

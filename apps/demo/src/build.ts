@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs';
+import { readCheckpoint } from '@tfjs-diffusion/training';
+import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import {
+  clip, ddim, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, sample,
+  type Sampler, type X0Processor,
+} from '@tfjs-diffusion/samplers';
+import { models, type DemoModel } from './landed.js';
+import type { DemoConfig, SamplerName, Threshold } from './presets.js';
+
+export function buildSchedule(c: DemoConfig): NoiseSchedule {
+  return makeSchedule({ ...c.schedule });
+}
+
+/** The U-Net of a config: the models preset, the demo's prediction type and classes, then the overrides. */
+export function modelConfig(c: DemoConfig, numClasses: number): Record<string, unknown> {
+  return models.unetPreset()(c.model.preset, {
+    prediction: c.prediction,
+    predictionType: c.prediction,
+    numClasses: c.classConditional ? numClasses : undefined,
+    ...c.model.overrides,
+  });
+}
+
+export function buildModel(config: Record<string, unknown>, seed: number): DemoModel {
+  const UNet = models.UNet();
+  return new UNet(config, { seed });
+}
+
+export function buildSampler(name: SamplerName, opts: { eta?: number } = {}): Sampler {
+  switch (name) {
+    case 'ddim': return ddim({ eta: opts.eta ?? 0, timestepSpacing: 'trailing' });
+    case 'ddpm': return ddpm({ timestepSpacing: 'trailing' });
+    case 'euler': return euler({ timestepSpacing: 'trailing' });
+    case 'euler-a': return eulerAncestral({ timestepSpacing: 'trailing' });
+    case 'heun': return heun({ timestepSpacing: 'trailing' });
+    case 'dpmpp-2m': return dpmSolverPlusPlus2M({ timestepSpacing: 'trailing' });
+  }
+}
+
+export function buildThreshold(t: Threshold): X0Processor | undefined {
+  if (t === 'dynamic') return dynamicThreshold({ ratio: 0.995, maxValue: 1.5 });
+  if (t === 'clip') return clip(1);
+  return undefined;
+}
+
+/**
+ * Loads model weights from a checkpoint folder (a run's checkpoints/ or one ckpt-*),
+ * the EMA average when there is one and `preferEma`. Returns which set was used.
+ */
+export async function loadWeights(model: DemoModel, dir: string, preferEma = true): Promise<{ source: 'ema' | 'model'; path: string }> {
+  const ck = await readCheckpoint(dir);
+  const params = model.parameters();
+  const useEma = preferEma && params.every((p) => ck.tensors[`ema.${p.name}`] !== undefined);
+  const prefix = useEma ? 'ema.' : 'model.';
+  for (const p of params) {
+    const t = ck.tensors[`${prefix}${p.name}`];
+    if (!t) throw new Error(`checkpoint ${ck.path}: parameter '${p.name}' is missing`);
+    if (t.shape.join() !== p.variable.shape.join()) {
+      throw new Error(`checkpoint ${ck.path}: parameter '${p.name}' has shape [${t.shape}], the model [${p.variable.shape}]`);
+    }
+    p.variable.assign(tf.tensor(t.data as Float32Array, t.shape, 'float32'));
+  }
+  return { source: useEma ? 'ema' : 'model', path: ck.path };
+}
+
+export interface GridRequest {
+  sampler: SamplerName;
+  steps: number;
+  guidance: number;
+  guidanceRescale: number;
+  threshold: Threshold;
+  eta: number;
+  seed: number;
+  /** Class of every image; undefined for an unconditional model. */
+  labels?: number[];
+  n: number;
+  numClasses?: number;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/** Samples `n` images and returns them on the host, in [-1, 1]-ish data range. */
+export async function sampleImages(model: DemoModel, schedule: NoiseSchedule, r: GridRequest): Promise<Float32Array> {
+  const labels = r.labels ? tf.tensor1d(Int32Array.from(r.labels), 'int32') : undefined;
+  try {
+    const guided = labels !== undefined && r.numClasses !== undefined && r.guidance !== 1 && r.guidance > 0;
+    const out = await sample(model, buildSampler(r.sampler, { eta: r.eta }), {
+      schedule,
+      shape: [r.n, r.height, r.width, r.channels],
+      numInferenceSteps: r.steps,
+      seed: r.seed,
+      cond: labels ? { classLabels: labels } : undefined,
+      guidance: guided ? { scale: r.guidance, rescale: r.guidanceRescale, nullClass: r.numClasses! } : undefined,
+      x0Processor: buildThreshold(r.threshold),
+    });
+    const data = (await out.samples.data()) as Float32Array;
+    tf.dispose([out.samples, ...out.intermediates, ...out.predictions]);
+    return data;
+  } finally {
+    labels?.dispose();
+  }
+}
+
+/** One row per class (cols images each) for class-conditional models, else rows of cols. */
+export function gridLabels(numClasses: number | undefined, cols: number, classes?: number[]): number[] | undefined {
+  if (numClasses === undefined) return undefined;
+  const rows = classes ?? Array.from({ length: numClasses }, (_, c) => c);
+  return rows.flatMap((c) => Array.from({ length: cols }, () => c));
+}

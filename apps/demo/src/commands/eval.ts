@@ -1,0 +1,139 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { classAccuracy, frechetDistance, memorizationRate, neighbourGrid, trainClassifier } from '@tfjs-diffusion/evaluation';
+import { initDemoBackend } from '../backendInit.js';
+import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
+import { loadDataset } from '../dataset.js';
+import { viz } from '../landed.js';
+import { SAMPLERS, type SamplerName } from '../presets.js';
+import { readRunConfig, runOfCheckpoint, writeFileAtomic } from '../runFolder.js';
+
+export interface EvalCommandOptions {
+  checkpoint: string;
+  /** Samples per class (class-conditional) or in total. */
+  n?: number;
+  sampler?: SamplerName;
+  steps?: number;
+  guidance?: number;
+  seed?: number;
+  /** Epochs of the feature classifier (cached per dataset and settings). */
+  classifierEpochs?: number;
+  /** Training images the classifier sees (0 = the run's whole training set). */
+  classifierTrainSize?: number;
+  out?: string;
+  quiet?: boolean;
+}
+
+export interface EvalReport {
+  report: string;
+  neighbourGrid: string;
+  samplesGrid: string;
+  memorizationRate: number;
+  classifierAccuracy?: number;
+  classifierTestAccuracy: number;
+  frechetDistance: number;
+  /** Fréchet distance between the held-out set and a same-size slice of the training set: the floor to compare with. */
+  frechetDistanceReference: number;
+  samples: number;
+}
+
+/** `eval`: memorization rate, nearest-neighbour grid, classifier accuracy of conditional samples, Fréchet distance on classifier features. */
+export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
+  await initDemoBackend(o.quiet);
+  const log = (s: string) => { if (!o.quiet) console.log(s); };
+  const { run: runDir, checkpoint } = runOfCheckpoint(o.checkpoint);
+  const run = readRunConfig(runDir);
+  const c = run.demo;
+  const sampler = o.sampler ?? c.sampler.name;
+  if (!SAMPLERS.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLERS.join(', ')}; got '${sampler}'`);
+  const perClass = o.n ?? 20;
+  if (!Number.isInteger(perClass) || perClass < 1) throw new Error(`--n must be an integer >= 1; got ${perClass}`);
+  const outDir = resolve(o.out ?? join(runDir, 'eval'));
+  mkdirSync(outDir, { recursive: true });
+  const data = loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
+  const { height, width, channels } = run.dataset;
+  const numClasses = c.classConditional ? run.dataset.numClasses : undefined;
+  const labels = gridLabels(numClasses, perClass);
+  const n = labels?.length ?? perClass;
+
+  const model = buildModel(run.model, c.seed);
+  let pixels: Float32Array;
+  try {
+    const w = await loadWeights(model, checkpoint);
+    log(`sampling ${n} images (${sampler}, ${o.steps ?? c.sampler.steps} steps) with the ${w.source} weights of ${w.path}`);
+    pixels = await sampleImages(model, buildSchedule(c), {
+      ...c.sampler, sampler, steps: o.steps ?? c.sampler.steps, guidance: o.guidance ?? c.sampler.guidance,
+      seed: o.seed ?? 1, labels, n, numClasses, height, width, channels,
+    });
+  } finally {
+    model.dispose();
+  }
+  const shape = (k: number) => [k, height, width, channels] as const;
+  const samples = { data: pixels, shape: shape(n) };
+  const train = { data: data.train.data, shape: shape(data.train.n) };
+  const png = viz.imageGridPng();
+  const samplesGrid = join(outDir, 'samples.png');
+  writeFileAtomic(samplesGrid, png(pixels, { n, height, width, channels: 1, cols: perClass, padding: 2 }));
+
+  const mem = memorizationRate(samples, train);
+  const shown = Math.min(n, 10);
+  const pick = labels ? Array.from({ length: shown }, (_, i) => Math.floor((i * n) / shown)) : Array.from({ length: shown }, (_, i) => i);
+  const d = height * width * channels;
+  const sub = new Float32Array(shown * d);
+  pick.forEach((idx, k) => sub.set(pixels.subarray(idx * d, (idx + 1) * d), k * d));
+  const grid = neighbourGrid({ data: sub, shape: shape(shown) }, train, { k: 4 });
+  const nnPath = join(outDir, 'nearest-neighbours.png');
+  writeFileAtomic(nnPath, png(grid.pixels, { n: grid.n, height: grid.height, width: grid.width, channels: grid.channels, cols: grid.cols, padding: 2 }));
+
+  const epochs = o.classifierEpochs ?? 4;
+  const clsTrain = o.classifierTrainSize ?? 0;
+  const ctrain = clsTrain > 0 ? Math.min(clsTrain, data.train.n) : data.train.n;
+  log(`training the feature classifier (${epochs} epochs on ${ctrain} images; cached)`);
+  const classifier = await trainClassifier(
+    {
+      train: { images: { data: data.train.data.subarray(0, ctrain * d), shape: shape(ctrain) }, labels: data.train.labels.subarray(0, ctrain) },
+      test: { images: { data: data.val.data, shape: shape(data.val.n) }, labels: data.val.labels },
+    },
+    { epochs, seed: 0, cacheDir: join(resolve(runDir, '..'), `.classifier-${c.dataset}-${ctrain}-${epochs}`) },
+  );
+  try {
+    const testAcc = classAccuracy(classifier, { data: data.val.data, shape: shape(data.val.n) }, data.val.labels);
+    const acc = labels ? classAccuracy(classifier, samples, labels) : undefined;
+    const fSamples = classifier.features(samples);
+    const fVal = classifier.features({ data: data.val.data, shape: shape(data.val.n) });
+    const m = Math.min(data.val.n, data.train.n);
+    const fTrain = classifier.features({ data: data.train.data.subarray(0, m * d), shape: shape(m) });
+    const fd = frechetDistance(fSamples, fVal);
+    const fdRef = frechetDistance(fTrain, fVal);
+    const report = join(outDir, 'report.md');
+    const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+    writeFileSync(report, [
+      `# Evaluation of ${checkpoint}`,
+      '',
+      `${n} samples (${sampler}, ${o.steps ?? c.sampler.steps} steps, guidance ${o.guidance ?? c.sampler.guidance}), ${c.dataset}: ${data.train.n} training and ${data.val.n} held-out images.`,
+      '',
+      '| metric | value |',
+      '| --- | --- |',
+      `| memorization rate (d(NN1)/d(NN2) < 1/3) | ${fmt(mem.rate)} |`,
+      `| mean distance to the nearest training image | ${fmt(mem.nearestDistance.reduce((a, b) => a + b, 0) / n)} |`,
+      ...(acc !== undefined ? [`| classifier accuracy of class-conditional samples | ${fmt(acc)} |`] : []),
+      `| classifier accuracy on held-out real images | ${fmt(testAcc)} |`,
+      `| Fréchet distance on classifier features, samples vs held-out | ${fmt(fd)} |`,
+      `| Fréchet distance, training vs held-out images (reference) | ${fmt(fdRef)} |`,
+      '',
+      '![samples](samples.png)',
+      '',
+      'Each row: a sample, then its 4 nearest training images (ℓ2 over pixels).',
+      '',
+      '![nearest neighbours](nearest-neighbours.png)',
+      '',
+    ].join('\n'));
+    log(`report: ${report}`);
+    return {
+      report, neighbourGrid: nnPath, samplesGrid, memorizationRate: mem.rate, classifierAccuracy: acc,
+      classifierTestAccuracy: testAcc, frechetDistance: fd, frechetDistanceReference: fdRef, samples: n,
+    };
+  } finally {
+    classifier.dispose();
+  }
+}

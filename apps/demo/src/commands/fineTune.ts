@@ -1,0 +1,36 @@
+import { initDemoBackend } from '../backendInit.js';
+import { resolveConfig } from '../config.js';
+import { createRunFolder, defaultRunDir, readRunConfig, runOfCheckpoint, type RunConfigFile } from '../runFolder.js';
+import { runTraining, type TrainRunResult } from '../trainLoop.js';
+import { report } from './train.js';
+
+export interface FineTuneCommandOptions {
+  checkpoint: string;
+  /** Dataset to fine-tune on. */
+  dataset?: string;
+  /** Parameter name patterns kept fixed ('down.*', '*.conv1.*'). */
+  freeze?: string[];
+  config?: string;
+  out?: string;
+  overrides?: Record<string, unknown>;
+  quiet?: boolean;
+  maxSteps?: number;
+}
+
+/**
+ * `fine-tune`: the model and training settings of the checkpoint's run, its weights as the
+ * start, another dataset, frozen parameters and a new learning rate (flags).
+ */
+export async function fineTuneCommand(o: FineTuneCommandOptions): Promise<TrainRunResult> {
+  await initDemoBackend(o.quiet);
+  const src = runOfCheckpoint(o.checkpoint);
+  const saved = readRunConfig(src.run);
+  const overrides = { ...o.overrides, ...(o.dataset ? { dataset: o.dataset } : {}) };
+  const demo = resolveConfig({ base: { ...saved.demo, preset: `${saved.demo.preset}-ft` }, configFile: o.config, overrides });
+  const run: RunConfigFile = { ...saved, demo, fineTunedFrom: src.checkpoint, freeze: o.freeze ?? [] };
+  const paths = createRunFolder(o.out ?? defaultRunDir(`${demo.preset}-${demo.dataset}`), run);
+  if (!o.quiet) console.log(`run folder: ${paths.dir}`);
+  const res = await runTraining({ paths, run, resume: false, quiet: o.quiet, maxStepsThisProcess: o.maxSteps, fineTune: { checkpoint: src.checkpoint, freeze: run.freeze! } });
+  if (!o.quiet) report(res);
+  return res;
+}

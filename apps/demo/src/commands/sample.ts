@@ -1,0 +1,94 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { initDemoBackend } from '../backendInit.js';
+import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
+import { validateConfig } from '../config.js';
+import { viz } from '../landed.js';
+import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
+import { readRunConfig, runOfCheckpoint, writeFileAtomic } from '../runFolder.js';
+
+export interface SampleCommandOptions {
+  checkpoint: string;
+  sampler?: SamplerName;
+  steps?: number;
+  guidance?: number;
+  guidanceRescale?: number;
+  threshold?: Threshold;
+  eta?: number;
+  seed?: number;
+  /** Only these classes, one row each (class-conditional models). */
+  classes?: number[];
+  /** Images per row (per class). */
+  n?: number;
+  out?: string;
+  each?: boolean;
+  /** Use the raw weights even when the checkpoint has an EMA average. */
+  noEma?: boolean;
+  quiet?: boolean;
+}
+
+export interface SampleCommandResult {
+  grid: string;
+  images: string[];
+  rows: number;
+  cols: number;
+  weights: 'ema' | 'model';
+}
+
+/** `sample`: a PNG grid from a checkpoint with any sampler, guidance and thresholding. */
+export async function sampleCommand(o: SampleCommandOptions): Promise<SampleCommandResult> {
+  await initDemoBackend(o.quiet);
+  const { run: runDir, checkpoint } = runOfCheckpoint(o.checkpoint);
+  const run = readRunConfig(runDir);
+  const c = run.demo;
+  const s = {
+    ...c.sampler,
+    ...(o.sampler !== undefined && { name: o.sampler }),
+    ...(o.steps !== undefined && { steps: o.steps }),
+    ...(o.guidance !== undefined && { guidance: o.guidance }),
+    ...(o.guidanceRescale !== undefined && { guidanceRescale: o.guidanceRescale }),
+    ...(o.threshold !== undefined && { threshold: o.threshold }),
+    ...(o.eta !== undefined && { eta: o.eta }),
+    ...(o.n !== undefined && { cols: o.n }),
+  };
+  validateConfig({ ...c, sampler: s });
+  if (!SAMPLERS.includes(s.name)) throw new Error(`--sampler must be one of ${SAMPLERS.join(', ')}; got '${s.name}'`);
+  if (!THRESHOLDS.includes(s.threshold)) throw new Error(`--threshold must be one of ${THRESHOLDS.join(', ')}; got '${s.threshold}'`);
+  const numClasses = c.classConditional ? run.dataset.numClasses : undefined;
+  for (const k of o.classes ?? []) {
+    if (numClasses === undefined) throw new Error('--class needs a class-conditional model');
+    if (!Number.isInteger(k) || k < 0 || k >= numClasses) throw new Error(`--class must be integers in [0, ${numClasses - 1}]; got ${k}`);
+  }
+  const model = buildModel(run.model, c.seed);
+  try {
+    const weights = await loadWeights(model, checkpoint, !o.noEma);
+    const { height, width, channels } = run.dataset;
+    const labels = gridLabels(numClasses, s.cols, o.classes);
+    const n = labels?.length ?? s.cols * s.cols;
+    const seed = o.seed ?? 0;
+    const t0 = performance.now();
+    const pixels = await sampleImages(model, buildSchedule(c), { ...s, sampler: s.name, seed, labels, n, numClasses, height, width, channels });
+    const outDir = resolve(o.out ?? join(runDir, 'sampled'));
+    mkdirSync(outDir, { recursive: true });
+    const tag = `${s.name}-${s.steps}steps-g${s.guidance}-seed${seed}`;
+    const grid = join(outDir, `${tag}.png`);
+    const png = viz.imageGridPng();
+    writeFileAtomic(grid, png(pixels, { n, height, width, channels: channels as 1 | 3, cols: s.cols, padding: 2 }));
+    const images: string[] = [];
+    if (o.each) {
+      const d = height * width * channels;
+      for (let i = 0; i < n; i++) {
+        const f = join(outDir, `${tag}-${String(i).padStart(3, '0')}${labels ? `-class${labels[i]}` : ''}.png`);
+        writeFileAtomic(f, png(pixels.slice(i * d, (i + 1) * d), { n: 1, height, width, channels: channels as 1 | 3, cols: 1, padding: 0 }));
+        images.push(f);
+      }
+    }
+    if (!o.quiet) {
+      console.log(`${n} samples with ${s.name}, ${s.steps} steps, guidance ${s.guidance}, ${weights.source} weights of ${weights.path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(`grid: ${grid}${images.length ? ` (+ ${images.length} single images in ${outDir})` : ''}`);
+    }
+    return { grid, images, rows: Math.ceil(n / s.cols), cols: s.cols, weights: weights.source };
+  } finally {
+    model.dispose();
+  }
+}

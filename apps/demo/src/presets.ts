@@ -1,0 +1,131 @@
+export type DatasetName = 'mnist' | 'fashion-mnist';
+export type Prediction = 'epsilon' | 'v' | 'sample';
+export type SamplerName = 'ddim' | 'ddpm' | 'euler' | 'euler-a' | 'heun' | 'dpmpp-2m';
+export type Threshold = 'dynamic' | 'clip' | 'none';
+export type BetaSchedule = 'linear' | 'scaled_linear' | 'squaredcos_cap_v2' | 'sigmoid';
+
+export const DATASETS: readonly DatasetName[] = ['mnist', 'fashion-mnist'];
+export const PREDICTIONS: readonly Prediction[] = ['epsilon', 'v', 'sample'];
+export const SAMPLERS: readonly SamplerName[] = ['ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m'];
+export const THRESHOLDS: readonly Threshold[] = ['dynamic', 'clip', 'none'];
+export const BETA_SCHEDULES: readonly BetaSchedule[] = ['linear', 'scaled_linear', 'squaredcos_cap_v2', 'sigmoid'];
+
+/** Everything a run needs; written to the run folder as config.json. */
+export interface DemoConfig {
+  preset: string;
+  dataset: DatasetName;
+  /** Training images used (the first n after a seeded shuffle); 0 = all. */
+  trainSize: number;
+  valSize: number;
+  model: {
+    /** A models-package U-Net preset. */
+    preset: 'mnist-tiny' | 'mnist-ref';
+    /** Partial UNetConfig applied on top of the preset (e.g. smaller channels). */
+    overrides: Record<string, unknown>;
+  };
+  classConditional: boolean;
+  prediction: Prediction;
+  schedule: {
+    numTrainTimesteps: number;
+    betaSchedule: BetaSchedule;
+    betaStart: number;
+    betaEnd: number;
+    rescaleBetasZeroSnr: boolean;
+  };
+  steps: number;
+  batchSize: number;
+  lr: number;
+  lrSchedule: 'constant' | 'cosine';
+  warmupSteps: number;
+  regularizers: {
+    /** EMA decay; 0 turns EMA off. */
+    ema: number;
+    dropout: number;
+    weightDecay: number;
+    clipGradNorm: number;
+    minSnrGamma: number;
+    offsetNoise: number;
+    inputPerturbation: number;
+    /** Label dropout for classifier-free guidance. */
+    pUncond: number;
+  };
+  /** Random translation of training images by up to this many pixels. */
+  augmentShift: number;
+  every: { log: number; validate: number; sample: number; checkpoint: number };
+  sampler: {
+    name: SamplerName;
+    steps: number;
+    guidance: number;
+    guidanceRescale: number;
+    threshold: Threshold;
+    eta: number;
+    /** Samples per row of the grid (per class with a class-conditional model). */
+    cols: number;
+  };
+  seed: number;
+  /** Worker threads for data parallelism (1 = none). */
+  threads: number;
+}
+
+const base: DemoConfig = {
+  preset: 'mnist-tiny',
+  dataset: 'mnist',
+  trainSize: 0,
+  valSize: 256,
+  model: { preset: 'mnist-tiny', overrides: {} },
+  classConditional: true,
+  prediction: 'epsilon',
+  schedule: { numTrainTimesteps: 1000, betaSchedule: 'squaredcos_cap_v2', betaStart: 0.0001, betaEnd: 0.02, rescaleBetasZeroSnr: false },
+  steps: 600,
+  batchSize: 32,
+  lr: 2e-3,
+  lrSchedule: 'cosine',
+  warmupSteps: 20,
+  regularizers: { ema: 0.995, dropout: 0, weightDecay: 0.01, clipGradNorm: 1, minSnrGamma: 5, offsetNoise: 0, inputPerturbation: 0, pUncond: 0.1 },
+  augmentShift: 0,
+  every: { log: 10, validate: 200, sample: 200, checkpoint: 200 },
+  sampler: { name: 'ddim', steps: 25, guidance: 2, guidanceRescale: 0, threshold: 'clip', eta: 0, cols: 8 },
+  seed: 0,
+  threads: 1,
+};
+
+export const PRESETS: Record<string, DemoConfig> = {
+  /** A real run that finishes in a few minutes on two cores. */
+  'mnist-tiny': base,
+  /** The reference U-Net: class-conditional, EMA, dropout, AdamW, augmentation. */
+  mnist: {
+    ...base,
+    preset: 'mnist',
+    valSize: 512,
+    model: { preset: 'mnist-ref', overrides: {} },
+    steps: 20000,
+    batchSize: 64,
+    lr: 1e-3,
+    warmupSteps: 500,
+    regularizers: { ...base.regularizers, ema: 0.9999, dropout: 0.1 },
+    augmentShift: 1,
+    every: { log: 50, validate: 1000, sample: 1000, checkpoint: 1000 },
+    sampler: { ...base.sampler, steps: 50, guidance: 3 },
+  },
+  'fashion-mnist': {
+    ...base,
+    preset: 'fashion-mnist',
+    dataset: 'fashion-mnist',
+    valSize: 512,
+    model: { preset: 'mnist-ref', overrides: {} },
+    steps: 20000,
+    batchSize: 64,
+    lr: 1e-3,
+    warmupSteps: 500,
+    regularizers: { ...base.regularizers, ema: 0.9999, dropout: 0.1 },
+    augmentShift: 1,
+    every: { log: 50, validate: 1000, sample: 1000, checkpoint: 1000 },
+    sampler: { ...base.sampler, steps: 50, guidance: 3 },
+  },
+};
+
+export function presetConfig(name: string): DemoConfig {
+  const p = PRESETS[name];
+  if (!p) throw new Error(`preset must be one of ${Object.keys(PRESETS).map((k) => `'${k}'`).join(', ')}; got '${name}'`);
+  return structuredClone(p);
+}

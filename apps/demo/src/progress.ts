@@ -1,0 +1,42 @@
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  update(step: number, loss: number, imagesPerSecond: number): void;
+  log(line: string): void;
+  stop(): void;
+}
+
+/** A cli-progress bar with step, loss, images/s and ETA; plain lines when stdout is not a terminal. */
+export function createProgress(start: number, total: number, quiet = false): Progress {
+  if (quiet) return { update() {}, log() {}, stop() {} };
+  if (!process.stdout.isTTY) {
+    let last = 0;
+    return {
+      update(step, loss, ips) {
+        const now = Date.now();
+        if (now - last < 5000 && step < total) return;
+        last = now;
+        const eta = ips > 0 ? Math.round(((total - step) * 1) / (ips / 1)) : 0;
+        console.log(`step ${step}/${total}  loss ${loss.toFixed(4)}  ${ips.toFixed(1)} img/s${eta ? '' : ''}`);
+      },
+      log: (l) => console.log(l),
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    { format: 'train [{bar}] step {value}/{total} | loss {loss} | {ips} img/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, start, { loss: '-', ips: '-' });
+  return {
+    update(step, loss, ips) {
+      bar.update(step, { loss: loss.toFixed(4), ips: ips.toFixed(1) });
+    },
+    log(line) {
+      bar.stop();
+      console.log(line);
+      bar.start(total, (bar as unknown as { value: number }).value, {});
+    },
+    stop: () => bar.stop(),
+  };
+}

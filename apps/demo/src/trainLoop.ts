@@ -1,0 +1,158 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { createTrainer, jsonlWriter, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
+import { buildModel, buildSchedule, gridLabels, sampleImages } from './build.js';
+import { batchSource, loadDataset } from './dataset.js';
+import { viz } from './landed.js';
+import { writeLossPlot } from './plot.js';
+import { createProgress } from './progress.js';
+import { readMetrics, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';
+
+export interface TrainRunResult {
+  run: string;
+  step: number;
+  samples: string[];
+  lossPlot: string;
+  seconds: number;
+  imagesPerSecond: number;
+  interrupted: boolean;
+}
+
+export interface TrainRunOptions {
+  paths: RunPaths;
+  run: RunConfigFile;
+  resume: boolean;
+  fineTune?: { checkpoint: string; freeze: string[] };
+  quiet?: boolean;
+  /** Stop after this many steps in this process (tests); the run's total stays config.steps. */
+  maxStepsThisProcess?: number;
+}
+
+const pad = (s: number) => String(s).padStart(6, '0');
+
+/** The demo's training loop: progress bar, JSON-lines metrics, validation, sample grids, checkpoints, Ctrl-C. */
+export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
+  const c = o.run.demo;
+  const { paths } = o;
+  const log = (s: string) => { if (!o.quiet) console.log(s); };
+  const data = loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
+  const numClasses = c.classConditional ? data.train.numClasses : undefined;
+  const schedule = buildSchedule(c);
+  const model = buildModel(o.run.model, c.seed);
+  log(`model: U-Net '${c.model.preset}', ${model.numParameters().toLocaleString('en')} parameters; data: ${c.dataset}, ${data.train.n} train / ${data.val.n} validation images`);
+  const source = batchSource(data.train, { batchSize: c.batchSize, seed: c.seed + 1, shift: c.augmentShift, labels: c.classConditional });
+  const valImages = tf.tensor4d(data.val.data, [data.val.n, 28, 28, 1]);
+  const r = c.regularizers;
+  const options: TrainerOptions = {
+    denoiser: model as unknown as TrainerOptions['denoiser'],
+    schedule,
+    data: source,
+    validation: { images: valImages, labels: c.classConditional ? data.val.labels : undefined, timesteps: 10, seed: 1234, batchSize: 128 },
+    lr: { schedule: c.lrSchedule, peak: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps },
+    regularizers: {
+      ema: r.ema > 0 ? { decay: r.ema, useWarmup: true, power: 3 / 4 } : undefined,
+      dropout: r.dropout > 0 ? r.dropout : undefined,
+      weightDecay: r.weightDecay,
+      clipGradNorm: r.clipGradNorm > 0 ? r.clipGradNorm : undefined,
+      minSnrGamma: r.minSnrGamma > 0 ? r.minSnrGamma : undefined,
+      offsetNoise: r.offsetNoise > 0 ? r.offsetNoise : undefined,
+      inputPerturbation: r.inputPerturbation > 0 ? r.inputPerturbation : undefined,
+      pUncond: c.classConditional && r.pUncond > 0 ? r.pUncond : undefined,
+    },
+    freeze: o.fineTune?.freeze,
+    fineTune: o.fineTune && !o.resume ? { checkpoint: o.fineTune.checkpoint } : undefined,
+    seed: c.seed,
+    parallel: c.threads > 1 ? { threads: c.threads } : undefined,
+  };
+  let trainer: Trainer | undefined;
+  let stopRequested = false;
+  let saving = false;
+  const onSigint = () => {
+    if (stopRequested) {
+      // Second Ctrl-C: leave now; checkpoints are written to a temp folder and renamed, so the last one stays whole.
+      process.stderr.write('\nexiting without saving\n');
+      process.exit(130);
+    }
+    stopRequested = true;
+    process.stderr.write(`\nCtrl-C: ${saving ? 'finishing the checkpoint' : 'saving a checkpoint'} and exiting (Ctrl-C again to exit at once)\n`);
+  };
+  process.on('SIGINT', onSigint);
+  const progressRef: { p?: ReturnType<typeof createProgress> } = {};
+  try {
+    trainer = await createTrainer(options);
+    if (o.resume) {
+      if (!existsSync(join(paths.checkpoints, 'latest'))) throw new Error(`--resume ${paths.dir}: no checkpoint in ${paths.checkpoints}`);
+      await trainer.loadCheckpoint(paths.checkpoints);
+      log(`resumed at step ${trainer.step}`);
+    } else if (o.fineTune) {
+      log(`fine-tuning from ${o.fineTune.checkpoint}: ${trainer.trainable().length} trainable, ${trainer.frozen().length} frozen parameter tensors`);
+    }
+    const metrics = jsonlWriter(paths.metrics);
+    const startStep = trainer.step;
+    const end = Math.min(c.steps, o.maxStepsThisProcess !== undefined ? startStep + o.maxStepsThisProcess : c.steps);
+    const samples: string[] = [];
+    const t0 = performance.now();
+    const progress = createProgress(startStep, c.steps, o.quiet);
+    progressRef.p = progress;
+    let lossSum = 0;
+    let lossN = 0;
+    let ips = 0;
+    const tr = trainer;
+    const sampleGrid = async (step: number) => {
+      const labels = gridLabels(numClasses, c.sampler.cols);
+      const n = labels?.length ?? c.sampler.cols * c.sampler.cols;
+      const run = async () => sampleImages(model, schedule, {
+        ...c.sampler, sampler: c.sampler.name, seed: 42, labels, n, numClasses, height: 28, width: 28, channels: 1,
+      });
+      const pixels = tr.ema ? await tr.ema.withAveraged(run) : await run();
+      const file = join(paths.samples, `step-${pad(step)}.png`);
+      writeFileAtomic(file, viz.imageGridPng()(pixels, { n, height: 28, width: 28, channels: 1, cols: c.sampler.cols, padding: 2 }));
+      samples.push(file);
+      return file;
+    };
+    const checkpoint = async () => {
+      saving = true;
+      try { await tr.saveCheckpoint(paths.checkpoints, { keep: 2 }); } finally { saving = false; }
+    };
+    while (tr.step < end && !stopRequested) {
+      const res = await tr.trainStep();
+      const step = res.step;
+      lossSum += res.loss;
+      lossN += 1;
+      ips = ((step - startStep) * c.batchSize) / ((performance.now() - t0) / 1000);
+      progress.update(step, res.loss, ips);
+      const last = step === end;
+      const line: Record<string, unknown> = {};
+      if (step % c.every.validate === 0 || last) {
+        line.valLoss = tr.evaluate().loss;
+        if (tr.ema) line.valLossEma = tr.evaluate({ useEma: true }).loss;
+      }
+      if (step % c.every.log === 0 || last || line.valLoss !== undefined) {
+        metrics.write({ step, loss: lossSum / lossN, lr: res.lr, gradNorm: res.gradNorm, imagesPerSecond: ips, time: new Date().toISOString(), ...line });
+        lossSum = 0;
+        lossN = 0;
+      }
+      if (line.valLoss !== undefined) writeLossPlot(paths.metrics, paths.lossPlot);
+      if (step % c.every.sample === 0 || last) await sampleGrid(step);
+      if (step % c.every.checkpoint === 0 || last) await checkpoint();
+    }
+    if (stopRequested && tr.step > startStep) {
+      await checkpoint();
+      writeLossPlot(paths.metrics, paths.lossPlot);
+    }
+    progress.stop();
+    const seconds = (performance.now() - t0) / 1000;
+    return { run: paths.dir, step: tr.step, samples, lossPlot: paths.lossPlot, seconds, imagesPerSecond: ips, interrupted: stopRequested };
+  } finally {
+    progressRef.p?.stop();
+    process.off('SIGINT', onSigint);
+    if (trainer) await trainer.dispose();
+    valImages.dispose();
+    model.dispose();
+  }
+}
+
+export function metricsCount(path: string): number {
+  return readMetrics(path).length;
+}

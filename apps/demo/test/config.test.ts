@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deepMerge, resolveConfig } from '../src/config.js';
+import { PRESETS, presetConfig } from '../src/presets.js';
+import { createProgram } from '../src/cli.js';
+
+describe('config merging', () => {
+  it('takes the preset, then the config file, then flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'demo-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ preset: 'mnist', steps: 77, regularizers: { dropout: 0.2, ema: 0.5 }, sampler: { name: 'heun' } }));
+    const c = resolveConfig({ configFile: file, overrides: { 'regularizers.ema': 0.9, 'sampler.threshold': 'dynamic' } });
+    expect(c.preset).toBe('mnist');
+    expect(c.model.preset).toBe('mnist-ref'); // from the mnist preset
+    expect(c.steps).toBe(77); // file over preset
+    expect(c.regularizers.dropout).toBe(0.2); // file
+    expect(c.regularizers.ema).toBe(0.9); // flag over file
+    expect(c.regularizers.weightDecay).toBe(0.01); // untouched preset value survives the nested merge
+    expect(c.sampler.name).toBe('heun');
+    expect(c.sampler.threshold).toBe('dynamic');
+    expect(c.augmentShift).toBe(1);
+  });
+
+  it('an explicit --preset wins over the file\'s preset field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'demo-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ preset: 'mnist' }));
+    expect(resolveConfig({ preset: 'fashion-mnist', configFile: file }).dataset).toBe('fashion-mnist');
+  });
+
+  it('names the bad field and what it accepts', () => {
+    expect(() => resolveConfig({ overrides: { 'sampler.name': 'plms' } })).toThrow(
+      "sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m'; got 'plms'",
+    );
+    expect(() => resolveConfig({ overrides: { steps: 0 } })).toThrow('steps must be an integer >= 1; got 0');
+    expect(() => resolveConfig({ preset: 'cifar' })).toThrow("preset must be one of 'mnist-tiny', 'mnist', 'fashion-mnist'; got 'cifar'");
+  });
+
+  it('deepMerge replaces arrays and leaves the target untouched', () => {
+    const a = { x: { y: [1, 2], z: 1 } };
+    const m = deepMerge(a, { x: { y: [3] } });
+    expect(m).toEqual({ x: { y: [3], z: 1 } });
+    expect(a.x.y).toEqual([1, 2]);
+  });
+
+  it('presets: mnist is class-conditional with EMA, dropout, weight decay and augmentation on the reference U-Net', () => {
+    const m = presetConfig('mnist');
+    expect(m.model.preset).toBe('mnist-ref');
+    expect(m.classConditional).toBe(true);
+    expect(m.regularizers.ema).toBeGreaterThan(0);
+    expect(m.regularizers.dropout).toBeGreaterThan(0);
+    expect(m.regularizers.weightDecay).toBeGreaterThan(0);
+    expect(m.augmentShift).toBeGreaterThan(0);
+    expect(presetConfig('fashion-mnist').dataset).toBe('fashion-mnist');
+    expect(Object.keys(PRESETS).sort()).toEqual(['fashion-mnist', 'mnist', 'mnist-tiny']);
+  });
+});
+
+describe('cli', () => {
+  it('every command has --help and every option shows a default', () => {
+    const program = createProgram();
+    const names = program.commands.map((c) => c.name()).sort();
+    expect(names).toEqual(['eval', 'fine-tune', 'sample', 'train']);
+    for (const cmd of program.commands) {
+      const help = cmd.helpInformation();
+      expect(help).toContain('--help');
+      for (const opt of cmd.options) {
+        if (opt.required && opt.long === '--checkpoint') continue; // required, no default
+        if (opt.negate) {
+          expect(cmd.helpInformation()).toMatch(/default: EMA weights/);
+          continue;
+        }
+        expect(opt.defaultValue !== undefined || opt.defaultValueDescription !== undefined, `${cmd.name()} ${opt.long}`).toBe(true);
+      }
+    }
+  });
+});
