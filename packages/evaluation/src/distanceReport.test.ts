@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distanceReport, quantile } from './distanceReport.js';
+import { distanceReport, distanceReportSeries, quantile } from './distanceReport.js';
 import { uniformData } from './testing/fixtures.js';
 
 describe('distanceReport', () => {
@@ -29,5 +29,9 @@ describe('distanceReport', () => {
     expect(r.histogram.heldOut.reduce((a, b) => a + b, 0)).toBe(10);
     expect(r.histogram.train[0]).toBe(10);
     expect(r.histogram.edges).toHaveLength(6);
+    const series = distanceReportSeries(r);
+    expect(series[0]!.x[0]).toBeCloseTo((r.histogram.edges[0]! + r.histogram.edges[1]!) / 2, 12);
+    expect(series[0]!.y).toEqual(r.histogram.train);
+    expect(series[1]!.y).toEqual(r.histogram.heldOut);
   });
 });

@@ -78,3 +78,16 @@ export function distanceReport(samples: ImageSet, train: ImageSet, heldOut: Imag
     fractionCloserToTrain: closer / dt.length,
   };
 }
+
+/**
+ * The report's two histograms as line series over the bin centres, ready for
+ * `linePlotPng({ series })` of `@tfjs-diffusion/viz`.
+ */
+export function distanceReportSeries(report: DistanceReport): { name: string; x: number[]; y: number[] }[] {
+  const e = report.histogram.edges;
+  const centres = e.slice(0, -1).map((v, i) => (v + e[i + 1]!) / 2);
+  return [
+    { name: 'to nearest training item', x: centres, y: report.histogram.train.slice() },
+    { name: 'to nearest held-out item', x: centres, y: report.histogram.heldOut.slice() },
+  ];
+}
