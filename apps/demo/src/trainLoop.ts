@@ -111,11 +111,16 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       samples.push(file);
       return file;
     };
+    let savedStep = -1;
     const checkpoint = async () => {
       saving = true;
       try { await tr.saveCheckpoint(paths.checkpoints, { keep: 2 }); } finally { saving = false; }
+      savedStep = tr.step;
     };
     while (tr.step < end && !stopRequested) {
+      // A step is synchronous compute: yield so a Ctrl-C is seen between steps.
+      await new Promise((r) => setImmediate(r));
+      if (stopRequested) break;
       const res = await tr.trainStep();
       const step = res.step;
       lossSum += res.loss;
@@ -137,7 +142,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       if (step % c.every.sample === 0 || last) await sampleGrid(step);
       if (step % c.every.checkpoint === 0 || last) await checkpoint();
     }
-    if (stopRequested && tr.step > startStep) {
+    if (stopRequested && tr.step > startStep && savedStep !== tr.step) {
       await checkpoint();
       writeLossPlot(paths.metrics, paths.lossPlot);
     }
