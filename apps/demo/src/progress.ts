@@ -7,7 +7,7 @@ export interface Progress {
 }
 
 /** A cli-progress bar with step, loss, images/s and ETA; plain lines when stdout is not a terminal. */
-export function createProgress(start: number, total: number, quiet = false): Progress {
+export function createProgress(start: number, total: number, batchSize: number, quiet = false): Progress {
   if (quiet) return { update() {}, log() {}, stop() {} };
   if (!process.stdout.isTTY) {
     let last = 0;
@@ -16,8 +16,8 @@ export function createProgress(start: number, total: number, quiet = false): Pro
         const now = Date.now();
         if (now - last < 5000 && step < total) return;
         last = now;
-        const eta = ips > 0 ? Math.round(((total - step) * 1) / (ips / 1)) : 0;
-        console.log(`step ${step}/${total}  loss ${loss.toFixed(4)}  ${ips.toFixed(1)} img/s${eta ? '' : ''}`);
+        const eta = ips > 0 ? Math.round(((total - step) * batchSize) / ips) : 0;
+        console.log(`step ${step}/${total}  loss ${loss.toFixed(4)}  ${ips.toFixed(1)} img/s  ETA ${eta} s`);
       },
       log: (l) => console.log(l),
       stop() {},

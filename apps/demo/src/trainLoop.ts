@@ -93,7 +93,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     const end = Math.min(c.steps, o.maxStepsThisProcess !== undefined ? startStep + o.maxStepsThisProcess : c.steps);
     const samples: string[] = [];
     const t0 = performance.now();
-    const progress = createProgress(startStep, c.steps, o.quiet);
+    const progress = createProgress(startStep, c.steps, c.batchSize, o.quiet);
     progressRef.p = progress;
     let lossSum = 0;
     let lossN = 0;
