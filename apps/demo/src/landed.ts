@@ -6,7 +6,7 @@ export class NotAvailableError extends Error {}
 
 function pick<T>(pkg: string, mod: Record<string, unknown>, name: string): T {
   const v = mod[name];
-  if (v === undefined) throw new NotAvailableError(`not available yet: @tfjs-diffusion/${pkg} does not export ${name}`);
+  if (v === undefined) throw new NotAvailableError(`not available yet: this command needs ${name} from @tfjs-diffusion/${pkg}, which does not export it yet`);
   return v as T;
 }
 
