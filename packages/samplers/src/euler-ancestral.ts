@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { ancestralStep, predictX0, sigmaFromAlphaCumprod, toD, toDdpmScale, toSigmaScale } from './formulas.js';
-import { eulerFamily, type EulerOptions } from './euler.js';
+import { ancestralStep, toD, toDdpmScale } from './formulas.js';
+import { eulerFamily, eulerStart, type EulerOptions } from './euler.js';
 import type { Sampler, StepArgs, StepResult } from './types.js';
 
 export interface EulerAncestralOptions extends EulerOptions {
@@ -19,13 +19,8 @@ export function eulerAncestral(options: EulerAncestralOptions = {}): Sampler {
   return {
     ...eulerFamily('euler-ancestral', options),
     step(args: StepArgs): StepResult {
-      const sigma = sigmaFromAlphaCumprod(args.alphaCumprod);
-      const sigmaNext = sigmaFromAlphaCumprod(args.prevAlphaCumprod);
-      const raw = predictX0(args.prediction, args.sample, args.modelOutput, args.alphaCumprod);
-      const processor = args.x0Processor ?? options.x0Processor;
-      const x0 = processor ? processor(raw) : raw;
+      const { sigma, sigmaNext, x0, x } = eulerStart(args, options);
       const { sigmaDown, sigmaUp } = ancestralStep(sigma, sigmaNext, eta);
-      const x = toSigmaScale(args.sample, sigma);
       let next = tf.add(x, tf.mul(toD(x, sigma, x0), sigmaDown - sigma));
       if (sigmaUp > 0) {
         const noise = tf.randomNormal(x.shape, 0, 1, 'float32', args.rng.nextSeed());

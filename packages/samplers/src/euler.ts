@@ -23,6 +23,16 @@ export function eulerFamily(name: string, options: EulerOptions) {
   };
 }
 
+/** What every Euler-family step starts with: both σ, the (processed) x̂0 and x in σ scaling. */
+export function eulerStart(args: StepArgs, options: SamplerBaseOptions) {
+  const sigma = sigmaFromAlphaCumprod(args.alphaCumprod);
+  const sigmaNext = sigmaFromAlphaCumprod(args.prevAlphaCumprod);
+  const raw = predictX0(args.prediction, args.sample, args.modelOutput, args.alphaCumprod);
+  const processor = args.x0Processor ?? options.x0Processor;
+  const x0 = processor ? processor(raw) : raw;
+  return { sigma, sigmaNext, x0, x: toSigmaScale(args.sample, sigma) };
+}
+
 /**
  * Euler's method on the probability-flow ODE, Karras et al. 2022 Algorithm 1
  * without churn (diffusers' EulerDiscreteScheduler): x_{σ'} = x_σ + (σ' − σ)(x_σ − x̂0)/σ.
@@ -32,12 +42,7 @@ export function euler(options: EulerOptions = {}): Sampler {
   return {
     ...eulerFamily('euler', options),
     step(args: StepArgs): StepResult {
-      const sigma = sigmaFromAlphaCumprod(args.alphaCumprod);
-      const sigmaNext = sigmaFromAlphaCumprod(args.prevAlphaCumprod);
-      const raw = predictX0(args.prediction, args.sample, args.modelOutput, args.alphaCumprod);
-      const processor = args.x0Processor ?? options.x0Processor;
-      const x0 = processor ? processor(raw) : raw;
-      const x = toSigmaScale(args.sample, sigma);
+      const { sigma, sigmaNext, x0, x } = eulerStart(args, options);
       const next = tf.add(x, tf.mul(toD(x, sigma, x0), sigmaNext - sigma)) as tf.Tensor4D;
       return { prevSample: toDdpmScale(next, sigmaNext), predOriginalSample: x0 };
     },
