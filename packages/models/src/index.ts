@@ -1,1 +1,6 @@
-export {};
+export * from './config.js';
+export { namePattern, type NamedParameter } from './layers.js';
+export * from './unet.js';
+export * from './mlp.js';
+export * from './safetensors.js';
+export * from './io.js';

@@ -1,0 +1,101 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { resolveUNetConfig, type UNetConfig } from './config.js';
+import type { NamedParameter } from './layers.js';
+import { MLPDenoiser, resolveMLPConfig, type MLPConfig } from './mlp.js';
+import { readSafetensors, writeSafetensors, type SafetensorsTensor } from './safetensors.js';
+import { UNet } from './unet.js';
+
+export type ModelConfig = UNetConfig | MLPConfig;
+export type Model = UNet | MLPDenoiser;
+
+const WEIGHTS = 'model.safetensors';
+const CONFIG = 'config.json';
+
+/** Builds a model from a config as stored in config.json (`kind` picks the class). */
+export function createModel(config: { kind?: string } & Record<string, unknown>, opts: { seed?: number } = {}): Model {
+  if (config.kind === 'mlp') return new MLPDenoiser(resolveMLPConfig(config as never), opts);
+  if (config.kind === undefined || config.kind === 'unet') return new UNet(resolveUNetConfig(config as never), opts);
+  throw new Error(`createModel: config.kind must be 'unet' or 'mlp'; got ${JSON.stringify(config.kind)}`);
+}
+
+/** The weights as safetensors entries, keyed by parameter name. */
+export function modelTensors(model: { parameters(): NamedParameter[] }): Record<string, SafetensorsTensor> {
+  const out: Record<string, SafetensorsTensor> = {};
+  for (const { name, variable } of model.parameters()) {
+    out[name] = { dtype: 'F32', shape: variable.shape.slice(), data: variable.dataSync() as Float32Array };
+  }
+  return out;
+}
+
+/**
+ * Copies `tensors` into the model's parameters. Every name and shape is
+ * checked before anything is assigned; the error lists every missing,
+ * unexpected and mismatched tensor. `strict: false` ignores unexpected ones
+ * and loads the parameters that are present.
+ */
+export function loadWeights(
+  model: { parameters(): NamedParameter[] },
+  tensors: Record<string, { shape: number[]; data: ArrayLike<number> }>,
+  { strict = true, source = 'weights' }: { strict?: boolean; source?: string } = {},
+): string[] {
+  const params = model.parameters();
+  const names = new Set(params.map((q) => q.name));
+  const missing = params.filter((q) => !(q.name in tensors)).map((q) => q.name);
+  const unexpected = Object.keys(tensors).filter((n) => !names.has(n));
+  const mismatched: string[] = [];
+  for (const q of params) {
+    const t = tensors[q.name];
+    if (!t) continue;
+    const same = t.shape.length === q.variable.shape.length && t.shape.every((d, i) => d === q.variable.shape[i]);
+    if (!same || t.data.length !== q.variable.size) mismatched.push(`${q.name} (file [${t.shape}], model [${q.variable.shape}])`);
+  }
+  const problems: string[] = [];
+  if (strict && missing.length) problems.push(`missing: ${missing.join(', ')}`);
+  if (strict && unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
+  if (mismatched.length) problems.push(`shape mismatch: ${mismatched.join(', ')}`);
+  if (problems.length) throw new Error(`${source} do not fit the model; ${problems.join('; ')}`);
+  const loaded: string[] = [];
+  for (const q of params) {
+    const t = tensors[q.name];
+    if (!t) continue;
+    tf.tidy(() => q.variable.assign(tf.tensor(Float32Array.from(t.data), q.variable.shape, 'float32')));
+    loaded.push(q.name);
+  }
+  return loaded;
+}
+
+/** Writes dir/model.safetensors and dir/config.json (each to a temporary file, then renamed). */
+export async function saveModel(model: Model, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeSafetensors(join(dir, WEIGHTS), modelTensors(model), { format: 'pt', library: 'tfjs-diffusion', kind: model.config.kind });
+  const tmp = join(dir, `${CONFIG}.tmp-${process.pid}`);
+  try {
+    await writeFile(tmp, JSON.stringify(model.config, null, 2) + '\n');
+    await rename(tmp, join(dir, CONFIG));
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Rebuilds the model saved in `dir` and loads its weights (strict). */
+export async function loadModel(dir: string): Promise<Model> {
+  const cfgPath = join(dir, CONFIG);
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(await readFile(cfgPath, 'utf8'));
+  } catch (e) {
+    throw new Error(`loadModel: cannot read ${cfgPath}: ${(e as Error).message}`);
+  }
+  const file = await readSafetensors(join(dir, WEIGHTS));
+  const model = createModel(config);
+  try {
+    loadWeights(model, file.tensors as never, { source: join(dir, WEIGHTS) });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}

@@ -1,0 +1,95 @@
+import * as tf from '@tensorflow/tfjs';
+
+export interface NamedParameter {
+  name: string;
+  variable: tf.Variable;
+}
+
+export type Init = 'lecun' | 'zeros' | 'ones' | { normal: number };
+
+// A 32-bit mix (splitmix-style) so every parameter gets its own seed from the model seed.
+function mix(seed: number, i: number): number {
+  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) & 0x7fffffff;
+}
+
+/** Named variables created in a fixed order from one seed (same seed, same weights). */
+export class ParamStore {
+  private readonly map = new Map<string, tf.Variable>();
+  private count = 0;
+  constructor(private readonly seed: number) {}
+
+  create(name: string, shape: number[], init: Init = 'lecun'): tf.Variable {
+    if (this.map.has(name)) throw new Error(`parameter '${name}' defined twice`);
+    const s = mix(this.seed, this.count++);
+    const fanIn = shape.length === 4 ? shape[0]! * shape[1]! * shape[2]! : shape[0]!;
+    const value = tf.tidy(() =>
+      init === 'zeros' ? tf.zeros(shape)
+      : init === 'ones' ? tf.ones(shape)
+      : tf.randomNormal(shape, 0, init === 'lecun' ? Math.sqrt(1 / fanIn) : init.normal, 'float32', s),
+    );
+    const v = tf.variable(value, true);
+    value.dispose();
+    this.map.set(name, v);
+    return v;
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.map.get(name);
+    if (!v) throw new Error(`no parameter '${name}'`);
+    return v;
+  }
+
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+
+  list(): NamedParameter[] {
+    return [...this.map].map(([name, variable]) => ({ name, variable }));
+  }
+
+  dispose(): void {
+    for (const v of this.map.values()) v.dispose();
+    this.map.clear();
+  }
+}
+
+/** Glob (`*` any run of characters, `?` one) or RegExp → predicate over names. */
+export function namePattern(pattern: string | RegExp): (name: string) => boolean {
+  if (pattern instanceof RegExp) return (n) => pattern.test(n);
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return (n) => re.test(n);
+}
+
+export const silu = <T extends tf.Tensor>(x: T): T => tf.mul(x, tf.sigmoid(x)) as T;
+
+export function dense(p: ParamStore, n: string, x: tf.Tensor2D): tf.Tensor2D {
+  return tf.add(tf.matMul(x, p.get(`${n}.kernel`) as tf.Tensor2D), p.get(`${n}.bias`));
+}
+
+export function conv(p: ParamStore, n: string, x: tf.Tensor4D, stride: 1 | 2 = 1): tf.Tensor4D {
+  return tf.add(tf.conv2d(x, p.get(`${n}.kernel`) as tf.Tensor4D, stride, 'same'), p.get(`${n}.bias`));
+}
+
+export function groupNorm(p: ParamStore, n: string, x: tf.Tensor4D, groups: number, eps: number): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const g = tf.reshape(x, [b, h, w, groups, c / groups]);
+  const { mean, variance } = tf.moments(g, [1, 2, 4], true);
+  const y = tf.reshape(tf.mul(tf.sub(g, mean), tf.rsqrt(tf.add(variance, eps))), x.shape);
+  return tf.add(tf.mul(y, p.get(`${n}.gamma`)), p.get(`${n}.beta`));
+}
+
+/** Sinusoidal features [B, dim]: sin then cos of t·exp(−ln(10000)·i/(dim/2)), as DDPM. */
+export function timestepFeatures(t: tf.Tensor1D, dim: number): tf.Tensor2D {
+  const half = dim / 2;
+  const freqs = tf.exp(tf.mul(tf.range(0, half, 1, 'float32'), -Math.log(10000) / half));
+  const args = tf.mul(tf.reshape(tf.cast(t, 'float32'), [-1, 1]), tf.reshape(freqs, [1, -1]));
+  return tf.concat([tf.sin(args), tf.cos(args)], 1) as tf.Tensor2D;
+}
+
+/** An embedding lookup as a one-hot product: its gradient is a matmul, which every backend has. */
+export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  return tf.matMul(tf.cast(tf.oneHot(tf.cast(ids, 'int32'), table.shape[0]), 'float32') as tf.Tensor2D, table);
+}

@@ -1,0 +1,190 @@
+import * as tf from '@tensorflow/tfjs';
+import { dropout } from '@tfjs-diffusion/regularizers';
+import { resolveUNetConfig, sampleHW, type Prediction, type UNetConfig, type UNetOptions } from './config.js';
+import { conv, dense, embed, groupNorm, namePattern, ParamStore, silu, timestepFeatures, type NamedParameter } from './layers.js';
+
+export interface Conditioning {
+  /** int32 class ids; the null (unconditional) class is `numClasses`. */
+  classLabels?: tf.Tensor1D;
+}
+
+export interface PredictOptions {
+  /** Dropout on (only then). Default false. */
+  training?: boolean;
+  /** Seed of the dropout masks. */
+  seed?: number;
+  /** Overrides `config.dropout` while training (a dropout schedule). */
+  dropoutRate?: number;
+}
+
+export interface ModelOptions {
+  /** Same seed, same initial weights. Default 0. */
+  seed?: number;
+}
+
+/** Shared checks of a denoiser's inputs; errors name the argument and the expected shape. */
+export function checkInputs(name: string, x: tf.Tensor, t: tf.Tensor, cond: Conditioning | undefined, numClasses: number | null): void {
+  if (x.rank !== 4) throw new Error(`${name}.predict: x must be a 4-D tensor [batch, height, width, channels]; got shape [${x.shape}]`);
+  const b = x.shape[0];
+  if (t.rank !== 1 || t.shape[0] !== b) throw new Error(`${name}.predict: t must be a 1-D tensor of ${b} timesteps (one per image); got shape [${t.shape}]`);
+  const labels = cond?.classLabels;
+  if (labels) {
+    if (numClasses === null) throw new Error(`${name}.predict: cond.classLabels given, but the model has no class embedding (numClasses is null)`);
+    if (labels.rank !== 1 || labels.shape[0] !== b) throw new Error(`${name}.predict: cond.classLabels must be a 1-D tensor of ${b} class ids; got shape [${labels.shape}]`);
+  }
+}
+
+/** The ids to embed: the given labels, or the null class when there are none. */
+export function classIds(cond: Conditioning | undefined, numClasses: number, batch: number): tf.Tensor1D {
+  return cond?.classLabels ? tf.cast(cond.classLabels, 'int32') : tf.fill([batch], numClasses, 'int32');
+}
+
+/**
+ * A U-Net denoiser: residual blocks (GroupNorm, SiLU, conv, time/class
+ * embedding added per channel, dropout), self-attention at chosen
+ * resolutions and in the middle, stride-2 conv down, nearest ×2 + conv up,
+ * skip connections. NHWC, as tfjs.
+ */
+export class UNet {
+  readonly config: UNetConfig;
+  readonly prediction: Prediction;
+  private readonly p: ParamStore;
+  private readonly attnLevels: Set<number>;
+
+  constructor(config: UNetOptions, opts: ModelOptions = {}) {
+    this.config = resolveUNetConfig(config);
+    this.prediction = this.config.predictionType;
+    const c = this.config;
+    const p = (this.p = new ParamStore(opts.seed ?? 0));
+    const [h] = sampleHW(c.sampleSize);
+    this.attnLevels = new Set(c.blockOutChannels.map((_, l) => l).filter((l) => c.attentionResolutions.includes(h / 2 ** l)));
+    const E = c.embedDim;
+    const gn = (n: string, ch: number) => { p.create(`${n}.gamma`, [ch], 'ones'); p.create(`${n}.beta`, [ch], 'zeros'); };
+    const cv = (n: string, k: number, ci: number, co: number) => { p.create(`${n}.kernel`, [k, k, ci, co]); p.create(`${n}.bias`, [co], 'zeros'); };
+    const dn = (n: string, ci: number, co: number) => { p.create(`${n}.kernel`, [ci, co]); p.create(`${n}.bias`, [co], 'zeros'); };
+    const res = (n: string, ci: number, co: number) => {
+      gn(`${n}.norm1`, ci); cv(`${n}.conv1`, 3, ci, co); dn(`${n}.emb`, E, co);
+      gn(`${n}.norm2`, co); cv(`${n}.conv2`, 3, co, co);
+      if (ci !== co) cv(`${n}.skip`, 1, ci, co);
+    };
+    const attn = (n: string, ch: number) => { gn(`${n}.norm`, ch); cv(`${n}.qkv`, 1, ch, 3 * ch); cv(`${n}.out`, 1, ch, ch); };
+
+    if (c.timeConditioning) { dn('timeEmbed.0', c.timeFeatureDim, E); dn('timeEmbed.1', E, E); }
+    if (c.numClasses !== null) p.create('classEmbed.table', [c.numClasses + 1, E], { normal: 1 / Math.sqrt(c.numClasses + 1) });
+    const ch = c.blockOutChannels;
+    const L = ch.length;
+    cv('convIn', 3, c.inChannels, ch[0]!);
+    const skips = [ch[0]!];
+    let cur = ch[0]!;
+    for (let l = 0; l < L; l++) {
+      for (let i = 0; i < c.layersPerBlock; i++) {
+        res(`down.${l}.res.${i}`, cur, ch[l]!);
+        cur = ch[l]!;
+        if (this.attnLevels.has(l)) attn(`down.${l}.attn.${i}`, cur);
+        skips.push(cur);
+      }
+      if (l < L - 1) { cv(`down.${l}.downsample`, 3, cur, cur); skips.push(cur); }
+    }
+    res('mid.res.0', cur, cur);
+    if (c.midBlockAttention) attn('mid.attn', cur);
+    res('mid.res.1', cur, cur);
+    for (let l = L - 1; l >= 0; l--) {
+      for (let i = 0; i <= c.layersPerBlock; i++) {
+        res(`up.${l}.res.${i}`, cur + skips.pop()!, ch[l]!);
+        cur = ch[l]!;
+        if (this.attnLevels.has(l)) attn(`up.${l}.attn.${i}`, cur);
+      }
+      if (l > 0) cv(`up.${l}.upsample`, 3, cur, cur);
+    }
+    gn('normOut', cur);
+    cv('convOut', 3, cur, c.outChannels);
+  }
+
+  predict(x: tf.Tensor4D, t: tf.Tensor1D, cond?: Conditioning, opts: PredictOptions = {}): tf.Tensor4D {
+    const c = this.config;
+    checkInputs('UNet', x, t, cond, c.numClasses);
+    const [, H, W, C] = x.shape;
+    const div = 2 ** (c.blockOutChannels.length - 1);
+    if (C !== c.inChannels) throw new Error(`UNet.predict: x has ${C} channels; the model takes inChannels = ${c.inChannels}`);
+    if (H % div !== 0 || W % div !== 0) throw new Error(`UNet.predict: x is ${H}×${W}; height and width must be multiples of ${div}`);
+    const training = opts.training ?? false;
+    const rate = training ? opts.dropoutRate ?? c.dropout : 0;
+    let dropSeed = opts.seed ?? 0;
+    const p = this.p;
+    const G = c.normNumGroups;
+    const eps = c.normEps;
+    return tf.tidy(() => {
+      const b = x.shape[0];
+      let e: tf.Tensor2D | undefined;
+      if (c.timeConditioning) e = dense(p, 'timeEmbed.1', silu(dense(p, 'timeEmbed.0', timestepFeatures(t, c.timeFeatureDim))));
+      if (c.numClasses !== null) {
+        const ce = embed(p.get('classEmbed.table') as tf.Tensor2D, classIds(cond, c.numClasses, b));
+        e = e ? (tf.add(e, ce) as tf.Tensor2D) : ce;
+      }
+      const es = e ? silu(e) : undefined;
+      const res = (n: string, h: tf.Tensor4D): tf.Tensor4D => {
+        let y = conv(p, `${n}.conv1`, silu(groupNorm(p, `${n}.norm1`, h, G, eps)));
+        const co = y.shape[3];
+        if (es) y = tf.add(y, tf.reshape(dense(p, `${n}.emb`, es), [b, 1, 1, co]));
+        let y2 = silu(groupNorm(p, `${n}.norm2`, y, G, eps));
+        dropSeed = (dropSeed + 1) | 0;
+        if (rate > 0) y2 = dropout(y2, rate, dropSeed);
+        y = conv(p, `${n}.conv2`, y2);
+        return tf.add(p.has(`${n}.skip.kernel`) ? conv(p, `${n}.skip`, h) : h, y);
+      };
+      const attn = (n: string, h: tf.Tensor4D): tf.Tensor4D => {
+        const [, hh, ww, cc] = h.shape;
+        const heads = c.attentionHeads;
+        const d = cc / heads;
+        const qkv = conv(p, `${n}.qkv`, groupNorm(p, `${n}.norm`, h, G, eps));
+        // [b, hw, 3, heads, d] → three [b·heads, hw, d]
+        const parts = tf.split(tf.reshape(qkv, [b, hh * ww, 3 * cc]), 3, 2).map((z) =>
+          heads === 1 ? z : tf.reshape(tf.transpose(tf.reshape(z, [b, hh * ww, heads, d]), [0, 2, 1, 3]), [b * heads, hh * ww, d]),
+        );
+        const a = tf.softmax(tf.mul(tf.matMul(parts[0]!, parts[1]!, false, true), 1 / Math.sqrt(d)));
+        let o = tf.matMul(a, parts[2]!);
+        if (heads > 1) o = tf.reshape(tf.transpose(tf.reshape(o, [b, heads, hh * ww, d]), [0, 2, 1, 3]), [b, hh * ww, cc]);
+        return tf.add(h, conv(p, `${n}.out`, tf.reshape(o, [b, hh, ww, cc])));
+      };
+      const L = c.blockOutChannels.length;
+      let h = conv(p, 'convIn', x);
+      const skips: tf.Tensor4D[] = [h];
+      for (let l = 0; l < L; l++) {
+        for (let i = 0; i < c.layersPerBlock; i++) {
+          h = res(`down.${l}.res.${i}`, h);
+          if (this.attnLevels.has(l)) h = attn(`down.${l}.attn.${i}`, h);
+          skips.push(h);
+        }
+        if (l < L - 1) { h = conv(p, `down.${l}.downsample`, h, 2); skips.push(h); }
+      }
+      h = res('mid.res.0', h);
+      if (c.midBlockAttention) h = attn('mid.attn', h);
+      h = res('mid.res.1', h);
+      for (let l = L - 1; l >= 0; l--) {
+        for (let i = 0; i <= c.layersPerBlock; i++) {
+          h = res(`up.${l}.res.${i}`, tf.concat([h, skips.pop()!], 3));
+          if (this.attnLevels.has(l)) h = attn(`up.${l}.attn.${i}`, h);
+        }
+        if (l > 0) h = conv(p, `up.${l}.upsample`, tf.image.resizeNearestNeighbor(h, [h.shape[1] * 2, h.shape[2] * 2]));
+      }
+      return conv(p, 'convOut', silu(groupNorm(p, 'normOut', h, G, eps)));
+    });
+  }
+
+  parameters(): NamedParameter[] {
+    return this.p.list();
+  }
+
+  selectParameters(pattern: string | RegExp): NamedParameter[] {
+    const m = namePattern(pattern);
+    return this.parameters().filter((q) => m(q.name));
+  }
+
+  numParameters(): number {
+    return this.parameters().reduce((s, q) => s + q.variable.size, 0);
+  }
+
+  dispose(): void {
+    this.p.dispose();
+  }
+}
