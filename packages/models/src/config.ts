@@ -120,8 +120,8 @@ export function unetPreset(name: UNetPresetName, overrides: UNetOptions = {}): U
       attentionResolutions: [7], midBlockAttention: true, normNumGroups: 8, dropout: 0.1, numClasses: 10,
     },
     'mnist-tiny': {
-      sampleSize: 28, inChannels: 1, outChannels: 1, blockOutChannels: [16, 32, 32], layersPerBlock: 1,
-      attentionResolutions: [], midBlockAttention: false, normNumGroups: 8, dropout: 0, numClasses: 10, embedDim: 64,
+      sampleSize: 28, inChannels: 1, outChannels: 1, blockOutChannels: [8, 16, 16], layersPerBlock: 1,
+      attentionResolutions: [], midBlockAttention: false, normNumGroups: 4, dropout: 0, numClasses: 10, embedDim: 64,
     },
   };
   const base = presets[name];

@@ -82,7 +82,10 @@ function halfToFloat(h: number): number {
 
 function view(dtype: SafetensorsDtype, bytes: Uint8Array): SafetensorsData {
   // Copy into a fresh buffer: the file's data need not be aligned for the typed array.
-  const buf = bytes.slice().buffer;
+  // (Buffer#slice would share memory, hence the explicit copy.)
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  const buf = copy.buffer;
   switch (dtype) {
     case 'F64': return new Float64Array(buf);
     case 'F32': return new Float32Array(buf);
