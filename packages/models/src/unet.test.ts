@@ -33,7 +33,7 @@ describe('UNet', () => {
     ['three levels, no mid attention, v prediction', { ...small, sampleSize: 16, blockOutChannels: [4, 8, 8], normNumGroups: 4, midBlockAttention: false, attentionResolutions: [], predictionType: 'v' }, [1, 16, 16, 1]],
   ])('returns x-shaped output: %s', (_, cfg, shape) => {
     const m = make(cfg);
-    const out = m.predict(tf.randomNormal(shape, 0, 1, 'float32', 1) as tf.Tensor4D, tf.fill([shape[0]!], 10) as tf.Tensor1D);
+    const out = m.predict(tf.randomNormal(shape as [number, number, number, number], 0, 1, 'float32', 1) as tf.Tensor4D, tf.fill([shape[0]!], 10) as tf.Tensor1D);
     expect(out.shape).toEqual(shape.slice(0, 3).concat(cfg.outChannels ?? cfg.inChannels ?? 1));
     expect(Array.from(out.dataSync()).every(Number.isFinite)).toBe(true);
     out.dispose();
