@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors } from './io.js';
+import { readSafetensors, writeSafetensors } from '@tfjs-diffusion/models';
 
 export const CHECKPOINT_VERSION = 1;
 
