@@ -203,7 +203,7 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
       ? reg.timestepSampler
       : timestepSampler(reg.timestepSampler ?? { kind: 'uniform', numTrainTimesteps: T });
   const dropoutRateAt = reg.dropout !== undefined ? dropoutSchedule(reg.dropout) : undefined;
-  const nullClass = reg.nullClass ?? (denoiser.config?.numClasses as number | undefined);
+  const nullClass = reg.nullClass ?? denoiser.config?.numClasses ?? undefined;
   if (reg.pUncond !== undefined && reg.pUncond > 0 && nullClass === undefined) {
     throw new Error('createTrainer: regularizers.pUncond needs regularizers.nullClass or a model config with numClasses');
   }
