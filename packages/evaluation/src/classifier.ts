@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRng } from '@tfjs-diffusion/schedules';
 import { setSize, toHost } from './imageSet.js';
-import { readF32Safetensors, writeF32Safetensors } from './safetensors.js';
+import { loadWeights, modelTensors, readSafetensors, writeSafetensors } from '@tfjs-diffusion/models';
 import type { ImageSet } from './types.js';
 
 /** Images with one integer class label each. Images are in the diffusion data range [-1, 1]. */
@@ -280,23 +280,20 @@ async function loadCached(dir: string, key: string, config: ClassifierConfig, se
     return undefined;
   }
   if (meta.key !== key) return undefined;
-  const tensors = await readF32Safetensors(join(dir, 'classifier.safetensors'));
   const clf = new Classifier(config, seed);
-  for (const { name, variable: v } of clf.namedWeights()) {
-    const t = tensors[name];
-    if (!t) {
-      clf.dispose();
-      return undefined;
-    }
-    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
+  try {
+    const { tensors } = await readSafetensors(join(dir, 'classifier.safetensors'));
+    loadWeights({ parameters: () => clf.namedWeights() }, tensors as never);
+  } catch {
+    // A stale or damaged cache is retrained, not an error.
+    clf.dispose();
+    return undefined;
   }
   clf.testAccuracy = meta.testAccuracy;
   return clf;
 }
 
 async function saveCached(dir: string, key: string, clf: Classifier): Promise<void> {
-  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const { name, variable: v } of clf.namedWeights()) tensors[name] = { shape: v.shape, data: v.dataSync() as Float32Array };
-  await writeF32Safetensors(join(dir, 'classifier.safetensors'), tensors, { format: 'tfjs-diffusion-classifier' });
+  await writeSafetensors(join(dir, 'classifier.safetensors'), modelTensors({ parameters: () => clf.namedWeights() }), { format: 'tfjs-diffusion-classifier' });
   await writeFile(join(dir, 'classifier.json'), JSON.stringify({ key, config: clf.config, testAccuracy: clf.testAccuracy }, null, 2) + '\n');
 }
