@@ -1,1 +1,5 @@
-export {};
+export * from './grid.js';
+export * from './plot.js';
+export * from './ticks.js';
+export * from './write.js';
+export { renderSvg } from './svg.js';
