@@ -5,7 +5,7 @@ import {
   clip, ddim, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, sample,
   type Sampler, type X0Processor,
 } from '@tfjs-diffusion/samplers';
-import { models, type DemoModel } from './landed.js';
+import { UNet, unetPreset } from '@tfjs-diffusion/models';
 import type { DemoConfig, SamplerName, Threshold } from './presets.js';
 
 export function buildSchedule(c: DemoConfig): NoiseSchedule {
@@ -14,16 +14,16 @@ export function buildSchedule(c: DemoConfig): NoiseSchedule {
 
 /** The U-Net of a config: the models preset, the demo's prediction type and classes, then the overrides. */
 export function modelConfig(c: DemoConfig, numClasses: number): Record<string, unknown> {
-  return models.unetPreset()(c.model.preset, {
-    prediction: c.prediction,
+  return { ...unetPreset(c.model.preset, {
     predictionType: c.prediction,
-    numClasses: c.classConditional ? numClasses : undefined,
+    numClasses: c.classConditional ? numClasses : null,
     ...c.model.overrides,
-  });
+  }) };
 }
 
+export type DemoModel = UNet;
+
 export function buildModel(config: Record<string, unknown>, seed: number): DemoModel {
-  const UNet = models.UNet();
   return new UNet(config, { seed });
 }
 

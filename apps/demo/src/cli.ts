@@ -6,7 +6,6 @@ import { evalCommand } from './commands/eval.js';
 import { fineTuneCommand } from './commands/fineTune.js';
 import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
-import { NotAvailableError } from './landed.js';
 import { BETA_SCHEDULES, DATASETS, PREDICTIONS, PRESETS, SAMPLERS, THRESHOLDS, presetConfig } from './presets.js';
 
 const int = (name: string) => (v: string) => {
@@ -204,8 +203,7 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await createProgram().parseAsync(argv);
   } catch (e) {
-    if (e instanceof NotAvailableError) console.error(`error: ${e.message}`);
-    else console.error(`error: ${(e as Error).message}`);
+    console.error(`error: ${(e as Error).message}`);
     process.exitCode = 1;
   }
 }

@@ -1,4 +1,4 @@
-import { viz } from './landed.js';
+import { linePlotPng } from '@tfjs-diffusion/viz';
 import { readMetrics, writeFileAtomic } from './runFolder.js';
 
 /** loss.png: training loss (logged steps) and validation loss (model and EMA) against the step. */
@@ -13,5 +13,5 @@ export function writeLossPlot(metricsPath: string, outPath: string): void {
   add('validation loss', 'valLoss');
   add('validation loss (EMA)', 'valLossEma');
   if (!series.length) return;
-  writeFileAtomic(outPath, viz.linePlotPng()({ series, title: 'Loss', xLabel: 'step', yLabel: 'MSE', logY: true, width: 640, height: 400 }));
+  writeFileAtomic(outPath, linePlotPng({ series, title: 'Loss', xLabel: 'step', yLabel: 'MSE', logY: true, width: 640, height: 400 }));
 }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createTrainer, jsonlWriter, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
 import { buildModel, buildSchedule, gridLabels, sampleImages } from './build.js';
 import { batchSource, loadDataset } from './dataset.js';
-import { viz } from './landed.js';
+import { imageGridPng } from '@tfjs-diffusion/viz';
 import { writeLossPlot } from './plot.js';
 import { createProgress } from './progress.js';
 import { readMetrics, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';
@@ -107,7 +107,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       });
       const pixels = tr.ema ? await tr.ema.withAveraged(run) : await run();
       const file = join(paths.samples, `step-${pad(step)}.png`);
-      writeFileAtomic(file, viz.imageGridPng()(pixels, { n, height: 28, width: 28, channels: 1, cols: c.sampler.cols, padding: 2 }));
+      writeFileAtomic(file, imageGridPng(pixels, { n, height: 28, width: 28, channels: 1, cols: c.sampler.cols, padding: 2 }));
       samples.push(file);
       return file;
     };

@@ -4,7 +4,7 @@ import { classAccuracy, frechetDistance, memorizationRate, neighbourGrid, trainC
 import { initDemoBackend } from '../backendInit.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
 import { loadDataset } from '../dataset.js';
-import { viz } from '../landed.js';
+import { imageGridPng } from '@tfjs-diffusion/viz';
 import { SAMPLERS, type SamplerName } from '../presets.js';
 import { readRunConfig, runOfCheckpoint, writeFileAtomic } from '../runFolder.js';
 
@@ -71,7 +71,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   const shape = (k: number) => [k, height, width, channels] as const;
   const samples = { data: pixels, shape: shape(n) };
   const train = { data: data.train.data, shape: shape(data.train.n) };
-  const png = viz.imageGridPng();
+  const png = imageGridPng;
   const samplesGrid = join(outDir, 'samples.png');
   writeFileAtomic(samplesGrid, png(pixels, { n, height, width, channels: 1, cols: perClass, padding: 2 }));
 

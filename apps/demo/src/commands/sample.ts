@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { initDemoBackend } from '../backendInit.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
 import { validateConfig } from '../config.js';
-import { viz } from '../landed.js';
+import { imageGridPng } from '@tfjs-diffusion/viz';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
 import { readRunConfig, runOfCheckpoint, writeFileAtomic } from '../runFolder.js';
 
@@ -72,7 +72,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     mkdirSync(outDir, { recursive: true });
     const tag = `${s.name}-${s.steps}steps-g${s.guidance}-seed${seed}`;
     const grid = join(outDir, `${tag}.png`);
-    const png = viz.imageGridPng();
+    const png = imageGridPng;
     writeFileAtomic(grid, png(pixels, { n, height, width, channels: channels as 1 | 3, cols: s.cols, padding: 2 }));
     const images: string[] = [];
     if (o.each) {
