@@ -89,39 +89,28 @@ const base: DemoConfig = {
   threads: 1,
 };
 
+const mnist: DemoConfig = {
+  ...base,
+  preset: 'mnist',
+  valSize: 512,
+  model: { preset: 'mnist-ref', overrides: {} },
+  steps: 20000,
+  batchSize: 64,
+  lr: 1e-3,
+  warmupSteps: 500,
+  regularizers: { ...base.regularizers, ema: 0.9999, dropout: 0.1 },
+  augmentShift: 1,
+  every: { log: 50, validate: 1000, sample: 1000, checkpoint: 1000 },
+  sampler: { ...base.sampler, steps: 50, guidance: 3 },
+};
+
 export const PRESETS: Record<string, DemoConfig> = {
   /** A real run that finishes in a few minutes on two cores. */
   'mnist-tiny': base,
   /** The reference U-Net: class-conditional, EMA, dropout, AdamW, augmentation. */
-  mnist: {
-    ...base,
-    preset: 'mnist',
-    valSize: 512,
-    model: { preset: 'mnist-ref', overrides: {} },
-    steps: 20000,
-    batchSize: 64,
-    lr: 1e-3,
-    warmupSteps: 500,
-    regularizers: { ...base.regularizers, ema: 0.9999, dropout: 0.1 },
-    augmentShift: 1,
-    every: { log: 50, validate: 1000, sample: 1000, checkpoint: 1000 },
-    sampler: { ...base.sampler, steps: 50, guidance: 3 },
-  },
-  'fashion-mnist': {
-    ...base,
-    preset: 'fashion-mnist',
-    dataset: 'fashion-mnist',
-    valSize: 512,
-    model: { preset: 'mnist-ref', overrides: {} },
-    steps: 20000,
-    batchSize: 64,
-    lr: 1e-3,
-    warmupSteps: 500,
-    regularizers: { ...base.regularizers, ema: 0.9999, dropout: 0.1 },
-    augmentShift: 1,
-    every: { log: 50, validate: 1000, sample: 1000, checkpoint: 1000 },
-    sampler: { ...base.sampler, steps: 50, guidance: 3 },
-  },
+  mnist,
+  /** The same recipe on Fashion-MNIST. */
+  'fashion-mnist': { ...mnist, preset: 'fashion-mnist', dataset: 'fashion-mnist' },
 };
 
 export function presetConfig(name: string): DemoConfig {

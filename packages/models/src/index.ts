@@ -1,5 +1,5 @@
 export * from './config.js';
-export { namePattern, type NamedParameter } from './layers.js';
+export { namePattern, ParamModule, type NamedParameter } from './layers.js';
 export * from './unet.js';
 export * from './mlp.js';
 export * from './safetensors.js';

@@ -93,3 +93,26 @@ export function timestepFeatures(t: tf.Tensor1D, dim: number): tf.Tensor2D {
 export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   return tf.matMul(tf.cast(tf.oneHot(tf.cast(ids, 'int32'), table.shape[0]), 'float32') as tf.Tensor2D, table);
 }
+
+/** What UNet and MLPDenoiser share: named parameters held in a ParamStore. */
+export abstract class ParamModule {
+  protected abstract readonly p: ParamStore;
+
+  parameters(): NamedParameter[] {
+    return this.p.list();
+  }
+
+  /** Parameters whose name matches a glob (`up.*`) or RegExp, e.g. to freeze or fine-tune them. */
+  selectParameters(pattern: string | RegExp): NamedParameter[] {
+    const m = namePattern(pattern);
+    return this.parameters().filter((q) => m(q.name));
+  }
+
+  numParameters(): number {
+    return this.parameters().reduce((s, q) => s + q.variable.size, 0);
+  }
+
+  dispose(): void {
+    this.p.dispose();
+  }
+}

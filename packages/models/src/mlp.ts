@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropout } from '@tfjs-diffusion/regularizers';
 import { checkPrediction, type Prediction } from './config.js';
-import { dense, embed, namePattern, ParamStore, silu, timestepFeatures, type NamedParameter } from './layers.js';
+import { dense, embed, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
 import { checkInputs, classIds, type Conditioning, type ModelOptions, type PredictOptions } from './unet.js';
 
 export interface MLPConfig {
@@ -45,12 +45,13 @@ export function resolveMLPConfig(o: MLPOptions): MLPConfig {
 }
 
 /** A residual MLP denoiser for vector data shaped [B, 1, 1, D] (2-D toys, points in R^64). */
-export class MLPDenoiser {
+export class MLPDenoiser extends ParamModule {
   readonly config: MLPConfig;
   readonly prediction: Prediction;
-  private readonly p: ParamStore;
+  protected readonly p: ParamStore;
 
   constructor(config: MLPOptions, opts: ModelOptions = {}) {
+    super();
     const c = (this.config = resolveMLPConfig(config));
     this.prediction = c.predictionType;
     const p = (this.p = new ParamStore(opts.seed ?? 0));
@@ -93,22 +94,5 @@ export class MLPDenoiser {
       }
       return tf.reshape(dense(p, 'out', silu(hdn)), [b, 1, 1, d]);
     });
-  }
-
-  parameters(): NamedParameter[] {
-    return this.p.list();
-  }
-
-  selectParameters(pattern: string | RegExp): NamedParameter[] {
-    const m = namePattern(pattern);
-    return this.parameters().filter((q) => m(q.name));
-  }
-
-  numParameters(): number {
-    return this.parameters().reduce((s, q) => s + q.variable.size, 0);
-  }
-
-  dispose(): void {
-    this.p.dispose();
   }
 }

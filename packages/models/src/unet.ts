@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropout } from '@tfjs-diffusion/regularizers';
 import { resolveUNetConfig, sampleHW, type Prediction, type UNetConfig, type UNetOptions } from './config.js';
-import { conv, dense, embed, groupNorm, namePattern, ParamStore, silu, timestepFeatures, type NamedParameter } from './layers.js';
+import { conv, dense, embed, groupNorm, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
 
 export interface Conditioning {
   /** int32 class ids; the null (unconditional) class is `numClasses`. */
@@ -45,13 +45,14 @@ export function classIds(cond: Conditioning | undefined, numClasses: number, bat
  * resolutions and in the middle, stride-2 conv down, nearest ×2 + conv up,
  * skip connections. NHWC, as tfjs.
  */
-export class UNet {
+export class UNet extends ParamModule {
   readonly config: UNetConfig;
   readonly prediction: Prediction;
-  private readonly p: ParamStore;
+  protected readonly p: ParamStore;
   private readonly attnLevels: Set<number>;
 
   constructor(config: UNetOptions, opts: ModelOptions = {}) {
+    super();
     this.config = resolveUNetConfig(config);
     this.prediction = this.config.predictionType;
     const c = this.config;
@@ -169,22 +170,5 @@ export class UNet {
       }
       return conv(p, 'convOut', silu(groupNorm(p, 'normOut', h, G, eps)));
     });
-  }
-
-  parameters(): NamedParameter[] {
-    return this.p.list();
-  }
-
-  selectParameters(pattern: string | RegExp): NamedParameter[] {
-    const m = namePattern(pattern);
-    return this.parameters().filter((q) => m(q.name));
-  }
-
-  numParameters(): number {
-    return this.parameters().reduce((s, q) => s + q.variable.size, 0);
-  }
-
-  dispose(): void {
-    this.p.dispose();
   }
 }
