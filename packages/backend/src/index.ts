@@ -6,3 +6,4 @@ export * from './kernels/UnsortedSegmentSum.js';
 export * from './kernels/Identity.js';
 export * from './kernels/Cast.js';
 export * from './kernels/SplitV.js';
+export * from './parallel/index.js';

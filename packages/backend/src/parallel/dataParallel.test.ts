@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReplica, type ToyBatch } from '../testing/toyReplica.js';
+import { createDataParallel, type DataParallel } from './dataParallel.js';
+
+const MODULE = new URL('../testing/toyReplica.ts', import.meta.url).href;
+const init = { seed: 3, channels: 4 };
+
+function batch(n: number, seed: number): ToyBatch {
+  const size = n * 6 * 6;
+  const x = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.37 + seed));
+  const y = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.11 + seed));
+  return { x, y, shape: [n, 6, 6, 1] };
+}
+const slice = (b: ToyBatch, a: number, e: number): ToyBatch => ({
+  x: b.x.slice(a * 36, e * 36), y: b.y.slice(a * 36, e * 36), shape: [e - a, 6, 6, 1],
+});
+function sgd(replica: ReturnType<typeof createReplica>, grads: Record<string, tf.Tensor>, lr: number) {
+  for (const p of replica.parameters()) tf.tidy(() => p.variable.assign(tf.sub(p.variable, tf.mul(grads[p.name]!, lr))));
+}
+
+describe('createDataParallel', () => {
+  let dp: DataParallel<ToyBatch>;
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    dp = await createDataParallel<typeof init, ToyBatch>({ module: MODULE, init, threads: 2 });
+  });
+  afterAll(async () => {
+    await dp.dispose();
+  });
+
+  it('a two-thread step equals the single-thread step on the whole batch, uneven shards included', async () => {
+    const local = createReplica(init);
+    const single = createReplica(init);
+    await dp.syncWeights(local);
+    for (let s = 0; s < 3; s++) {
+      const b = batch(7, s);
+      const whole = single.lossAndGrads(b) as { loss: number; grads: Record<string, tf.Tensor> };
+      const par = await dp.lossAndGrads(local, [slice(b, 0, 5), slice(b, 5, 7)], [5, 2]);
+      expect(par.loss).toBeCloseTo(whole.loss, 5);
+      for (const name of Object.keys(whole.grads)) {
+        const want = whole.grads[name]!.dataSync();
+        const got = par.grads[name]!.dataSync();
+        for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 5);
+      }
+      sgd(single, whole.grads, 0.1);
+      sgd(local, par.grads, 0.1);
+      await dp.syncWeights(local);
+      tf.dispose([...Object.values(whole.grads), ...Object.values(par.grads)]);
+    }
+    // After three updates the replicas still agree: the worker's half of a batch gives the same loss as here.
+    const b = batch(4, 9);
+    const here = local.lossAndGrads(slice(b, 2, 4)) as { loss: number; grads: Record<string, tf.Tensor> };
+    const there = await dp.lossAndGrads(local, [slice(b, 2, 4), slice(b, 2, 4)], [0, 1]);
+    expect(there.loss).toBeCloseTo(here.loss, 6);
+    const w = single.parameters()[0]!.variable.dataSync();
+    local.parameters()[0]!.variable.dataSync().forEach((v, i) => expect(v).toBeCloseTo(w[i]!, 6));
+    tf.dispose([...Object.values(here.grads), ...Object.values(there.grads)]);
+  });
+
+  it('leaks no tensors on the calling thread across 20 steps', async () => {
+    const local = createReplica(init);
+    const b = batch(4, 1);
+    const run = async () => {
+      const r = await dp.lossAndGrads(local, [slice(b, 0, 2), slice(b, 2, 4)], [2, 2]);
+      sgd(local, r.grads, 0.01);
+      tf.dispose(Object.values(r.grads));
+      await dp.syncWeights(local);
+    };
+    await run();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 20; i++) await run();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("rejects with the worker's error message, and keeps working after it", async () => {
+    const local = createReplica(init);
+    const b = batch(2, 0);
+    await expect(dp.lossAndGrads(local, [slice(b, 0, 1), { ...slice(b, 1, 2), fail: 'shard has NaN pixels' }], [1, 1])).rejects.toThrow(
+      /worker 1: .*shard has NaN pixels/,
+    );
+    const ok = await dp.lossAndGrads(local, [slice(b, 0, 1), slice(b, 1, 2)], [1, 1]);
+    expect(Number.isFinite(ok.loss)).toBe(true);
+    tf.dispose(Object.values(ok.grads));
+    await expect(dp.lossAndGrads(local, [b], [1])).rejects.toThrow(/one shard and one weight per replica \(2\)/);
+  });
+
+  it('a replica module that cannot load fails creation with its reason', async () => {
+    await expect(createDataParallel({ module: new URL('../testing/nope.ts', import.meta.url).href, init, threads: 2 })).rejects.toThrow(/worker 1: .*nope/);
+    const solo = await createDataParallel<typeof init, ToyBatch>({ module: MODULE, init, threads: 1 });
+    expect(solo.threads).toBe(1);
+    await solo.dispose();
+  });
+});
