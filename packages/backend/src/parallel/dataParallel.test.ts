@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReplica, type ToyBatch } from '../testing/toyReplica.js';
-import { createDataParallel, type DataParallel } from './dataParallel.js';
+import { createDataParallel } from './dataParallel.js';
+import type { DataParallel } from './types.js';
 
 const MODULE = new URL('../testing/toyReplica.ts', import.meta.url).href;
 const init = { seed: 3, channels: 4 };

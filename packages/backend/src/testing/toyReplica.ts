@@ -22,7 +22,7 @@ export function createReplica(init: ToyInit): Replica<ToyBatch> {
         const y = tf.tensor4d(batch.y, batch.shape);
         const { value, grads } = tf.variableGrads(() => {
           const h = tf.relu(tf.add(tf.conv2d(x, k1, 1, 'same'), b1));
-          return tf.mean(tf.square(tf.sub(tf.conv2d(h, k2, 2, 'same'), tf.avgPool(y, 2, 2, 'same')))) as tf.Scalar;
+          return tf.mean(tf.square(tf.sub(tf.conv2d(h as tf.Tensor4D, k2, 2, 'same'), tf.avgPool(y as tf.Tensor4D, 2, 2, 'same')))) as tf.Scalar;
         }, params.map((p) => p.variable));
         const named: Record<string, tf.Tensor> = {};
         params.forEach((p) => { named[p.name] = tf.keep(grads[p.variable.name]!); });
