@@ -41,3 +41,43 @@ describe('sharding', () => {
     d.dispose();
   });
 });
+
+describe('parallel training', () => {
+  it('a trainer on two threads takes the same steps as one on a single thread', async () => {
+    const { MLPDenoiser } = await import('@tfjs-diffusion/models');
+    const { makeSchedule } = await import('@tfjs-diffusion/schedules');
+    const { createTrainer } = await import('./trainer.js');
+    const { mixtureSource } = await import('./testing/toy.js');
+    const schedule = makeSchedule();
+    const make = (parallel?: { threads: number }) =>
+      createTrainer({
+        denoiser: new MLPDenoiser({ dim: 2, hidden: 16, layers: 1, numClasses: 2 }, { seed: 4 }),
+        schedule,
+        data: mixtureSource(7, 10),
+        lr: 1e-2,
+        regularizers: { ema: true, clipGradNorm: 1, pUncond: 0.2 },
+        freeze: ['in.*'],
+        seed: 11,
+        parallel,
+      });
+    const single = await make();
+    const par = await make({ threads: 2 });
+    try {
+      for (let s = 0; s < 3; s++) {
+        const a = await single.trainStep();
+        const b = await par.trainStep();
+        expect(b.loss).toBeCloseTo(a.loss, 5);
+        expect(b.gradNorm).toBeCloseTo(a.gradNorm, 4);
+      }
+      const wa = single.denoiser.parameters();
+      const wb = par.denoiser.parameters();
+      wa.forEach((p, i) => {
+        const x = p.variable.dataSync();
+        wb[i]!.variable.dataSync().forEach((v, k) => expect(v).toBeCloseTo(x[k]!, 5));
+      });
+    } finally {
+      await single.dispose();
+      await par.dispose();
+    }
+  });
+});

@@ -31,7 +31,9 @@ export function replicaOf(denoiser: TrainableDenoiser, prediction: Prediction, f
   const all = denoiser.parameters();
   const trainable = all.filter((p) => p.variable.trainable && !matchesAny(p.name, freeze));
   return {
-    parameters: (): NamedParameter[] => trainable,
+    // Every parameter, frozen ones included, so syncing weights reaches them too; gradients are for the trainable ones.
+    parameters: (): NamedParameter[] => all,
+    trainable: (): NamedParameter[] => trainable,
     lossAndGrads(batch: PlainBatch): { loss: number; grads: Record<string, tf.Tensor> } {
       const prepared = plainToPrepared(batch);
       try {
@@ -75,12 +77,27 @@ export async function startParallel(
   const module = opts.module ?? new URL(import.meta.url.endsWith('.ts') ? './replica.ts' : './replica.js', import.meta.url).href;
   const dp = await createDataParallel({ module, init, threads: opts.threads });
   const local = replicaOf(denoiser, prediction, freeze);
+  // Workers build their models from the config with their own initial weights: start them from ours.
+  try {
+    await dp.syncWeights(local);
+  } catch (e) {
+    await dp.dispose();
+    throw e;
+  }
   return {
     threads: dp.threads,
     async lossAndGrads(batch, slice) {
       const ranges = shardRanges(batch.shape[0], dp.threads);
       const shards = ranges.map((r) => slice(r));
-      return dp.lossAndGrads(local, shards, ranges.map(([a, b]) => b - a));
+      const r: { loss: number; grads: Record<string, tf.Tensor> } = await dp.lossAndGrads(local, shards, ranges.map(([a, b]) => b - a));
+      const keep = new Set(local.trainable().map((p) => p.name));
+      for (const [name, g] of Object.entries(r.grads)) {
+        if (!keep.has(name)) {
+          g.dispose();
+          delete r.grads[name];
+        }
+      }
+      return r;
     },
     syncWeights: () => dp.syncWeights(local),
     dispose: () => dp.dispose(),
