@@ -13,7 +13,7 @@ export interface TrainableDenoiser {
     opts?: { training?: boolean; seed?: number; dropoutRate?: number },
   ): tf.Tensor4D;
   parameters(): NamedParameter[];
-  readonly config?: { numClasses?: number | null } & Record<string, unknown>;
+  readonly config?: { readonly numClasses?: number | null };
 }
 
 /** One training batch: clean samples in the model's scale and optional int class labels. */
