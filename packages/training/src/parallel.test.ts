@@ -81,3 +81,26 @@ describe('parallel training', () => {
     }
   });
 });
+
+describe('micro-batches', () => {
+  it('a step in slices of 3 equals the whole batch of 10', async () => {
+    const { makeSchedule } = await import('@tfjs-diffusion/schedules');
+    const { createTrainer } = await import('./trainer.js');
+    const { mixtureSource } = await import('./testing/toy.js');
+    const make = (microBatch: number) =>
+      createTrainer({ denoiser: new ToyDenoiser('epsilon', 2), schedule: makeSchedule(), data: mixtureSource(3, 10), lr: 1e-2, seed: 5, microBatch });
+    const whole = await make(1000);
+    const sliced = await make(3);
+    for (let s = 0; s < 3; s++) {
+      const a = await whole.trainStep();
+      const b = await sliced.trainStep();
+      expect(b.loss).toBeCloseTo(a.loss, 5);
+      expect(b.gradNorm).toBeCloseTo(a.gradNorm, 5);
+    }
+    const before = tf.memory().numTensors;
+    await sliced.trainStep();
+    expect(tf.memory().numTensors).toBe(before);
+    await whole.dispose();
+    await sliced.dispose();
+  });
+});

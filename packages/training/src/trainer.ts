@@ -25,7 +25,7 @@ import {
 } from '@tfjs-diffusion/regularizers';
 import { createRng, type NoiseSchedule, type Rng, type RngState } from '@tfjs-diffusion/schedules';
 import { CHECKPOINT_VERSION, readCheckpoint, writeCheckpoint, type CheckpointTensor } from './checkpoint.js';
-import { disposePrepared, lossAndGrads, slicePlain, type PlainBatch, type PreparedBatch } from './loss.js';
+import { disposePrepared, lossAndGrads, plainToPrepared, slicePlain, type PlainBatch, type PreparedBatch } from './loss.js';
 import { learningRateAt, type LrConfig } from './lrSchedule.js';
 import { predictionTarget, addNoise, checkPrediction } from './targets.js';
 import type { Batch, BatchSource, Prediction, TrainableDenoiser, ValidationSet } from './types.js';
@@ -94,6 +94,12 @@ export interface TrainerOptions {
   seed?: number;
   /** Data parallelism over worker threads. */
   parallel?: ParallelOptions;
+  /**
+   * Compute a step in slices of at most this many examples and average them
+   * (same result, less memory). Default 32: one wasm instance cannot hold the
+   * reference U-Net's training step at batch 64.
+   */
+  microBatch?: number;
 }
 
 export interface StepResult {
@@ -234,6 +240,8 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
     parallel = await startParallel(options.parallel, denoiser, prediction, freeze);
   }
 
+  const microBatch = options.microBatch ?? 32;
+  if (!Number.isInteger(microBatch) || microBatch < 1) throw new RangeError(`createTrainer: microBatch must be a positive integer; got ${options.microBatch}`);
   let step = 0;
 
   // Draws everything random for one step from the trainer's Rng, in a fixed order.
@@ -281,6 +289,31 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
     dropoutRate: b.dropoutRate,
   });
 
+  // A large batch in slices of at most `microBatch` (a wasm instance has a 4 GiB heap):
+  // the slice-size-weighted mean of slice losses and gradients is the whole batch's.
+  const accumulate = (prepared: PreparedBatch): { loss: number; grads: Record<string, tf.Tensor> } => {
+    const plain = toPlain(prepared);
+    const n = plain.shape[0];
+    let loss = 0;
+    let grads: Record<string, tf.Tensor> | undefined;
+    for (let start = 0, i = 0; start < n; start += microBatch!, i++) {
+      const end = Math.min(n, start + microBatch!);
+      const part = plainToPrepared({ ...slicePlain(plain, start, end), dropoutSeed: (plain.dropoutSeed + i) | 0 });
+      try {
+        const r = lossAndGrads(denoiser, prediction, trainable, part);
+        const w = (end - start) / n;
+        loss += w * r.loss.dataSync()[0]!;
+        r.loss.dispose();
+        const prev = grads;
+        grads = tf.tidy(() => Object.fromEntries(Object.entries(r.grads).map(([k, g]) => [k, prev ? tf.add(prev[k]!, tf.mul(g, w)) : tf.mul(g, w)])));
+        tf.dispose([...Object.values(r.grads), ...(prev ? Object.values(prev) : [])]);
+      } finally {
+        disposePrepared(part);
+      }
+    }
+    return { loss, grads: grads! };
+  };
+
   const trainer: Trainer = {
     get step() {
       return step;
@@ -307,6 +340,8 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
           const r = await parallel.lossAndGrads(plain, ([a, b]) => slicePlain(plain, a, b));
           loss = r.loss;
           grads = r.grads;
+        } else if (microBatch !== undefined && prepared.x0.shape[0] > microBatch) {
+          ({ loss, grads } = accumulate(prepared));
         } else {
           const r = lossAndGrads(denoiser, prediction, trainable, prepared);
           loss = r.loss.dataSync()[0];
