@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 export type DatasetName = 'mnist' | 'fashion-mnist';
 export type Prediction = 'epsilon' | 'v' | 'sample';
 export type SamplerName = 'ddim' | 'ddpm' | 'euler' | 'euler-a' | 'heun' | 'dpmpp-2m';
@@ -74,19 +75,19 @@ const base: DemoConfig = {
   valSize: 256,
   model: { preset: 'mnist-tiny', overrides: {} },
   classConditional: true,
-  prediction: 'epsilon',
+  prediction: 'v',
   schedule: { numTrainTimesteps: 1000, betaSchedule: 'squaredcos_cap_v2', betaStart: 0.0001, betaEnd: 0.02, rescaleBetasZeroSnr: false },
-  steps: 600,
+  steps: 1200,
   batchSize: 32,
-  lr: 2e-3,
+  lr: 4e-3,
   lrSchedule: 'cosine',
-  warmupSteps: 20,
+  warmupSteps: 50,
   regularizers: { ema: 0.995, dropout: 0, weightDecay: 0.01, clipGradNorm: 1, minSnrGamma: 5, offsetNoise: 0, inputPerturbation: 0, pUncond: 0.1 },
   augmentShift: 0,
-  every: { log: 10, validate: 200, sample: 200, checkpoint: 200 },
-  sampler: { name: 'ddim', steps: 25, guidance: 2, guidanceRescale: 0, threshold: 'clip', eta: 0, cols: 8 },
+  every: { log: 10, validate: 400, sample: 400, checkpoint: 400 },
+  sampler: { name: 'ddim', steps: 25, guidance: 3, guidanceRescale: 0, threshold: 'clip', eta: 0, cols: 8 },
   seed: 0,
-  threads: 1,
+  threads: Math.min(2, availableParallelism()),
 };
 
 const mnist: DemoConfig = {
@@ -94,13 +95,13 @@ const mnist: DemoConfig = {
   preset: 'mnist',
   valSize: 512,
   model: { preset: 'mnist-ref', overrides: {} },
-  steps: 20000,
-  batchSize: 64,
-  lr: 1e-3,
-  warmupSteps: 500,
-  regularizers: { ...base.regularizers, ema: 0.9999, dropout: 0.1 },
+  steps: 1250,
+  batchSize: 32,
+  lr: 2e-3,
+  warmupSteps: 100,
+  regularizers: { ...base.regularizers, ema: 0.999, dropout: 0.1 },
   augmentShift: 1,
-  every: { log: 50, validate: 1000, sample: 1000, checkpoint: 1000 },
+  every: { log: 10, validate: 250, sample: 250, checkpoint: 50 },
   sampler: { ...base.sampler, steps: 50, guidance: 3 },
 };
 

@@ -121,7 +121,7 @@ export function unetPreset(name: UNetPresetName, overrides: UNetOptions = {}): U
     },
     'mnist-tiny': {
       sampleSize: 28, inChannels: 1, outChannels: 1, blockOutChannels: [8, 16, 16], layersPerBlock: 1,
-      attentionResolutions: [], midBlockAttention: false, normNumGroups: 4, dropout: 0, numClasses: 10, embedDim: 64,
+      attentionResolutions: [], midBlockAttention: false, normNumGroups: 4, dropout: 0, numClasses: 10, embedDim: 64, timeFeatureDim: 32,
     },
   };
   const base = presets[name];
