@@ -3,17 +3,22 @@
  * img/s and DDIM-50 wall time for 64 images, per backend, plus the kernels
  * that take the most time in one training step (tf.profile).
  *
- *   npx tsx --conditions=source bench/train.ts [--backend wasm|cpu|all] [--seconds 20] [--micro 32] [--no-profile] [--procs 2 [--procs-only]]
+ *   npx tsx --conditions=source bench/train.ts [--backend wasm|cpu|all] [--seconds 20] [--micro 32] [--no-profile] [--procs 2 [--procs-only]] [--threads 1,2]
  *
  * --procs N also runs N independent training processes at once (one per
  * core, wasm) and reports their summed img/s: what data parallelism over
  * worker threads can reach at most on this machine.
+ *
+ * --threads 1,2 measures the training package's trainer (AdamW, MNIST
+ * batches of 64) on wasm with each number of data-parallel threads.
  */
 import * as tf from '@tensorflow/tfjs';
 import { execSync } from 'node:child_process';
 import { initBackend } from '../packages/backend/src/index.js';
 import { createRng, makeSchedule, timesteps } from '../packages/schedules/src/index.js';
-import { referenceUNet, type BenchModel } from './unet.js';
+import { UNet, unetPreset } from '../packages/models/src/index.js';
+import { batchSource, loadMnist } from '../packages/data/src/index.js';
+import { createTrainer } from '../packages/training/src/index.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -26,7 +31,8 @@ const micro = Number(opt('micro', '32'));
 const profile = !argv.includes('--no-profile');
 const procs = Number(opt('procs', '1'));
 const trainOnly = argv.includes('--train-only');
-const skipSingle = argv.includes('--procs-only');
+const skipSingle = argv.includes('--procs-only') || argv.includes('--threads-only');
+const threadList = opt('threads', '').split(',').filter(Boolean).map(Number);
 const BATCH = 64;
 
 let lastProgress = 0;
@@ -38,25 +44,23 @@ const progress = (s: string) => {
 };
 const done = () => process.stderr.write('\r'.padEnd(100) + '\r');
 
-/** The models package's mnist-ref U-Net when it exists, else the bench's own copy. */
+/** The models package's mnist-ref U-Net behind the bench's small model interface. */
 async function loadModel(): Promise<{ model: BenchModel; source: string }> {
-  try {
-    const models = await import('../packages/models/src/index.js') as Record<string, unknown>;
-    if (typeof models.unetPreset === 'function' && typeof models.UNet === 'function') {
-      type Net = { predict: (x: tf.Tensor4D, t: tf.Tensor1D, cond: { classLabels: tf.Tensor1D }, o: { training: boolean; seed: number }) => tf.Tensor4D; parameters(): { variable: tf.Variable }[]; numParameters(): number };
-      const UNet = models.UNet as new (config: unknown, o: { seed: number }) => Net;
-      const net = new UNet((models.unetPreset as (n: string) => unknown)('mnist-ref'), { seed: 0 });
-      return {
-        source: '@tfjs-diffusion/models unetPreset(\'mnist-ref\')',
-        model: {
-          predict: (x, t, labels, training, seed) => net.predict(x, t, { classLabels: labels }, { training, seed }),
-          variables: () => net.parameters().map((p) => p.variable),
-          numParameters: () => net.numParameters(),
-        },
-      };
-    }
-  } catch { /* not there yet */ }
-  return { model: referenceUNet(0), source: 'bench/unet.ts (same architecture)' };
+  const net = new UNet(unetPreset('mnist-ref'), { seed: 0 });
+  return {
+    source: "@tfjs-diffusion/models unetPreset('mnist-ref')",
+    model: {
+      predict: (x, t, labels, training, seed) => net.predict(x, t, { classLabels: labels }, { training, seed }),
+      variables: () => net.parameters().map((p) => p.variable),
+      numParameters: () => net.numParameters(),
+    },
+  };
+}
+
+interface BenchModel {
+  predict(x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D, training: boolean, seed: number): tf.Tensor4D;
+  variables(): tf.Variable[];
+  numParameters(): number;
 }
 
 const schedule = makeSchedule({ numTrainTimesteps: 1000, betaSchedule: 'linear' });
@@ -245,6 +249,31 @@ if (procs > 1) {
   log();
   log(`### ${procs} wasm training processes at once (one per core)`);
   log(`- train: ${runs.reduce((a, r) => a + r.imgPerSec, 0).toFixed(2)} img/s in total (${runs.map((r) => r.imgPerSec.toFixed(2)).join(' + ')})`);
+}
+if (threadList.length > 0) {
+  await initBackend({ prefer: 'wasm', quiet: true });
+  const mnist = loadMnist();
+  log();
+  log('### the trainer on wasm (createTrainer, AdamW, MNIST batches of 64, micro-batches of 32 per thread)');
+  for (const threads of threadList) {
+    const net = new UNet(unetPreset('mnist-ref'), { seed: 0 });
+    const trainer = await createTrainer({
+      denoiser: net, schedule, data: batchSource(mnist, { batchSize: BATCH, seed: 1 }), lr: 1e-4,
+      parallel: threads > 1 ? { threads } : undefined,
+    });
+    for (let i = 0; i < 2; i++) { progress(`trainer, ${threads} thread(s): warm-up ${i + 1}/2`); await trainer.trainStep(); }
+    let steps = 0;
+    const t0 = performance.now();
+    while ((performance.now() - t0) / 1000 < seconds) {
+      await trainer.trainStep();
+      steps++;
+      progress(`trainer, ${threads} thread(s): step ${steps}, ${(steps * BATCH / ((performance.now() - t0) / 1000)).toFixed(2)} img/s`);
+    }
+    const sec = (performance.now() - t0) / 1000;
+    log(`- ${threads} thread${threads > 1 ? 's' : ''}: ${(steps * BATCH / sec).toFixed(2)} img/s (${steps} steps in ${sec.toFixed(1)} s)`);
+    await trainer.dispose();
+    net.dispose();
+  }
 }
 done();
 console.log(out.join('\n'));
