@@ -40,3 +40,34 @@ export function createProgress(start: number, total: number, batchSize: number, 
     stop: () => bar.stop(),
   };
 }
+
+/** A bar for other long work (sampling): done/total with rate and ETA; plain lines every 5 s off a terminal. */
+export function createTaskProgress(label: string, total: number, unit: string, quiet = false): { update(done: number): void; stop(): void } {
+  if (quiet) return { update() {}, stop() {} };
+  const t0 = Date.now();
+  if (!process.stdout.isTTY) {
+    let last = t0;
+    return {
+      update(done) {
+        done = Math.floor(done);
+        const now = Date.now();
+        if (now - last < 5000 && done < total) return;
+        last = now;
+        const rate = (done * 1000) / Math.max(1, now - t0);
+        console.log(`${label} ${done}/${total} ${unit}  ${rate.toFixed(1)} ${unit}/s  ETA ${rate > 0 ? Math.round((total - done) / rate) : 0} s`);
+      },
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { rate: '-' });
+  return {
+    update(done) {
+      bar.update(Math.floor(done), { rate: ((done * 1000) / Math.max(1, Date.now() - t0)).toFixed(1) });
+    },
+    stop: () => bar.stop(),
+  };
+}

@@ -138,13 +138,13 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
         lossSum = 0;
         lossN = 0;
       }
-      if (line.valLoss !== undefined) writeLossPlot(paths.metrics, paths.lossPlot);
+      if (line.valLoss !== undefined) writeLossPlot(paths.metrics, paths.lossPlot, { minSnrGamma: c.regularizers.minSnrGamma });
       if (step % c.every.sample === 0 || last) await sampleGrid(step);
       if (step % c.every.checkpoint === 0 || last) await checkpoint();
     }
     if (stopRequested && tr.step > startStep && savedStep !== tr.step) {
       await checkpoint();
-      writeLossPlot(paths.metrics, paths.lossPlot);
+      writeLossPlot(paths.metrics, paths.lossPlot, { minSnrGamma: c.regularizers.minSnrGamma });
     }
     progress.stop();
     const seconds = (performance.now() - t0) / 1000;

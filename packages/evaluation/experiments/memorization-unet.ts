@@ -46,7 +46,7 @@ for (const [k, { n, timeConditioning }] of runs.entries()) {
     onProgress: ({ done, total, loss }) => {
       if (done % 50 === 0) {
         const s = (Date.now() - t0) / 1000;
-        process.stderr.write(`run ${k + 1}/${runs.length} (${label}, n = ${n}): step ${done}/${total}, loss ${loss.toFixed(4)}, ${((done * batchSize) / s).toFixed(0)} img/s, ETA ${(((total - done) * s) / done).toFixed(0)} s\n`);
+        process.stderr.write(`run ${k + 1}/${runs.length} (${label}, n = ${n}): step ${done}/${total}, loss ${loss.toFixed(4)}, ${((done * Math.min(batchSize, n)) / s).toFixed(0)} img/s, ETA ${(((total - done) * s) / done).toFixed(0)} s\n`);
       }
     },
   });

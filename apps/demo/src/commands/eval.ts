@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { classAccuracy, frechetDistance, memorizationRate, neighbourGrid, trainClassifier } from '@tfjs-diffusion/evaluation';
 import { initDemoBackend } from '../backendInit.js';
+import { createTaskProgress } from '../progress.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
 import { loadDataset } from '../dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz';
@@ -61,10 +62,12 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   try {
     const w = await loadWeights(model, checkpoint);
     log(`sampling ${n} images (${sampler}, ${o.steps ?? c.sampler.steps} steps) with the ${w.source} weights of ${w.path}`);
+    const bar = createTaskProgress('sample', n, 'images', o.quiet);
     pixels = await sampleImages(model, buildSchedule(c), {
       ...c.sampler, sampler, steps: o.steps ?? c.sampler.steps, guidance: o.guidance ?? c.sampler.guidance,
-      seed: o.seed ?? 1, labels, n, numClasses, height, width, channels,
+      seed: o.seed ?? 1, labels, n, numClasses, height, width, channels, onProgress: (done) => bar.update(done),
     });
+    bar.stop();
   } finally {
     model.dispose();
   }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initDemoBackend } from '../backendInit.js';
+import { createTaskProgress } from '../progress.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
 import { validateConfig } from '../config.js';
 import { imageGridPng } from '@tfjs-diffusion/viz';
@@ -67,7 +68,11 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     const n = labels?.length ?? s.cols * s.cols;
     const seed = o.seed ?? 0;
     const t0 = performance.now();
-    const pixels = await sampleImages(model, buildSchedule(c), { ...s, sampler: s.name, seed, labels, n, numClasses, height, width, channels });
+    const bar = createTaskProgress('sample', n, 'images', o.quiet);
+    const pixels = await sampleImages(model, buildSchedule(c), {
+      ...s, sampler: s.name, seed, labels, n, numClasses, height, width, channels, onProgress: (done) => bar.update(done),
+    });
+    bar.stop();
     const outDir = resolve(o.out ?? join(runDir, 'sampled'));
     mkdirSync(outDir, { recursive: true });
     const tag = `${s.name}-${s.steps}steps-g${s.guidance}-seed${seed}`;
