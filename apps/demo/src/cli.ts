@@ -138,18 +138,20 @@ export function createProgram(): Command {
     });
   });
 
+  const tiny = presetConfig('mnist-tiny').sampler;
+  const runs = (v: string | number) => `the run's; mnist-tiny: ${v}`;
   program.command('sample')
     .description('sample a PNG grid from a checkpoint')
     .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
-    .addOption(new Option('--sampler <name>', 'sampler').choices(SAMPLERS as string[]).default('ddim', "the run's; mnist-tiny: ddim"))
-    .addOption(new Option('--steps <n>', 'sampler steps').argParser(int('--steps')).default(25, "the run's; mnist-tiny: 25"))
-    .addOption(new Option('--guidance <scale>', 'classifier-free guidance scale (1 = none)').argParser(num('--guidance')).default(2, "the run's; mnist-tiny: 2"))
-    .addOption(new Option('--guidance-rescale <x>', 'guidance rescale in [0, 1]').argParser(num('--guidance-rescale')).default(0, "the run's; mnist-tiny: 0"))
-    .addOption(new Option('--threshold <kind>', 'x0 processing').choices(THRESHOLDS as string[]).default('clip', "the run's; mnist-tiny: clip"))
-    .addOption(new Option('--eta <x>', 'DDIM eta').argParser(num('--eta')).default(0, "the run's; mnist-tiny: 0"))
+    .addOption(new Option('--sampler <name>', 'sampler').choices(SAMPLERS as string[]).default(tiny.name, runs(tiny.name)))
+    .addOption(new Option('--steps <n>', 'sampler steps').argParser(int('--steps')).default(tiny.steps, runs(tiny.steps)))
+    .addOption(new Option('--guidance <scale>', 'classifier-free guidance scale (1 = none)').argParser(num('--guidance')).default(tiny.guidance, runs(tiny.guidance)))
+    .addOption(new Option('--guidance-rescale <x>', 'guidance rescale in [0, 1]').argParser(num('--guidance-rescale')).default(tiny.guidanceRescale, runs(tiny.guidanceRescale)))
+    .addOption(new Option('--threshold <kind>', 'x0 processing').choices(THRESHOLDS as string[]).default(tiny.threshold, runs(tiny.threshold)))
+    .addOption(new Option('--eta <x>', 'DDIM eta').argParser(num('--eta')).default(tiny.eta, runs(tiny.eta)))
     .option('--seed <n>', 'seed of the initial noise', int('--seed'), 0)
     .addOption(new Option('--class <list>', 'comma-separated classes, one row each').argParser((v) => list(v).map(Number)).default([], 'every class'))
-    .addOption(new Option('--n <n>', 'images per row (per class)').argParser(int('--n')).default(8, "the run's grid columns; mnist-tiny: 8"))
+    .addOption(new Option('--n <n>', 'images per row (per class)').argParser(int('--n')).default(tiny.cols, `the run's grid columns; mnist-tiny: ${tiny.cols}`))
     .option('--out <dir>', 'output folder', '<run>/sampled')
     .option('--each', 'also write every image as its own PNG', false)
     .option('--no-ema', 'use the raw weights instead of the EMA average (default: EMA weights when the checkpoint has them)')
@@ -166,17 +168,18 @@ export function createProgram(): Command {
     .description('memorization rate, nearest-neighbour grid, classifier accuracy and Fréchet distance of samples (report.md + PNGs)')
     .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
     .option('--n <n>', 'samples per class (or in total if unconditional)', int('--n'), 20)
-    .addOption(new Option('--sampler <name>', 'sampler').choices(SAMPLERS as string[]).default('ddim', "the run's; mnist-tiny: ddim"))
-    .addOption(new Option('--steps <n>', 'sampler steps').argParser(int('--steps')).default(25, "the run's; mnist-tiny: 25"))
-    .addOption(new Option('--guidance <scale>', 'guidance scale').argParser(num('--guidance')).default(2, "the run's; mnist-tiny: 2"))
+    .addOption(new Option('--sampler <name>', 'sampler').choices(SAMPLERS as string[]).default(tiny.name, runs(tiny.name)))
+    .addOption(new Option('--steps <n>', 'sampler steps').argParser(int('--steps')).default(tiny.steps, runs(tiny.steps)))
+    .addOption(new Option('--guidance <scale>', 'guidance scale').argParser(num('--guidance')).default(tiny.guidance, runs(tiny.guidance)))
+    .addOption(new Option('--threshold <kind>', 'x0 processing').choices(THRESHOLDS as string[]).default(tiny.threshold, runs(tiny.threshold)))
     .option('--seed <n>', 'seed of the samples', int('--seed'), 1)
     .option('--classifier-epochs <n>', 'epochs of the feature classifier (cached)', int('--classifier-epochs'), 4)
     .option('--classifier-train-size <n>', 'training images of the classifier (0 = all)', int('--classifier-train-size'), 0)
     .option('--out <dir>', 'report folder', '<run>/eval')
     .action(async function (this: Command) {
-      const o = cliOnly(this, ['sampler', 'steps', 'guidance']);
+      const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'threshold']);
       await evalCommand({
-        checkpoint: o.checkpoint, n: o.n, sampler: o.sampler, steps: o.steps, guidance: o.guidance, seed: o.seed,
+        checkpoint: o.checkpoint, n: o.n, sampler: o.sampler, steps: o.steps, guidance: o.guidance, threshold: o.threshold, seed: o.seed,
         classifierEpochs: o.classifierEpochs, classifierTrainSize: o.classifierTrainSize, out: o.out === '<run>/eval' ? undefined : o.out,
       });
     });

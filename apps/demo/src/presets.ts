@@ -82,10 +82,10 @@ const base: DemoConfig = {
   lr: 4e-3,
   lrSchedule: 'cosine',
   warmupSteps: 50,
-  regularizers: { ema: 0.995, dropout: 0, weightDecay: 0.01, clipGradNorm: 1, minSnrGamma: 5, offsetNoise: 0, inputPerturbation: 0, pUncond: 0.1 },
+  regularizers: { ema: 0.995, dropout: 0, weightDecay: 0.01, clipGradNorm: 1, minSnrGamma: 0, offsetNoise: 0, inputPerturbation: 0, pUncond: 0.1 },
   augmentShift: 0,
   every: { log: 10, validate: 400, sample: 400, checkpoint: 400 },
-  sampler: { name: 'ddim', steps: 25, guidance: 3, guidanceRescale: 0, threshold: 'clip', eta: 0, cols: 8 },
+  sampler: { name: 'ddim', steps: 25, guidance: 3, guidanceRescale: 0, threshold: 'none', eta: 0, cols: 8 },
   seed: 0,
   threads: Math.min(2, availableParallelism()),
 };

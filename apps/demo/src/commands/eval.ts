@@ -6,7 +6,7 @@ import { createTaskProgress } from '../progress.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
 import { loadDataset } from '../dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz';
-import { SAMPLERS, type SamplerName } from '../presets.js';
+import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
 import { readRunConfig, runOfCheckpoint, writeFileAtomic } from '../runFolder.js';
 
 export interface EvalCommandOptions {
@@ -16,6 +16,7 @@ export interface EvalCommandOptions {
   sampler?: SamplerName;
   steps?: number;
   guidance?: number;
+  threshold?: Threshold;
   seed?: number;
   /** Epochs of the feature classifier (cached per dataset and settings). */
   classifierEpochs?: number;
@@ -47,6 +48,8 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   const c = run.demo;
   const sampler = o.sampler ?? c.sampler.name;
   if (!SAMPLERS.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLERS.join(', ')}; got '${sampler}'`);
+  const threshold = o.threshold ?? c.sampler.threshold;
+  if (!THRESHOLDS.includes(threshold)) throw new Error(`--threshold must be one of ${THRESHOLDS.join(', ')}; got '${threshold}'`);
   const perClass = o.n ?? 20;
   if (!Number.isInteger(perClass) || perClass < 1) throw new Error(`--n must be an integer >= 1; got ${perClass}`);
   const outDir = resolve(o.out ?? join(runDir, 'eval'));
@@ -64,7 +67,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
     log(`sampling ${n} images (${sampler}, ${o.steps ?? c.sampler.steps} steps) with the ${w.source} weights of ${w.path}`);
     const bar = createTaskProgress('sample', n, 'images', o.quiet);
     pixels = await sampleImages(model, buildSchedule(c), {
-      ...c.sampler, sampler, steps: o.steps ?? c.sampler.steps, guidance: o.guidance ?? c.sampler.guidance,
+      ...c.sampler, sampler, steps: o.steps ?? c.sampler.steps, guidance: o.guidance ?? c.sampler.guidance, threshold,
       seed: o.seed ?? 1, labels, n, numClasses, height, width, channels, onProgress: (done) => bar.update(done),
     });
     bar.stop();
@@ -113,7 +116,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
     writeFileSync(report, [
       `# Evaluation of ${checkpoint}`,
       '',
-      `${n} samples (${sampler}, ${o.steps ?? c.sampler.steps} steps, guidance ${o.guidance ?? c.sampler.guidance}), ${c.dataset}: ${data.train.n} training and ${data.val.n} held-out images.`,
+      `${n} samples (${sampler}, ${o.steps ?? c.sampler.steps} steps, guidance ${o.guidance ?? c.sampler.guidance}, threshold ${threshold}), ${c.dataset}: ${data.train.n} training and ${data.val.n} held-out images.`,
       '',
       '| metric | value |',
       '| --- | --- |',

@@ -75,7 +75,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     bar.stop();
     const outDir = resolve(o.out ?? join(runDir, 'sampled'));
     mkdirSync(outDir, { recursive: true });
-    const tag = `${s.name}-${s.steps}steps-g${s.guidance}-seed${seed}`;
+    const tag = `${s.name}-${s.steps}steps-g${s.guidance}-${s.threshold}-seed${seed}`;
     const grid = join(outDir, `${tag}.png`);
     const png = imageGridPng;
     writeFileAtomic(grid, png(pixels, { n, height, width, channels: channels as 1 | 3, cols: s.cols, padding: 2 }));
