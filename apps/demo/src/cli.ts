@@ -203,8 +203,10 @@ export function createProgram(): Command {
 }
 
 export async function main(argv = process.argv): Promise<void> {
+  // `pnpm run cli -- <command>` hands the `--` on; commander would read every flag after it as an operand.
+  const args = argv[2] === '--' ? [...argv.slice(0, 2), ...argv.slice(3)] : argv;
   try {
-    await createProgram().parseAsync(argv);
+    await createProgram().parseAsync(args);
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
     process.exitCode = 1;

@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { deepMerge, resolveConfig } from '../src/config.js';
 import { PRESETS, presetConfig } from '../src/presets.js';
-import { createProgram } from '../src/cli.js';
+import { createProgram, main } from '../src/cli.js';
 
 describe('config merging', () => {
   it('takes the preset, then the config file, then flags', () => {
@@ -59,6 +59,18 @@ describe('config merging', () => {
 });
 
 describe('cli', () => {
+  it('reads the flags after the `--` that `pnpm run cli -- <command>` passes on', async () => {
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((m: string) => { errors.push(m); });
+    try {
+      await main(['node', 'cli.ts', '--', 'sample', '--checkpoint', join(tmpdir(), 'no-such-run-folder')]);
+    } finally {
+      spy.mockRestore();
+      process.exitCode = 0;
+    }
+    expect(errors.join('\n')).not.toMatch(/required option/);
+    expect(errors.join('\n')).toMatch(/no-such-run-folder/);
+  });
   it('every command has --help and every option shows a default', () => {
     const program = createProgram();
     const names = program.commands.map((c) => c.name()).sort();
