@@ -114,7 +114,7 @@ async function sampleChunk(model: DemoModel, schedule: NoiseSchedule, r: GridReq
       cond: labels ? { classLabels: labels } : undefined,
       guidance: guided ? { scale: r.guidance, rescale: r.guidanceRescale, nullClass: r.numClasses! } : undefined,
       x0Processor: buildThreshold(r.threshold),
-      onStep: r.onProgress && ((i: number, len: number) => r.onProgress!(i, len)),
+      onStep: r.onProgress,
     });
     const data = (await out.samples.data()) as Float32Array;
     tf.dispose([out.samples, ...out.intermediates, ...out.predictions]);
