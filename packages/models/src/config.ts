@@ -43,27 +43,81 @@ export function checkPrediction(p: unknown, where: string): Prediction {
   return p as Prediction;
 }
 
-function positiveInt(v: unknown, name: string): number {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`UNet: ${name} must be a positive integer; got ${JSON.stringify(v)}`);
+/** Upper bounds that keep every tensor's length a valid typed-array length; the memory a size needs is the caller's check (see `unetParameterCount`). */
+export const UNET_LIMITS = { channels: 65536, sampleSize: 65536, numClasses: 1 << 24 } as const;
+
+function positiveInt(v: unknown, name: string, max = 1 << 30): number {
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > max) {
+    throw new RangeError(`UNet: ${name} must be an integer in [1, ${max}]; got ${JSON.stringify(v)}`);
+  }
   return v as number;
+}
+
+const UNET_KEYS: readonly string[] = [
+  'kind', 'sampleSize', 'inChannels', 'outChannels', 'blockOutChannels', 'layersPerBlock', 'attentionResolutions', 'midBlockAttention',
+  'attentionHeads', 'normNumGroups', 'normEps', 'dropout', 'numClasses', 'numClassEmbeds', 'timeFeatureDim', 'embedDim', 'predictionType',
+  'timeConditioning',
+];
+
+/** Edit distance (insertions, deletions, substitutions), case-insensitive: for "did you mean" hints. */
+function editDistance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The known name closest to `key` (by edit distance, or one containing the other). */
+export function nearestName(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = k.toLowerCase().includes(key.toLowerCase()) || key.toLowerCase().includes(k.toLowerCase()) ? 1 : editDistance(key, k);
+    if (d < bestD) { best = k; bestD = d; }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 2)) ? best : undefined;
+}
+
+/** Keys whose value is an array: a hint for an unknown key holding an array ('channels': [8, 16] → blockOutChannels). */
+const UNET_ARRAY_KEYS = ['blockOutChannels', 'attentionResolutions', 'sampleSize'];
+
+/**
+ * Refuses keys a config does not have, naming the nearest known one; with `arrayKeys`, an
+ * unknown key holding an array is matched among those first.
+ */
+export function checkKnownKeys(o: object, known: readonly string[], where: string, arrayKeys: readonly string[] = []): void {
+  for (const [k, v] of Object.entries(o)) {
+    if (known.includes(k)) continue;
+    const near = (Array.isArray(v) && nearestName(k, arrayKeys)) || nearestName(k, known);
+    throw new Error(`${where}: unknown option ${JSON.stringify(k)}${near ? `; did you mean '${near}'?` : ''} (known: ${known.join(', ')})`);
+  }
 }
 
 /** Fills defaults and checks every option; the result is what config.json stores. */
 export function resolveUNetConfig(options: UNetOptions): UNetConfig {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`UNet: the config must be an object; got ${JSON.stringify(options)}`);
+  }
+  checkKnownKeys(options, UNET_KEYS, 'UNet', UNET_ARRAY_KEYS);
   if (options.kind !== undefined && options.kind !== 'unet') throw new Error(`UNet: kind must be 'unet'; got ${JSON.stringify(options.kind)}`);
   const blockOutChannels = options.blockOutChannels ?? [32, 64, 64];
   if (!Array.isArray(blockOutChannels) || blockOutChannels.length === 0) {
     throw new RangeError('UNet: blockOutChannels must be a non-empty array of channel counts');
   }
-  blockOutChannels.forEach((c, i) => positiveInt(c, `blockOutChannels[${i}]`));
+  blockOutChannels.forEach((c, i) => positiveInt(c, `blockOutChannels[${i}]`, UNET_LIMITS.channels));
   const c0 = blockOutChannels[0]!;
   const numClasses = options.numClasses !== undefined ? options.numClasses
     : options.numClassEmbeds !== undefined && options.numClassEmbeds !== null ? options.numClassEmbeds - 1 : null;
   const cfg: UNetConfig = {
     kind: 'unet',
     sampleSize: options.sampleSize ?? 28,
-    inChannels: positiveInt(options.inChannels ?? 1, 'inChannels'),
-    outChannels: positiveInt(options.outChannels ?? options.inChannels ?? 1, 'outChannels'),
+    inChannels: positiveInt(options.inChannels ?? 1, 'inChannels', UNET_LIMITS.channels),
+    outChannels: positiveInt(options.outChannels ?? options.inChannels ?? 1, 'outChannels', UNET_LIMITS.channels),
     blockOutChannels: blockOutChannels.slice(),
     layersPerBlock: positiveInt(options.layersPerBlock ?? 2, 'layersPerBlock'),
     attentionResolutions: (options.attentionResolutions ?? []).slice(),
@@ -73,8 +127,8 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
     normEps: options.normEps ?? 1e-5,
     dropout: options.dropout ?? 0,
     numClasses,
-    timeFeatureDim: positiveInt(options.timeFeatureDim ?? c0, 'timeFeatureDim'),
-    embedDim: positiveInt(options.embedDim ?? 4 * c0, 'embedDim'),
+    timeFeatureDim: positiveInt(options.timeFeatureDim ?? c0, 'timeFeatureDim', UNET_LIMITS.channels),
+    embedDim: positiveInt(options.embedDim ?? 4 * c0, 'embedDim', UNET_LIMITS.channels),
     predictionType: checkPrediction(options.predictionType ?? 'epsilon', 'UNet'),
     timeConditioning: options.timeConditioning ?? true,
   };
@@ -92,8 +146,14 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
     if (c % cfg.attentionHeads !== 0) throw new RangeError(`UNet: channel count ${c} is not divisible by attentionHeads ${cfg.attentionHeads}`);
   }
   if (cfg.timeFeatureDim % 2 !== 0) throw new RangeError(`UNet: timeFeatureDim must be even; got ${cfg.timeFeatureDim}`);
-  if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new RangeError(`UNet: dropout must be in [0, 1); got ${cfg.dropout}`);
-  if (cfg.numClasses !== null) positiveInt(cfg.numClasses, 'numClasses');
+  if (typeof cfg.dropout !== 'number' || !(cfg.dropout >= 0 && cfg.dropout < 1)) throw new RangeError(`UNet: dropout must be in [0, 1); got ${cfg.dropout}`);
+  if (cfg.numClasses !== null) positiveInt(cfg.numClasses, 'numClasses', UNET_LIMITS.numClasses);
+  if (typeof cfg.normEps !== 'number' || !(cfg.normEps > 0 && cfg.normEps < 1)) {
+    throw new RangeError(`UNet: normEps must be a number in (0, 1) (GroupNorm's epsilon, e.g. 1e-5); got ${JSON.stringify(cfg.normEps)}`);
+  }
+  for (const k of ['midBlockAttention', 'timeConditioning'] as const) {
+    if (typeof cfg[k] !== 'boolean') throw new TypeError(`UNet: ${k} must be true or false; got ${JSON.stringify(cfg[k])}`);
+  }
   const sizes = cfg.blockOutChannels.map((_, l) => h / 2 ** l);
   for (const r of cfg.attentionResolutions) {
     if (!sizes.includes(r)) throw new RangeError(`UNet: attentionResolutions has ${r}; the levels' heights are ${sizes.join(', ')}`);
@@ -103,7 +163,8 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
 
 export function sampleHW(s: number | [number, number]): [number, number] {
   const [h, w] = typeof s === 'number' ? [s, s] : s;
-  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) throw new RangeError(`UNet: sampleSize must be a positive integer or [height, width]; got ${JSON.stringify(s)}`);
+  const max = UNET_LIMITS.sampleSize;
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1 || h > max || w > max) throw new RangeError(`UNet: sampleSize must be an integer in [1, ${max}] or [height, width]; got ${JSON.stringify(s)}`);
   return [h, w];
 }
 

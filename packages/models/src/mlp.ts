@@ -48,6 +48,10 @@ export function resolveMLPConfig(o: MLPOptions): MLPConfig {
 export class MLPDenoiser extends ParamModule {
   readonly config: MLPConfig;
   readonly prediction: Prediction;
+  /** Real classes (the null class is this index); null: unconditional. Lets `sample()` check class ids once. */
+  get numClasses(): number | null {
+    return this.config.numClasses;
+  }
   protected readonly p: ParamStore;
 
   constructor(config: MLPOptions, opts: ModelOptions = {}) {

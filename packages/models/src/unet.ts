@@ -39,6 +39,66 @@ export function classIds(cond: Conditioning | undefined, numClasses: number, bat
   return cond?.classLabels ? tf.cast(cond.classLabels, 'int32') : tf.fill([batch], numClasses, 'int32');
 }
 
+type Init = Parameters<ParamStore['create']>[2];
+
+function attentionLevels(c: UNetConfig): Set<number> {
+  const [h] = sampleHW(c.sampleSize);
+  return new Set(c.blockOutChannels.map((_, l) => l).filter((l) => c.attentionResolutions.includes(h / 2 ** l)));
+}
+
+/** Every parameter of a U-Net, by name and shape, in creation order (the constructor and `unetParameterCount` share it). */
+function declareUNetParameters(c: UNetConfig, create: (name: string, shape: number[], init?: Init) => void): void {
+  const p = { create };
+  const attnLevels = attentionLevels(c);
+  const E = c.embedDim;
+  const gn = (n: string, ch: number) => { p.create(`${n}.gamma`, [ch], 'ones'); p.create(`${n}.beta`, [ch], 'zeros'); };
+  const cv = (n: string, k: number, ci: number, co: number) => { p.create(`${n}.kernel`, [k, k, ci, co]); p.create(`${n}.bias`, [co], 'zeros'); };
+  const dn = (n: string, ci: number, co: number) => { p.create(`${n}.kernel`, [ci, co]); p.create(`${n}.bias`, [co], 'zeros'); };
+  const res = (n: string, ci: number, co: number) => {
+    gn(`${n}.norm1`, ci); cv(`${n}.conv1`, 3, ci, co); dn(`${n}.emb`, E, co);
+    gn(`${n}.norm2`, co); cv(`${n}.conv2`, 3, co, co);
+    if (ci !== co) cv(`${n}.skip`, 1, ci, co);
+  };
+  const attn = (n: string, ch: number) => { gn(`${n}.norm`, ch); cv(`${n}.qkv`, 1, ch, 3 * ch); cv(`${n}.out`, 1, ch, ch); };
+
+  if (c.timeConditioning) { dn('timeEmbed.0', c.timeFeatureDim, E); dn('timeEmbed.1', E, E); }
+  if (c.numClasses !== null) p.create('classEmbed.table', [c.numClasses + 1, E], { normal: 1 / Math.sqrt(c.numClasses + 1) });
+  const ch = c.blockOutChannels;
+  const L = ch.length;
+  cv('convIn', 3, c.inChannels, ch[0]!);
+  const skips = [ch[0]!];
+  let cur = ch[0]!;
+  for (let l = 0; l < L; l++) {
+    for (let i = 0; i < c.layersPerBlock; i++) {
+      res(`down.${l}.res.${i}`, cur, ch[l]!);
+      cur = ch[l]!;
+      if (attnLevels.has(l)) attn(`down.${l}.attn.${i}`, cur);
+      skips.push(cur);
+    }
+    if (l < L - 1) { cv(`down.${l}.downsample`, 3, cur, cur); skips.push(cur); }
+  }
+  res('mid.res.0', cur, cur);
+  if (c.midBlockAttention) attn('mid.attn', cur);
+  res('mid.res.1', cur, cur);
+  for (let l = L - 1; l >= 0; l--) {
+    for (let i = 0; i <= c.layersPerBlock; i++) {
+      res(`up.${l}.res.${i}`, cur + skips.pop()!, ch[l]!);
+      cur = ch[l]!;
+      if (attnLevels.has(l)) attn(`up.${l}.attn.${i}`, cur);
+    }
+    if (l > 0) cv(`up.${l}.upsample`, 3, cur, cur);
+  }
+  gn('normOut', cur);
+  cv('convOut', 3, cur, c.outChannels);
+}
+
+/** The number of parameters (floats) of a U-Net config, computed without allocating: to check sizes before building. */
+export function unetParameterCount(config: UNetOptions): number {
+  let n = 0;
+  declareUNetParameters(resolveUNetConfig(config), (_, shape) => { n += shape.reduce((a, b) => a * b, 1); });
+  return n;
+}
+
 /**
  * A U-Net denoiser: residual blocks (GroupNorm, SiLU, conv, time/class
  * embedding added per channel, dropout), self-attention at chosen
@@ -48,6 +108,10 @@ export function classIds(cond: Conditioning | undefined, numClasses: number, bat
 export class UNet extends ParamModule {
   readonly config: UNetConfig;
   readonly prediction: Prediction;
+  /** Real classes (the null class is this index); null: unconditional. Lets `sample()` check class ids once. */
+  get numClasses(): number | null {
+    return this.config.numClasses;
+  }
   protected readonly p: ParamStore;
   private readonly attnLevels: Set<number>;
 
@@ -57,48 +121,8 @@ export class UNet extends ParamModule {
     this.prediction = this.config.predictionType;
     const c = this.config;
     const p = (this.p = new ParamStore(opts.seed ?? 0));
-    const [h] = sampleHW(c.sampleSize);
-    this.attnLevels = new Set(c.blockOutChannels.map((_, l) => l).filter((l) => c.attentionResolutions.includes(h / 2 ** l)));
-    const E = c.embedDim;
-    const gn = (n: string, ch: number) => { p.create(`${n}.gamma`, [ch], 'ones'); p.create(`${n}.beta`, [ch], 'zeros'); };
-    const cv = (n: string, k: number, ci: number, co: number) => { p.create(`${n}.kernel`, [k, k, ci, co]); p.create(`${n}.bias`, [co], 'zeros'); };
-    const dn = (n: string, ci: number, co: number) => { p.create(`${n}.kernel`, [ci, co]); p.create(`${n}.bias`, [co], 'zeros'); };
-    const res = (n: string, ci: number, co: number) => {
-      gn(`${n}.norm1`, ci); cv(`${n}.conv1`, 3, ci, co); dn(`${n}.emb`, E, co);
-      gn(`${n}.norm2`, co); cv(`${n}.conv2`, 3, co, co);
-      if (ci !== co) cv(`${n}.skip`, 1, ci, co);
-    };
-    const attn = (n: string, ch: number) => { gn(`${n}.norm`, ch); cv(`${n}.qkv`, 1, ch, 3 * ch); cv(`${n}.out`, 1, ch, ch); };
-
-    if (c.timeConditioning) { dn('timeEmbed.0', c.timeFeatureDim, E); dn('timeEmbed.1', E, E); }
-    if (c.numClasses !== null) p.create('classEmbed.table', [c.numClasses + 1, E], { normal: 1 / Math.sqrt(c.numClasses + 1) });
-    const ch = c.blockOutChannels;
-    const L = ch.length;
-    cv('convIn', 3, c.inChannels, ch[0]!);
-    const skips = [ch[0]!];
-    let cur = ch[0]!;
-    for (let l = 0; l < L; l++) {
-      for (let i = 0; i < c.layersPerBlock; i++) {
-        res(`down.${l}.res.${i}`, cur, ch[l]!);
-        cur = ch[l]!;
-        if (this.attnLevels.has(l)) attn(`down.${l}.attn.${i}`, cur);
-        skips.push(cur);
-      }
-      if (l < L - 1) { cv(`down.${l}.downsample`, 3, cur, cur); skips.push(cur); }
-    }
-    res('mid.res.0', cur, cur);
-    if (c.midBlockAttention) attn('mid.attn', cur);
-    res('mid.res.1', cur, cur);
-    for (let l = L - 1; l >= 0; l--) {
-      for (let i = 0; i <= c.layersPerBlock; i++) {
-        res(`up.${l}.res.${i}`, cur + skips.pop()!, ch[l]!);
-        cur = ch[l]!;
-        if (this.attnLevels.has(l)) attn(`up.${l}.attn.${i}`, cur);
-      }
-      if (l > 0) cv(`up.${l}.upsample`, 3, cur, cur);
-    }
-    gn('normOut', cur);
-    cv('convOut', 3, cur, c.outChannels);
+    this.attnLevels = attentionLevels(c);
+    declareUNetParameters(c, (name, shape, init) => p.create(name, shape, init));
   }
 
   predict(x: tf.Tensor4D, t: tf.Tensor1D, cond?: Conditioning, opts: PredictOptions = {}): tf.Tensor4D {

@@ -101,3 +101,36 @@ describe('createAdamW', () => {
     w2.dispose();
   });
 });
+
+describe('createAdamW: refusals and memory', () => {
+  it('refuses a non-finite learning rate at creation and at apply, leaving the weights untouched', () => {
+    const w = tf.variable(tf.tensor1d([1, 2]), true, 'adamw-lr-check');
+    const params = [{ name: 'w', variable: w }];
+    for (const lr of [Infinity, -Infinity, NaN]) expect(() => createAdamW(params, { lr })).toThrow(`createAdamW: lr must be a finite number >= 0, got ${lr}`);
+    const opt = createAdamW(params, { lr: 0.1 });
+    const g = tf.tensor1d([1, 1]);
+    expect(() => opt.apply({ w: g }, Infinity)).toThrow('AdamW.apply: lr must be a finite number >= 0, got Infinity');
+    opt.lr = NaN;
+    expect(() => opt.apply({ w: g })).toThrow('got NaN');
+    expect(Array.from(w.dataSync())).toEqual([1, 2]);
+    expect(opt.step).toBe(0);
+    opt.dispose();
+    g.dispose();
+    w.dispose();
+  });
+
+  it('dispose() frees every tensor it made (no 2 x parameter count leak)', () => {
+    const vars = [tf.variable(tf.zeros([3, 3]), true, 'adamw-leak-a'), tf.variable(tf.zeros([4]), true, 'adamw-leak-b')];
+    const params = vars.map((variable, i) => ({ name: `p${i}`, variable }));
+    const before = tf.memory().numTensors;
+    for (let k = 0; k < 5; k++) {
+      const opt = createAdamW(params, { lr: 1e-3 });
+      const grads = { p0: tf.ones([3, 3]), p1: tf.ones([4]) };
+      opt.apply(grads);
+      tf.dispose(Object.values(grads));
+      opt.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(vars);
+  });
+});

@@ -61,8 +61,10 @@ export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOp
   const groups = opts.groups ?? [];
   if (!(beta1 >= 0 && beta1 < 1)) throw new RangeError(`createAdamW: beta1 must be in [0, 1), got ${beta1}`);
   if (!(beta2 >= 0 && beta2 < 1)) throw new RangeError(`createAdamW: beta2 must be in [0, 1), got ${beta2}`);
+  const lr0 = opts.lr ?? 1e-3;
+  if (!(Number.isFinite(lr0) && lr0 >= 0)) throw new RangeError(`createAdamW: lr must be a finite number >= 0, got ${lr0}`);
   if (!(epsilon > 0)) throw new RangeError(`createAdamW: epsilon must be > 0, got ${epsilon}`);
-  if (!(weightDecay >= 0)) throw new RangeError(`createAdamW: weightDecay must be >= 0, got ${weightDecay}`);
+  if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) throw new RangeError(`createAdamW: weightDecay must be a finite number >= 0, got ${weightDecay}`);
   if (decayMode !== 'decoupled' && decayMode !== 'l2') {
     throw new RangeError(`createAdamW: decayMode must be one of 'decoupled', 'l2'; got '${decayMode}'`);
   }
@@ -74,10 +76,17 @@ export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOp
     if (slots.has(p.name)) throw new Error(`createAdamW: duplicate parameter name '${p.name}'`);
     const group = groups.find((g) => matchesAny(p.name, g.match));
     const decay = matchesAny(p.name, noDecay) ? 0 : group?.weightDecay ?? weightDecay;
+    // tf.variable keeps its own handle on the data: the zeros it starts from are disposed here.
+    const zeros = (): tf.Variable => {
+      const z = tf.zerosLike(p.variable);
+      const v = tf.variable(z, false);
+      z.dispose();
+      return v;
+    };
     slots.set(p.name, {
       variable: p.variable,
-      m: tf.variable(tf.zerosLike(p.variable), false),
-      v: tf.variable(tf.zerosLike(p.variable), false),
+      m: zeros(),
+      v: zeros(),
       decay,
       lrScale: group?.lrScale ?? 1,
     });
@@ -86,14 +95,14 @@ export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOp
   let step = 0;
 
   const opt: AdamW = {
-    lr: opts.lr ?? 1e-3,
+    lr: lr0,
     get step() {
       return step;
     },
     decayOf,
     apply(grads: Record<string, tf.Tensor>, lrArg?: number): void {
       const lr = lrArg ?? opt.lr;
-      if (!(lr >= 0)) throw new RangeError(`AdamW.apply: lr must be >= 0, got ${lr}`);
+      if (!(Number.isFinite(lr) && lr >= 0)) throw new RangeError(`AdamW.apply: lr must be a finite number >= 0, got ${lr}`);
       for (const name of Object.keys(grads)) {
         if (!slots.has(name)) throw new Error(`AdamW.apply: gradient for '${name}', which is not a parameter of this optimizer`);
       }

@@ -32,8 +32,14 @@ export function classifierFreeGuidance(denoiser: Denoiser, options: GuidanceOpti
   if (!Number.isFinite(w)) throw new Error(`guidanceScale must be a finite number; got ${w}`);
   if (!(phi >= 0 && phi <= 1)) throw new Error(`guidanceRescale must be in [0, 1]; got ${phi}`);
   if (!Number.isInteger(nullClass) || nullClass < 0) throw new Error(`nullClass must be a non-negative integer; got ${nullClass}`);
+  const k = denoiser.numClasses;
+  if (k === null) throw new Error('classifierFreeGuidance: the denoiser is unconditional (numClasses is null); guidance needs a class-conditional model');
+  if (k !== undefined && nullClass !== k) {
+    throw new Error(`classifierFreeGuidance: nullClass must be the denoiser's null class ${k} (its numClasses); got ${nullClass}`);
+  }
   return {
     prediction: denoiser.prediction,
+    numClasses: k,
     predict(x: tf.Tensor4D, t: tf.Tensor1D, cond?: Conditioning): tf.Tensor4D {
       const labels = cond?.classLabels;
       if (!labels) throw new Error('classifierFreeGuidance: cond.classLabels is required (the conditional classes)');

@@ -19,6 +19,8 @@ export interface SampleOptions {
   x0Processor?: X0Processor;
   /** Called after each step i of n (i starts past the skipped steps with img2img) with the predicted clean sample (disposed after the call; clone to keep). */
   onStep?: (i: number, n: number, x0: tf.Tensor4D) => void | Promise<void>;
+  /** Refuse a result holding NaN or ±Inf (one check after the last step). Default true. */
+  checkFinite?: boolean;
   /** Also return the sample and predicted x0 after every step. Default false. */
   returnIntermediates?: boolean;
   /** img2img (SDEdit): start from `initImage` noised to an intermediate level; 1 = from (almost) pure noise. */
@@ -55,7 +57,8 @@ function checkNoise(noise: tf.Tensor4D | undefined, shape: readonly number[]): v
  * n − ⌊n·strength⌋ (as diffusers' img2img pipelines).
  */
 export async function sample(denoiser: Denoiser, sampler: Sampler, options: SampleOptions): Promise<SampleOutput> {
-  const { schedule, numInferenceSteps: n, x0Processor, onStep, returnIntermediates = false, cond } = options;
+  const { schedule, numInferenceSteps: n, x0Processor, onStep, returnIntermediates = false, cond, checkFinite = true } = options;
+  if (cond?.classLabels) await checkClassLabels(cond.classLabels, denoiser.numClasses, options.guidance !== undefined);
   let model: Denoiser = denoiser;
   if (options.guidance) {
     const { scale, rescale = 0, nullClass } = options.guidance;
@@ -116,5 +119,36 @@ export async function sample(denoiser: Denoiser, sampler: Sampler, options: Samp
   } finally {
     run.dispose();
   }
+  if (checkFinite) {
+    const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(x)), 'int32')));
+    const count = (await bad.data())[0]!;
+    bad.dispose();
+    if (count > 0) {
+      x.dispose();
+      for (const t of [...intermediates, ...predictions]) t.dispose();
+      throw new Error(
+        `sample: ${count} of ${x.size} values of the result are NaN or infinite; the denoiser's weights or inputs are not finite ` +
+          '(checkFinite: false returns them anyway)',
+      );
+    }
+  }
   return { samples: x, intermediates, predictions };
+}
+
+/**
+ * Class ids are read once on the host (not per step): integers in [0, numClasses), or the null
+ * class numClasses itself without guidance (an unconditional prediction); out-of-range ids would
+ * make the embedding gather read outside its table.
+ */
+async function checkClassLabels(labels: tf.Tensor, numClasses: number | null | undefined, guided: boolean): Promise<void> {
+  if (numClasses === null) throw new Error('sample: cond.classLabels given, but the denoiser is unconditional (numClasses is null)');
+  const ids = await labels.data();
+  const max = numClasses === undefined ? Infinity : guided ? numClasses - 1 : numClasses;
+  for (let i = 0; i < ids.length; i++) {
+    const c = ids[i]!;
+    if (!Number.isInteger(c) || c < 0 || c > max) {
+      const range = numClasses === undefined ? 'non-negative integers' : `integers in [0, ${max}]${guided ? '' : ` (${numClasses} = the null class)`}`;
+      throw new Error(`sample: cond.classLabels must be ${range}; got ${c} at index ${i}`);
+    }
+  }
 }

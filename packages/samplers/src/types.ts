@@ -17,6 +17,8 @@ export interface Conditioning {
  */
 export interface Denoiser {
   readonly prediction: Prediction;
+  /** Real classes of a class-conditional denoiser (the null class is this index), null when unconditional; when present, `sample()` checks class ids against it once. */
+  readonly numClasses?: number | null;
   /**
    * `x`: the noised sample in DDPM scaling, x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε (never Karras-scaled);
    * `t`: float32 timesteps on the training scale [0, numTrainTimesteps − 1], possibly fractional.
