@@ -1,5 +1,12 @@
 export type Prediction = 'epsilon' | 'v' | 'sample';
 
+/** diffusers' block types a U-Net level can have (attention after each residual block or not). */
+export type DownBlockType = 'DownBlock2D' | 'AttnDownBlock2D';
+export type UpBlockType = 'UpBlock2D' | 'AttnUpBlock2D';
+export const DOWN_BLOCK_TYPES: readonly DownBlockType[] = ['DownBlock2D', 'AttnDownBlock2D'];
+export const UP_BLOCK_TYPES: readonly UpBlockType[] = ['UpBlock2D', 'AttnUpBlock2D'];
+export type TimeScaleShift = 'default' | 'scale_shift';
+
 /** U-Net options, diffusers' UNet2DModel names camelCased where they exist. */
 export interface UNetConfig {
   kind: 'unet';
@@ -13,10 +20,19 @@ export interface UNetConfig {
   layersPerBlock: number;
   /** Side lengths (in pixels) of the levels that get self-attention after each residual block, e.g. [7]. */
   attentionResolutions: number[];
-  /** Self-attention in the middle block (res → attn → res). */
+  /**
+   * Block type per level, down the U-Net (diffusers' order): overrides
+   * `attentionResolutions` when set, so down and up paths can differ. null: from `attentionResolutions`.
+   */
+  downBlockTypes: DownBlockType[] | null;
+  /** Block type per level, up the U-Net: `upBlockTypes[0]` is the deepest level (diffusers' order). */
+  upBlockTypes: UpBlockType[] | null;
+  /** Self-attention in the middle block (res → attn → res); diffusers' `add_attention`. */
   midBlockAttention: boolean;
-  /** Attention heads; each level's channels must divide evenly. */
+  /** Attention heads; each level's channels must divide evenly. Ignored when `attentionHeadDim` is set. */
   attentionHeads: number;
+  /** Channels per attention head (diffusers' `attention_head_dim`): a level with c channels has c / attentionHeadDim heads. null: `attentionHeads` heads everywhere. */
+  attentionHeadDim: number | null;
   normNumGroups: number;
   normEps: number;
   /** Dropout rate inside residual blocks, used only when training. */
@@ -30,6 +46,19 @@ export interface UNetConfig {
   predictionType: Prediction;
   /** false: the network never sees t (the noise-unconditioned variant). */
   timeConditioning: boolean;
+  /** Timestep features cos then sin (diffusers' default) instead of sin then cos (the DDPM paper's, ours). */
+  flipSinToCos: boolean;
+  /** Frequencies exp(−ln(10000)·i/(half − freqShift)); the original DDPM checkpoints use 1. */
+  freqShift: number;
+  /**
+   * Padding of the stride-2 downsampling conv: 0 pads one row and column at the
+   * bottom and right (TensorFlow's 'same', the DDPM checkpoints'), 1 pads one on every side (diffusers' default).
+   */
+  downsamplePadding: 0 | 1;
+  /** 'default': the embedding is added after conv1; 'scale_shift': norm2's output is scaled by (1 + scale) and shifted. */
+  resnetTimeScaleShift: TimeScaleShift;
+  /** The input is mapped by x ↦ 2x − 1 first. */
+  centerInputSample: boolean;
 }
 
 export type UNetOptions = Partial<Omit<UNetConfig, 'kind'>> & { kind?: 'unet'; numClassEmbeds?: number | null };
@@ -56,7 +85,8 @@ function positiveInt(v: unknown, name: string, max = 1 << 30): number {
 const UNET_KEYS: readonly string[] = [
   'kind', 'sampleSize', 'inChannels', 'outChannels', 'blockOutChannels', 'layersPerBlock', 'attentionResolutions', 'midBlockAttention',
   'attentionHeads', 'normNumGroups', 'normEps', 'dropout', 'numClasses', 'numClassEmbeds', 'timeFeatureDim', 'embedDim', 'predictionType',
-  'timeConditioning',
+  'timeConditioning', 'downBlockTypes', 'upBlockTypes', 'attentionHeadDim', 'flipSinToCos', 'freqShift', 'downsamplePadding',
+  'resnetTimeScaleShift', 'centerInputSample',
 ];
 
 /** Edit distance (insertions, deletions, substitutions), case-insensitive: for "did you mean" hints. */
@@ -121,8 +151,11 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
     blockOutChannels: blockOutChannels.slice(),
     layersPerBlock: positiveInt(options.layersPerBlock ?? 2, 'layersPerBlock'),
     attentionResolutions: (options.attentionResolutions ?? []).slice(),
+    downBlockTypes: options.downBlockTypes ? options.downBlockTypes.slice() : null,
+    upBlockTypes: options.upBlockTypes ? options.upBlockTypes.slice() : null,
     midBlockAttention: options.midBlockAttention ?? true,
     attentionHeads: positiveInt(options.attentionHeads ?? 1, 'attentionHeads'),
+    attentionHeadDim: options.attentionHeadDim === undefined || options.attentionHeadDim === null ? null : positiveInt(options.attentionHeadDim, 'attentionHeadDim'),
     normNumGroups: positiveInt(options.normNumGroups ?? 8, 'normNumGroups'),
     normEps: options.normEps ?? 1e-5,
     dropout: options.dropout ?? 0,
@@ -131,6 +164,11 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
     embedDim: positiveInt(options.embedDim ?? 4 * c0, 'embedDim', UNET_LIMITS.channels),
     predictionType: checkPrediction(options.predictionType ?? 'epsilon', 'UNet'),
     timeConditioning: options.timeConditioning ?? true,
+    flipSinToCos: options.flipSinToCos ?? false,
+    freqShift: options.freqShift ?? 0,
+    downsamplePadding: options.downsamplePadding ?? 0,
+    resnetTimeScaleShift: options.resnetTimeScaleShift ?? 'default',
+    centerInputSample: options.centerInputSample ?? false,
   };
   const [h, w] = sampleHW(cfg.sampleSize);
   const levels = cfg.blockOutChannels.length;
@@ -143,7 +181,29 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
   }
   for (const c of [...cfg.blockOutChannels]) {
     if (c % cfg.normNumGroups !== 0) throw new RangeError(`UNet: channel count ${c} is not divisible by normNumGroups ${cfg.normNumGroups}`);
-    if (c % cfg.attentionHeads !== 0) throw new RangeError(`UNet: channel count ${c} is not divisible by attentionHeads ${cfg.attentionHeads}`);
+    if (cfg.attentionHeadDim !== null) {
+      if (c % cfg.attentionHeadDim !== 0) throw new RangeError(`UNet: channel count ${c} is not divisible by attentionHeadDim ${cfg.attentionHeadDim}`);
+    } else if (c % cfg.attentionHeads !== 0) throw new RangeError(`UNet: channel count ${c} is not divisible by attentionHeads ${cfg.attentionHeads}`);
+  }
+  for (const [key, types, allowed] of [['downBlockTypes', cfg.downBlockTypes, DOWN_BLOCK_TYPES], ['upBlockTypes', cfg.upBlockTypes, UP_BLOCK_TYPES]] as const) {
+    if (types === null) continue;
+    if (!Array.isArray(types) || types.length !== levels) throw new RangeError(`UNet: ${key} must list one block type per level (${levels}); got ${JSON.stringify(types)}`);
+    types.forEach((b, i) => {
+      if (!(allowed as readonly string[]).includes(b)) throw new RangeError(`UNet: ${key}[${i}] must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${JSON.stringify(b)}`);
+    });
+  }
+  if ((cfg.downBlockTypes === null) !== (cfg.upBlockTypes === null)) throw new RangeError('UNet: give downBlockTypes and upBlockTypes together, or neither');
+  if (cfg.downBlockTypes !== null && cfg.attentionResolutions.length > 0) {
+    throw new RangeError('UNet: attentionResolutions must be empty when downBlockTypes/upBlockTypes choose the attention levels');
+  }
+  if (typeof cfg.flipSinToCos !== 'boolean') throw new TypeError(`UNet: flipSinToCos must be true or false; got ${JSON.stringify(cfg.flipSinToCos)}`);
+  if (typeof cfg.centerInputSample !== 'boolean') throw new TypeError(`UNet: centerInputSample must be true or false; got ${JSON.stringify(cfg.centerInputSample)}`);
+  if (!Number.isFinite(cfg.freqShift) || cfg.freqShift >= cfg.timeFeatureDim / 2) {
+    throw new RangeError(`UNet: freqShift must be a number below timeFeatureDim / 2 = ${cfg.timeFeatureDim / 2}; got ${JSON.stringify(cfg.freqShift)}`);
+  }
+  if (cfg.downsamplePadding !== 0 && cfg.downsamplePadding !== 1) throw new RangeError(`UNet: downsamplePadding must be 0 or 1; got ${JSON.stringify(cfg.downsamplePadding)}`);
+  if (cfg.resnetTimeScaleShift !== 'default' && cfg.resnetTimeScaleShift !== 'scale_shift') {
+    throw new RangeError(`UNet: resnetTimeScaleShift must be 'default' or 'scale_shift'; got ${JSON.stringify(cfg.resnetTimeScaleShift)}`);
   }
   if (cfg.timeFeatureDim % 2 !== 0) throw new RangeError(`UNet: timeFeatureDim must be even; got ${cfg.timeFeatureDim}`);
   if (typeof cfg.dropout !== 'number' || !(cfg.dropout >= 0 && cfg.dropout < 1)) throw new RangeError(`UNet: dropout must be in [0, 1); got ${cfg.dropout}`);
@@ -159,6 +219,25 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
     if (!sizes.includes(r)) throw new RangeError(`UNet: attentionResolutions has ${r}; the levels' heights are ${sizes.join(', ')}`);
   }
   return cfg;
+}
+
+/** Per level l: attention after each residual block going down, and going up. */
+export function attentionLevels(c: UNetConfig): { down: boolean[]; up: boolean[] } {
+  const L = c.blockOutChannels.length;
+  if (c.downBlockTypes && c.upBlockTypes) {
+    return {
+      down: c.downBlockTypes.map((b) => b === 'AttnDownBlock2D'),
+      up: c.blockOutChannels.map((_, l) => c.upBlockTypes![L - 1 - l] === 'AttnUpBlock2D'),
+    };
+  }
+  const [h] = sampleHW(c.sampleSize);
+  const at = c.blockOutChannels.map((_, l) => c.attentionResolutions.includes(h / 2 ** l));
+  return { down: at, up: at.slice() };
+}
+
+/** Heads of an attention block over `channels` channels. */
+export function attentionHeadsFor(c: UNetConfig, channels: number): number {
+  return c.attentionHeadDim === null ? c.attentionHeads : channels / c.attentionHeadDim;
 }
 
 export function sampleHW(s: number | [number, number]): [number, number] {

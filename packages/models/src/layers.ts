@@ -69,8 +69,11 @@ export function dense(p: ParamStore, n: string, x: tf.Tensor2D): tf.Tensor2D {
   return tf.add(tf.matMul(x, p.get(`${n}.kernel`) as tf.Tensor2D), p.get(`${n}.bias`));
 }
 
-export function conv(p: ParamStore, n: string, x: tf.Tensor4D, stride: 1 | 2 = 1): tf.Tensor4D {
-  return tf.add(tf.conv2d(x, p.get(`${n}.kernel`) as tf.Tensor4D, stride, 'same'), p.get(`${n}.bias`));
+/** `pad`: 'same' (TensorFlow's: for stride 2 on even sizes, one row/column at the bottom/right) or n zeros on every side. */
+export function conv(p: ParamStore, n: string, x: tf.Tensor4D, stride: 1 | 2 = 1, pad: 'same' | number = 'same'): tf.Tensor4D {
+  const k = p.get(`${n}.kernel`) as tf.Tensor4D;
+  const y = pad === 'same' ? tf.conv2d(x, k, stride, 'same') : tf.conv2d(x, k, stride, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+  return tf.add(y, p.get(`${n}.bias`));
 }
 
 export function groupNorm(p: ParamStore, n: string, x: tf.Tensor4D, groups: number, eps: number): tf.Tensor4D {
@@ -81,12 +84,15 @@ export function groupNorm(p: ParamStore, n: string, x: tf.Tensor4D, groups: numb
   return tf.add(tf.mul(y, p.get(`${n}.gamma`)), p.get(`${n}.beta`));
 }
 
-/** Sinusoidal features [B, dim]: sin then cos of t·exp(−ln(10000)·i/(dim/2)), as DDPM. */
-export function timestepFeatures(t: tf.Tensor1D, dim: number): tf.Tensor2D {
+/**
+ * Sinusoidal features [B, dim] of t·exp(−ln(10000)·i/(dim/2 − freqShift)): sin
+ * then cos as DDPM, or cos then sin with `flipSinToCos` (diffusers' `get_timestep_embedding`).
+ */
+export function timestepFeatures(t: tf.Tensor1D, dim: number, { flipSinToCos = false, freqShift = 0 } = {}): tf.Tensor2D {
   const half = dim / 2;
-  const freqs = tf.exp(tf.mul(tf.range(0, half, 1, 'float32'), -Math.log(10000) / half));
+  const freqs = tf.exp(tf.mul(tf.range(0, half, 1, 'float32'), -Math.log(10000) / (half - freqShift)));
   const args = tf.mul(tf.reshape(tf.cast(t, 'float32'), [-1, 1]), tf.reshape(freqs, [1, -1]));
-  return tf.concat([tf.sin(args), tf.cos(args)], 1) as tf.Tensor2D;
+  return tf.concat(flipSinToCos ? [tf.cos(args), tf.sin(args)] : [tf.sin(args), tf.cos(args)], 1) as tf.Tensor2D;
 }
 
 /** An embedding lookup as a one-hot product: its gradient is a matmul, which every backend has. */

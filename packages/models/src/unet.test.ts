@@ -25,6 +25,7 @@ describe('UNet', () => {
     expect(m.numParameters()).toBe(1_624_577);
     expect(m.selectParameters('down.0.res.0.conv1.*').map((p) => p.name)).toEqual(['down.0.res.0.conv1.kernel', 'down.0.res.0.conv1.bias']);
     expect(m.selectParameters(/attn/).length).toBe(6 * (2 + 3 + 1)); // norm γ β, qkv and out kernel + bias, per block × (2 down + 3 up + mid)
+    expect(make(unetPreset('mnist-tiny')).numParameters()).toBe(77_049);
   });
 
   it.each<[string, UNetOptions, number[]]>([

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropout } from '@tfjs-diffusion/regularizers';
-import { resolveUNetConfig, sampleHW, type Prediction, type UNetConfig, type UNetOptions } from './config.js';
+import { attentionHeadsFor, attentionLevels, resolveUNetConfig, type Prediction, type UNetConfig, type UNetOptions } from './config.js';
 import { conv, dense, embed, groupNorm, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
 
 export interface Conditioning {
@@ -41,25 +41,22 @@ export function classIds(cond: Conditioning | undefined, numClasses: number, bat
 
 type Init = Parameters<ParamStore['create']>[2];
 
-function attentionLevels(c: UNetConfig): Set<number> {
-  const [h] = sampleHW(c.sampleSize);
-  return new Set(c.blockOutChannels.map((_, l) => l).filter((l) => c.attentionResolutions.includes(h / 2 ** l)));
-}
-
 /** Every parameter of a U-Net, by name and shape, in creation order (the constructor and `unetParameterCount` share it). */
 function declareUNetParameters(c: UNetConfig, create: (name: string, shape: number[], init?: Init) => void): void {
   const p = { create };
   const attnLevels = attentionLevels(c);
   const E = c.embedDim;
+  const embOut = c.resnetTimeScaleShift === 'scale_shift' ? 2 : 1;
   const gn = (n: string, ch: number) => { p.create(`${n}.gamma`, [ch], 'ones'); p.create(`${n}.beta`, [ch], 'zeros'); };
   const cv = (n: string, k: number, ci: number, co: number) => { p.create(`${n}.kernel`, [k, k, ci, co]); p.create(`${n}.bias`, [co], 'zeros'); };
   const dn = (n: string, ci: number, co: number) => { p.create(`${n}.kernel`, [ci, co]); p.create(`${n}.bias`, [co], 'zeros'); };
   const res = (n: string, ci: number, co: number) => {
-    gn(`${n}.norm1`, ci); cv(`${n}.conv1`, 3, ci, co); dn(`${n}.emb`, E, co);
+    gn(`${n}.norm1`, ci); cv(`${n}.conv1`, 3, ci, co); dn(`${n}.emb`, E, embOut * co);
     gn(`${n}.norm2`, co); cv(`${n}.conv2`, 3, co, co);
     if (ci !== co) cv(`${n}.skip`, 1, ci, co);
   };
-  const attn = (n: string, ch: number) => { gn(`${n}.norm`, ch); cv(`${n}.qkv`, 1, ch, 3 * ch); cv(`${n}.out`, 1, ch, ch); };
+  // diffusers' mid-block attention has no GroupNorm under scale_shift; the same rule here keeps the two interchangeable.
+  const attn = (n: string, ch: number, norm = true) => { if (norm) gn(`${n}.norm`, ch); cv(`${n}.qkv`, 1, ch, 3 * ch); cv(`${n}.out`, 1, ch, ch); };
 
   if (c.timeConditioning) { dn('timeEmbed.0', c.timeFeatureDim, E); dn('timeEmbed.1', E, E); }
   if (c.numClasses !== null) p.create('classEmbed.table', [c.numClasses + 1, E], { normal: 1 / Math.sqrt(c.numClasses + 1) });
@@ -72,19 +69,19 @@ function declareUNetParameters(c: UNetConfig, create: (name: string, shape: numb
     for (let i = 0; i < c.layersPerBlock; i++) {
       res(`down.${l}.res.${i}`, cur, ch[l]!);
       cur = ch[l]!;
-      if (attnLevels.has(l)) attn(`down.${l}.attn.${i}`, cur);
+      if (attnLevels.down[l]) attn(`down.${l}.attn.${i}`, cur);
       skips.push(cur);
     }
     if (l < L - 1) { cv(`down.${l}.downsample`, 3, cur, cur); skips.push(cur); }
   }
   res('mid.res.0', cur, cur);
-  if (c.midBlockAttention) attn('mid.attn', cur);
+  if (c.midBlockAttention) attn('mid.attn', cur, c.resnetTimeScaleShift === 'default');
   res('mid.res.1', cur, cur);
   for (let l = L - 1; l >= 0; l--) {
     for (let i = 0; i <= c.layersPerBlock; i++) {
       res(`up.${l}.res.${i}`, cur + skips.pop()!, ch[l]!);
       cur = ch[l]!;
-      if (attnLevels.has(l)) attn(`up.${l}.attn.${i}`, cur);
+      if (attnLevels.up[l]) attn(`up.${l}.attn.${i}`, cur);
     }
     if (l > 0) cv(`up.${l}.upsample`, 3, cur, cur);
   }
@@ -113,7 +110,8 @@ export class UNet extends ParamModule {
     return this.config.numClasses;
   }
   protected readonly p: ParamStore;
-  private readonly attnLevels: Set<number>;
+  /** Per level: attention after each residual block going down / up. */
+  private readonly attn: { down: boolean[]; up: boolean[] };
 
   constructor(config: UNetOptions, opts: ModelOptions = {}) {
     super();
@@ -121,7 +119,7 @@ export class UNet extends ParamModule {
     this.prediction = this.config.predictionType;
     const c = this.config;
     const p = (this.p = new ParamStore(opts.seed ?? 0));
-    this.attnLevels = attentionLevels(c);
+    this.attn = attentionLevels(c);
     declareUNetParameters(c, (name, shape, init) => p.create(name, shape, init));
   }
 
@@ -141,7 +139,10 @@ export class UNet extends ParamModule {
     return tf.tidy(() => {
       const b = x.shape[0];
       let e: tf.Tensor2D | undefined;
-      if (c.timeConditioning) e = dense(p, 'timeEmbed.1', silu(dense(p, 'timeEmbed.0', timestepFeatures(t, c.timeFeatureDim))));
+      if (c.timeConditioning) {
+        const feats = timestepFeatures(t, c.timeFeatureDim, { flipSinToCos: c.flipSinToCos, freqShift: c.freqShift });
+        e = dense(p, 'timeEmbed.1', silu(dense(p, 'timeEmbed.0', feats)));
+      }
       if (c.numClasses !== null) {
         const ce = embed(p.get('classEmbed.table') as tf.Tensor2D, classIds(cond, c.numClasses, b));
         e = e ? (tf.add(e, ce) as tf.Tensor2D) : ce;
@@ -150,8 +151,14 @@ export class UNet extends ParamModule {
       const res = (n: string, h: tf.Tensor4D): tf.Tensor4D => {
         let y = conv(p, `${n}.conv1`, silu(groupNorm(p, `${n}.norm1`, h, G, eps)));
         const co = y.shape[3];
-        if (es) y = tf.add(y, tf.reshape(dense(p, `${n}.emb`, es), [b, 1, 1, co]));
-        let y2 = silu(groupNorm(p, `${n}.norm2`, y, G, eps));
+        let y2: tf.Tensor4D;
+        if (es && c.resnetTimeScaleShift === 'scale_shift') {
+          const [scale, shift] = tf.split(tf.reshape(dense(p, `${n}.emb`, es), [b, 1, 1, 2 * co]), 2, 3);
+          y2 = silu(tf.add(tf.mul(groupNorm(p, `${n}.norm2`, y, G, eps), tf.add(scale!, 1)), shift!) as tf.Tensor4D);
+        } else {
+          if (es) y = tf.add(y, tf.reshape(dense(p, `${n}.emb`, es), [b, 1, 1, co]));
+          y2 = silu(groupNorm(p, `${n}.norm2`, y, G, eps));
+        }
         dropSeed = (dropSeed + 1) | 0;
         if (rate > 0) y2 = dropout(y2, rate, dropSeed);
         y = conv(p, `${n}.conv2`, y2);
@@ -159,9 +166,9 @@ export class UNet extends ParamModule {
       };
       const attn = (n: string, h: tf.Tensor4D): tf.Tensor4D => {
         const [, hh, ww, cc] = h.shape;
-        const heads = c.attentionHeads;
+        const heads = attentionHeadsFor(c, cc);
         const d = cc / heads;
-        const qkv = conv(p, `${n}.qkv`, groupNorm(p, `${n}.norm`, h, G, eps));
+        const qkv = conv(p, `${n}.qkv`, p.has(`${n}.norm.gamma`) ? groupNorm(p, `${n}.norm`, h, G, eps) : h);
         // [b, hw, 3, heads, d] → three [b·heads, hw, d]
         const parts = tf.split(tf.reshape(qkv, [b, hh * ww, 3 * cc]), 3, 2).map((z) =>
           heads === 1 ? z : tf.reshape(tf.transpose(tf.reshape(z, [b, hh * ww, heads, d]), [0, 2, 1, 3]), [b * heads, hh * ww, d]),
@@ -172,15 +179,15 @@ export class UNet extends ParamModule {
         return tf.add(h, conv(p, `${n}.out`, tf.reshape(o, [b, hh, ww, cc])));
       };
       const L = c.blockOutChannels.length;
-      let h = conv(p, 'convIn', x);
+      let h = conv(p, 'convIn', c.centerInputSample ? (tf.sub(tf.mul(x, 2), 1) as tf.Tensor4D) : x);
       const skips: tf.Tensor4D[] = [h];
       for (let l = 0; l < L; l++) {
         for (let i = 0; i < c.layersPerBlock; i++) {
           h = res(`down.${l}.res.${i}`, h);
-          if (this.attnLevels.has(l)) h = attn(`down.${l}.attn.${i}`, h);
+          if (this.attn.down[l]) h = attn(`down.${l}.attn.${i}`, h);
           skips.push(h);
         }
-        if (l < L - 1) { h = conv(p, `down.${l}.downsample`, h, 2); skips.push(h); }
+        if (l < L - 1) { h = conv(p, `down.${l}.downsample`, h, 2, c.downsamplePadding === 0 ? 'same' : 1); skips.push(h); }
       }
       h = res('mid.res.0', h);
       if (c.midBlockAttention) h = attn('mid.attn', h);
@@ -188,7 +195,7 @@ export class UNet extends ParamModule {
       for (let l = L - 1; l >= 0; l--) {
         for (let i = 0; i <= c.layersPerBlock; i++) {
           h = res(`up.${l}.res.${i}`, tf.concat([h, skips.pop()!], 3));
-          if (this.attnLevels.has(l)) h = attn(`up.${l}.attn.${i}`, h);
+          if (this.attn.up[l]) h = attn(`up.${l}.attn.${i}`, h);
         }
         if (l > 0) h = conv(p, `up.${l}.upsample`, tf.image.resizeNearestNeighbor(h, [h.shape[1] * 2, h.shape[2] * 2]));
       }
