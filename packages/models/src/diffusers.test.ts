@@ -15,7 +15,7 @@ const config = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')) as
 const weightBytes = readFileSync(join(FIXTURE, 'diffusion_pytorch_model.safetensors'));
 const io = decodeSafetensors(readFileSync(join(FIXTURE, 'io.safetensors'))).tensors;
 
-const nchwToNhwc = (t: SafetensorsTensor) => tf.transpose(tf.tensor(t.data as Float32Array, t.shape), [0, 2, 3, 1]) as tf.Tensor4D;
+const nchwToNhwc = (t: SafetensorsTensor) => tf.transpose(tf.tensor4d(t.data as Float32Array, t.shape as [number, number, number, number]), [0, 2, 3, 1]) as tf.Tensor4D;
 
 /** The model's output for the fixture's input, as NCHW numbers (diffusers' layout). */
 function forward(model: UNet): Float32Array {
