@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decodeSafetensors, encodeSafetensors, fromDiffusers, selectByEitherName, toDiffusers, UNet, unetPreset,
+  decodeSafetensors, diffusersTensors, encodeSafetensors, fromDiffusers, selectByEitherName, toDiffusers, UNet, unetPreset,
   type SafetensorsTensor,
 } from './index.js';
 import { conv, ParamStore, timestepFeatures } from './layers.js';
@@ -71,6 +71,19 @@ describe('fromDiffusers on a checkpoint made by diffusers', () => {
     const { _diffusers_version: _v, ...want } = config;
     const { _diffusers_version: _w, ...got } = out.config;
     expect(got).toEqual(want);
+  });
+
+  it('diffusersTensors hands the weights on under our names without building a model', () => {
+    const before = tf.memory().numTensors;
+    const { config: cfg, tensors } = diffusersTensors(config, weightBytes, { predictionType: 'v' });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(cfg).toMatchObject({ kind: 'unet', predictionType: 'v', downBlockTypes: ['DownBlock2D', 'AttnDownBlock2D'], attentionHeadDim: 8, flipSinToCos: true });
+    const model = keep(new UNet(cfg));
+    expect(Object.keys(tensors)).toEqual(model.parameters().map((p) => p.name));
+    // conv_in.weight [32, 3, 3, 3] (OIHW) → convIn.kernel [3, 3, 3, 32] (HWIO): the same number at [o, i, y, x] and [y, x, i, o].
+    const w = decodeSafetensors(weightBytes).tensors['conv_in.weight']!.data as Float32Array;
+    expect(tensors['convIn.kernel']!.shape).toEqual([3, 3, 3, 32]);
+    expect(tensors['convIn.kernel']!.data[((2 * 3 + 1) * 3 + 1) * 32 + 5]).toBe(w[((5 * 3 + 1) * 3 + 2) * 3 + 1]);
   });
 
   it('loads the old attention names (query, key, value, proj_attn)', () => {

@@ -3,9 +3,9 @@ import {
   attentionHeadsFor, attentionLevels, checkPrediction, resolveUNetConfig,
   type DownBlockType, type Prediction, type UNetConfig, type UpBlockType,
 } from './config.js';
-import { namePattern, type NamedParameter } from './layers.js';
+import { namePattern } from './layers.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors.js';
-import { UNet } from './unet.js';
+import { UNet, unetParameterShapes } from './unet.js';
 
 /*
  * diffusers' UNet2DModel and our UNet are the same network (the DDPM U-Net):
@@ -298,12 +298,12 @@ function transpose(data: ArrayLike<number>, shape: number[], perm: number[]): Fl
 const OLD_ATTENTION: Record<string, string> = { query: 'to_q', key: 'to_k', value: 'to_v', proj_attn: 'to_out.0' };
 
 /** The old attention names (`query`, `key`, `value`, `proj_attn`) renamed as diffusers does on load. */
-function renameOldAttention(tensors: Record<string, SafetensorsTensor>): Record<string, SafetensorsTensor> {
+function renameOldAttention(tensors: Record<string, SafetensorsTensor>, where: string): Record<string, SafetensorsTensor> {
   const out: Record<string, SafetensorsTensor> = {};
   for (const [name, t] of Object.entries(tensors)) {
     const m = /^(.*\.attentions\.\d+)\.(query|key|value|proj_attn)\.(weight|bias)$/.exec(name);
     const renamed = m ? `${m[1]}.${OLD_ATTENTION[m[2]!]}.${m[3]}` : name;
-    if (m && tensors[renamed]) throw new Error(`fromDiffusers: both '${name}' and '${renamed}' are present`);
+    if (m && tensors[renamed]) throw new Error(`${where}: both '${name}' and '${renamed}' are present`);
     out[renamed] = t;
   }
   return out;
@@ -349,50 +349,62 @@ function diffusersShapes(layout: Layout, shape: number[], nSources: number): num
 }
 
 /**
- * A UNet from a diffusers UNet2DModel checkpoint: `config` is its config.json
- * (object or text), `weights` the bytes of diffusion_pytorch_model.safetensors.
- * Works in a browser (no file access). Both attention namings load
- * (`to_q`/`to_k`/`to_v`/`to_out.0` and the old `query`/`key`/`value`/`proj_attn`).
- * Every tensor is checked, as `load_state_dict(strict=True)`: the error lists
- * what is missing, unexpected or mis-shaped.
+ * A diffusers UNet2DModel checkpoint as our UNet config and weights under our
+ * parameter names, without building the model (for loaders that hand weights on).
+ * Both attention namings load; every tensor is checked, as
+ * `load_state_dict(strict=True)`: the error lists what is missing, unexpected or mis-shaped.
  */
-export function fromDiffusers(config: DiffusersUNetConfig | string, weights: Uint8Array | ArrayBuffer, opts: FromDiffusersOptions = {}): UNet {
+export function diffusersTensors(
+  config: DiffusersUNetConfig | string, weights: Uint8Array | ArrayBuffer, opts: FromDiffusersOptions = {},
+): { config: UNetConfig; tensors: Record<string, { shape: number[]; data: Float32Array }> } {
   const where = opts.source ? `fromDiffusers (${opts.source})` : 'fromDiffusers';
   const cfg = unetConfigFromDiffusers(config, opts);
   if (!(weights instanceof Uint8Array) && !(weights instanceof ArrayBuffer)) {
     throw new TypeError(`${where}: weights must be the bytes of diffusion_pytorch_model.safetensors (Uint8Array or ArrayBuffer); got ${Object.prototype.toString.call(weights)}`);
   }
   const file = decodeSafetensors(weights instanceof Uint8Array ? weights : new Uint8Array(weights), `${where}: weights`);
-  const tensors = renameOldAttention(file.tensors);
+  const tensors = renameOldAttention(file.tensors, where);
+  const L = cfg.blockOutChannels.length;
+  const used = new Set<string>();
+  const missing: string[] = [];
+  const mismatched: string[] = [];
+  const plan: { name: string; shape: number[]; layout: Layout; srcs: SafetensorsTensor[] }[] = [];
+  for (const { name, shape } of unetParameterShapes(cfg)) {
+    const { sources, layout } = mapName(name, L);
+    const want = diffusersShapes(layout, shape, sources.length);
+    const srcs: SafetensorsTensor[] = [];
+    sources.forEach((s, i) => {
+      const t = tensors[s.name];
+      if (!t) { missing.push(s.name); return; }
+      used.add(s.name);
+      if (t.shape.join() !== want[i]!.join()) mismatched.push(`${s.name} (file [${t.shape}], expected [${want[i]}])`);
+      srcs.push(t);
+    });
+    plan.push({ name, shape, layout, srcs });
+  }
+  const unexpected = Object.keys(tensors).filter((n) => !used.has(n));
+  const problems: string[] = [];
+  if (missing.length) problems.push(`missing: ${missing.join(', ')}`);
+  if (unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
+  if (mismatched.length) problems.push(`shape mismatch: ${mismatched.join(', ')}`);
+  if (problems.length) throw new Error(`${where}: the weights do not fit the config; ${problems.join('; ')}`);
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const { name, shape, layout, srcs } of plan) out[name] = { shape, data: toOurs(layout, srcs, shape) };
+  return { config: cfg, tensors: out };
+}
+
+/**
+ * A UNet from a diffusers UNet2DModel checkpoint: `config` is its config.json
+ * (object or text), `weights` the bytes of diffusion_pytorch_model.safetensors.
+ * Works in a browser (no file access). See `diffusersTensors` for the checks.
+ */
+export function fromDiffusers(config: DiffusersUNetConfig | string, weights: Uint8Array | ArrayBuffer, opts: FromDiffusersOptions = {}): UNet {
+  const { config: cfg, tensors } = diffusersTensors(config, weights, opts);
   const model = new UNet(cfg);
   try {
-    const L = cfg.blockOutChannels.length;
-    const used = new Set<string>();
-    const missing: string[] = [];
-    const mismatched: string[] = [];
-    const plan: { p: NamedParameter; layout: Layout; srcs: SafetensorsTensor[] }[] = [];
     for (const p of model.parameters()) {
-      const { sources, layout } = mapName(p.name, L);
-      const want = diffusersShapes(layout, p.variable.shape, sources.length);
-      const srcs: SafetensorsTensor[] = [];
-      sources.forEach((s, i) => {
-        const t = tensors[s.name];
-        if (!t) { missing.push(s.name); return; }
-        used.add(s.name);
-        if (t.shape.join() !== want[i]!.join()) mismatched.push(`${s.name} (file [${t.shape}], expected [${want[i]}])`);
-        srcs.push(t);
-      });
-      plan.push({ p, layout, srcs });
-    }
-    const unexpected = Object.keys(tensors).filter((n) => !used.has(n));
-    const problems: string[] = [];
-    if (missing.length) problems.push(`missing: ${missing.join(', ')}`);
-    if (unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
-    if (mismatched.length) problems.push(`shape mismatch: ${mismatched.join(', ')}`);
-    if (problems.length) throw new Error(`${where}: the weights do not fit the config; ${problems.join('; ')}`);
-    for (const { p, layout, srcs } of plan) {
-      const data = toOurs(layout, srcs, p.variable.shape);
-      tf.tidy(() => p.variable.assign(tf.tensor(data, p.variable.shape, 'float32')));
+      const t = tensors[p.name]!;
+      tf.tidy(() => p.variable.assign(tf.tensor(t.data, p.variable.shape, 'float32')));
     }
   } catch (e) {
     model.dispose();

@@ -89,6 +89,13 @@ function declareUNetParameters(c: UNetConfig, create: (name: string, shape: numb
   cv('convOut', 3, cur, c.outChannels);
 }
 
+/** Every parameter's name and shape, in creation order, without allocating. */
+export function unetParameterShapes(config: UNetOptions): { name: string; shape: number[] }[] {
+  const out: { name: string; shape: number[] }[] = [];
+  declareUNetParameters(resolveUNetConfig(config), (name, shape) => { out.push({ name, shape }); });
+  return out;
+}
+
 /** The number of parameters (floats) of a U-Net config, computed without allocating: to check sizes before building. */
 export function unetParameterCount(config: UNetOptions): number {
   let n = 0;
