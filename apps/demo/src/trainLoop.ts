@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { planThreads } from '@tfjs-diffusion/backend';
 import { createTrainer, jsonlWriter, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
 import { buildModel, buildSchedule, gridLabels, sampleImages } from './build.js';
 import { batchSource, loadDataset } from './dataset.js';
@@ -41,6 +42,9 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const schedule = buildSchedule(c);
   const model = buildModel(o.run.model, c.seed);
   log(`model: U-Net '${c.model.preset}', ${model.numParameters().toLocaleString('en')} parameters; data: ${c.dataset}, ${data.train.n} train / ${data.val.n} validation images`);
+  // Under tfjs-node TensorFlow's pool uses the cores: no worker threads there.
+  const threads = planThreads(c.threads, tf.getBackend());
+  log(threads.message);
   const source = batchSource(data.train, { batchSize: c.batchSize, seed: c.seed + 1, shift: c.augmentShift, labels: c.classConditional });
   const valImages = tf.tensor4d(data.val.data, [data.val.n, 28, 28, 1]);
   const r = c.regularizers;
@@ -63,7 +67,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     freeze: o.fineTune?.freeze,
     fineTune: o.fineTune && !o.resume ? { checkpoint: o.fineTune.checkpoint } : undefined,
     seed: c.seed,
-    parallel: c.threads > 1 ? { threads: c.threads } : undefined,
+    parallel: threads.replicas > 1 ? { threads: threads.replicas } : undefined,
   };
   let trainer: Trainer | undefined;
   let stopRequested = false;

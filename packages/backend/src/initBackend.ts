@@ -1,144 +1,271 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './registerTrainingKernels.js';
+import { registerGpuTrainingKernels } from './registerGpuTrainingKernels.js';
+import { isNode, nodeCores, setNodeEnv } from './environment.js';
 
-export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+/**
+ * A backend to ask for. `'tensorflow'` is tfjs' name for the tfjs-node(-gpu)
+ * backend: what `tf.getBackend()` returns there, so a worker or a caller can
+ * hand it back.
+ */
+export type BackendPreference =
+  | 'auto'
+  | 'tfjs-node-gpu'
+  | 'tfjs-node'
+  | 'tensorflow'
+  | 'webgpu'
+  | 'webgl'
+  | 'wasm'
+  | 'cpu';
 
 export interface InitBackendOptions {
-  /** Which backend to use; 'auto' takes the first that loads of tfjs-node-gpu, tfjs-node, wasm, cpu. */
+  /**
+   * Which backend to use. 'auto' takes the first that works of, in Node,
+   * tfjs-node-gpu, tfjs-node, wasm, cpu; in a browser, webgpu, webgl, wasm, cpu.
+   */
   prefer?: BackendPreference;
-  /** Threads for the backend's own kernels where it can use them (tfjs-node's and wasm's thread pools). */
+  /** Threads for the backend's own kernels where it has a pool (TensorFlow's; wasm's when multi-threaded). */
   threads?: number;
+  /**
+   * Where the wasm backend's `.wasm` files are served, handed to tfjs'
+   * `setWasmPaths`: a directory URL ending in '/' or a map from file name
+   * (`tfjs-backend-wasm.wasm`, `tfjs-backend-wasm-simd.wasm`,
+   * `tfjs-backend-wasm-threaded-simd.wasm`) to URL. Default: next to the
+   * script in a browser, the package's own folder in Node.
+   */
+  wasmPaths?: string | Record<string, string>;
   /** Do not print the one line saying which backend was chosen. */
   quiet?: boolean;
 }
 
+export interface SkippedBackend {
+  backend: Exclude<BackendPreference, 'auto'>;
+  reason: string;
+}
+
 export interface BackendInfo {
-  /** tfjs' name of the active backend: 'tensorflow', 'wasm' or 'cpu'. */
+  /** tfjs' name of the active backend: 'tensorflow', 'webgpu', 'webgl', 'wasm' or 'cpu'. */
   name: string;
   /** Kernels this package registered on that backend. */
   kernels: string[];
-  /** Threads the backend's kernels run on (wasm in Node: 1; use createDataParallel for more cores). */
+  /** Threads the backend's kernels run on (wasm in Node: 1; use createDataParallel from '/node' for more cores). */
   threads: number;
+  /** What was tried before the chosen backend and why it was not taken. */
+  skipped: SkippedBackend[];
+  /** Details of the choice, e.g. 'SIMD', 'not cross-origin isolated', 'software adapter'. */
+  notes: string[];
 }
 
-const PREFERENCES: readonly BackendPreference[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+const PREFERENCES: readonly BackendPreference[] = [
+  'auto',
+  'tfjs-node-gpu',
+  'tfjs-node',
+  'tensorflow',
+  'webgpu',
+  'webgl',
+  'wasm',
+  'cpu',
+];
 
-type Attempt = { ok: true; info: BackendInfo } | { ok: false; reason: string };
+type Choice = Exclude<BackendPreference, 'auto'>;
+type Failure = { ok: false; skipped: SkippedBackend[] };
+type Attempt = { ok: true; info: Omit<BackendInfo, 'skipped'>; skipped?: SkippedBackend[] } | Failure;
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
 }
 
-function isNode(): boolean {
-  return typeof process !== 'undefined' && process.versions?.node !== undefined;
+const fail = (backend: Choice, reason: string): Failure => ({ ok: false, skipped: [{ backend, reason }] });
+
+async function setBackendOr(name: string, backend: Choice, what: string): Promise<Failure | undefined> {
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (err) {
+    return fail(backend, `${what} failed to initialise (${message(err)})`);
+  }
+  return ok ? undefined : fail(backend, `${what} failed to initialise`);
+}
+
+function tensorflowInfo(threads: number | undefined): Omit<BackendInfo, 'skipped'> {
+  return {
+    name: 'tensorflow',
+    kernels: [],
+    threads: threads ?? nodeCores() ?? 1,
+    notes: ["TensorFlow's thread pool"],
+  };
 }
 
 async function tryTfjsNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node', threads: number | undefined): Promise<Attempt> {
+  const choice: Choice = pkg === '@tensorflow/tfjs-node' ? 'tfjs-node' : 'tfjs-node-gpu';
+  if (!isNode()) return fail(choice, `${pkg} runs only in Node`);
+  // libtensorflow sizes its intra-op pool from this variable when it starts.
+  if (threads !== undefined) setNodeEnv('TF_NUM_INTRAOP_THREADS', String(threads));
   try {
     // A variable specifier keeps bundlers and tsc from requiring the optional peer.
     const specifier: string = pkg;
-    await import(specifier);
+    await import(/* @vite-ignore */ specifier);
   } catch (err) {
-    return { ok: false, reason: `${pkg} could not be loaded (${message(err)}); install it with \`npm install ${pkg}\` on a platform it supports` };
+    return fail(choice, `${pkg} could not be loaded (${message(err)}); install it with \`npm install ${pkg}\` on a platform it supports`);
   }
   if (tf.findBackendFactory('tensorflow') === null) {
-    return { ok: false, reason: `${pkg} loaded but registered no 'tensorflow' backend with this copy of @tensorflow/tfjs (are two versions of tfjs installed?)` };
+    return fail(choice, `${pkg} loaded but registered no 'tensorflow' backend with this copy of @tensorflow/tfjs (are two versions of tfjs installed?)`);
   }
-  if (!(await tf.setBackend('tensorflow'))) {
-    return { ok: false, reason: `${pkg} loaded but its 'tensorflow' backend failed to initialise` };
-  }
-  const cores = isNode() ? (await import('node:os')).availableParallelism() : 1;
-  return { ok: true, info: { name: 'tensorflow', kernels: [], threads: threads ?? cores } };
+  const bad = await setBackendOr('tensorflow', choice, `${pkg}'s 'tensorflow' backend`);
+  return bad ?? { ok: true, info: tensorflowInfo(threads) };
 }
 
-async function wasmDistDir(): Promise<string | undefined> {
-  if (!isNode()) return undefined;
+/** tfjs-node's backend: the one already registered (by an import of tfjs-node), else tfjs-node-gpu, else tfjs-node. */
+async function tryTensorflow(threads: number | undefined): Promise<Attempt> {
+  if (tf.findBackendFactory('tensorflow') !== null) {
+    const bad = await setBackendOr('tensorflow', 'tensorflow', "the registered 'tensorflow' backend");
+    return bad ?? { ok: true, info: tensorflowInfo(threads) };
+  }
+  const skipped: SkippedBackend[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const) {
+    const r = await tryTfjsNode(pkg, threads);
+    if (r.ok) return { ...r, skipped };
+    skipped.push(...r.skipped);
+  }
+  return { ok: false, skipped };
+}
+
+async function tryWebgpu(): Promise<Attempt> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+  if (gpu === undefined) return fail('webgpu', 'navigator.gpu is undefined (no WebGPU in this environment)');
+  let adapter: { isFallbackAdapter?: boolean; info?: { architecture?: string; vendor?: string } } | null;
   try {
-    const { createRequire } = await import('node:module');
-    const { dirname } = await import('node:path');
-    const require = createRequire(import.meta.url);
-    return dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + '/';
-  } catch {
-    return undefined;
+    adapter = (await gpu.requestAdapter()) as typeof adapter;
+  } catch (err) {
+    return fail('webgpu', `requestAdapter() failed (${message(err)})`);
   }
+  if (adapter === null) return fail('webgpu', 'requestAdapter() found no WebGPU adapter');
+  try {
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } catch (err) {
+    return fail('webgpu', `@tensorflow/tfjs-backend-webgpu could not be loaded (${message(err)})`);
+  }
+  const bad = await setBackendOr('webgpu', 'webgpu', 'the webgpu backend');
+  if (bad) return bad;
+  const kernels = registerGpuTrainingKernels('webgpu');
+  const notes: string[] = [];
+  if (adapter.isFallbackAdapter || adapter.info?.architecture === 'swiftshader' || adapter.info?.vendor === 'google') {
+    notes.push('software adapter');
+  }
+  return { ok: true, info: { name: 'webgpu', kernels, threads: 1, notes } };
 }
 
-async function tryWasm(threads: number | undefined): Promise<Attempt> {
+async function tryWebgl(): Promise<Attempt> {
+  const g = globalThis as { document?: unknown; OffscreenCanvas?: unknown };
+  if (g.document === undefined && g.OffscreenCanvas === undefined) {
+    return fail('webgl', 'no canvas (not a browser page or worker)');
+  }
+  if (tf.findBackendFactory('webgl') === null) return fail('webgl', "@tensorflow/tfjs registered no 'webgl' backend");
+  const bad = await setBackendOr('webgl', 'webgl', 'WebGL');
+  if (bad) return bad;
+  // Without float32 render targets tfjs stores tensors as fp16: gradients would be too coarse to train on.
+  if (!tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
+    return fail('webgl', 'WebGL cannot render to float32 textures (tensors would be fp16, too coarse for training)');
+  }
+  const kernels = registerGpuTrainingKernels('webgl');
+  const version = tf.env().getNumber('WEBGL_VERSION');
+  return { ok: true, info: { name: 'webgl', kernels, threads: 1, notes: [`WebGL ${version}`] } };
+}
+
+async function tryWasm(threads: number | undefined, wasmPaths: InitBackendOptions['wasmPaths']): Promise<Attempt> {
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
     wasm = await import('@tensorflow/tfjs-backend-wasm');
   } catch (err) {
-    return { ok: false, reason: `@tensorflow/tfjs-backend-wasm could not be loaded (${message(err)})` };
+    return fail('wasm', `@tensorflow/tfjs-backend-wasm could not be loaded (${message(err)})`);
   }
   if (tf.findBackendFactory('wasm') === null) {
-    return { ok: false, reason: `@tensorflow/tfjs-backend-wasm registered no 'wasm' backend with this copy of @tensorflow/tfjs (are two versions of tfjs installed?)` };
+    return fail('wasm', "@tensorflow/tfjs-backend-wasm registered no 'wasm' backend with this copy of @tensorflow/tfjs (are two versions of tfjs installed?)");
   }
   const kernels = registerTrainingKernels();
   if (tf.getBackend() !== 'wasm') {
-    // In Node the .wasm binaries sit next to the package's main file in node_modules.
-    const dir = await wasmDistDir();
     try {
-      if (dir !== undefined) wasm.setWasmPaths(dir);
+      if (wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths as never);
       if (threads !== undefined) wasm.setThreadsCount(threads);
     } catch {
       // Already initialised once: the paths and threads it was given stay.
     }
-    let ok = false;
-    try {
-      ok = await tf.setBackend('wasm');
-    } catch (err) {
-      return { ok: false, reason: `the wasm backend failed to initialise (${message(err)})` };
+    const bad = await setBackendOr('wasm', 'wasm', `the wasm backend${wasmPaths === undefined ? '' : ` (wasmPaths ${JSON.stringify(wasmPaths)})`}`);
+    if (bad) {
+      const hint = isNode() ? '' : '; serve the .wasm files of @tensorflow/tfjs-backend-wasm/dist and pass their URL as wasmPaths';
+      return { ok: false, skipped: bad.skipped.map((s) => ({ ...s, reason: s.reason + hint })) };
     }
-    if (!ok) return { ok: false, reason: 'the wasm backend failed to initialise (is the .wasm binary reachable?)' };
   }
   let actual = 1;
   try { actual = wasm.getThreadsCount(); } catch { /* not initialised: keep 1 */ }
-  return { ok: true, info: { name: 'wasm', kernels, threads: Math.max(1, actual) } };
+  const notes: string[] = [];
+  if (tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) notes.push('SIMD');
+  if (!isNode() && !tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')) {
+    notes.push('single-threaded: the page is not cross-origin isolated (serve it with COOP same-origin and COEP require-corp)');
+  }
+  return { ok: true, info: { name: 'wasm', kernels, threads: Math.max(1, actual), notes } };
 }
 
 async function tryCpu(): Promise<Attempt> {
-  if (!(await tf.setBackend('cpu'))) return { ok: false, reason: "the cpu backend failed to initialise" };
-  return { ok: true, info: { name: 'cpu', kernels: [], threads: 1 } };
+  const bad = await setBackendOr('cpu', 'cpu', 'the cpu backend');
+  return bad ?? { ok: true, info: { name: 'cpu', kernels: [], threads: 1, notes: [] } };
 }
 
-function attempt(choice: Exclude<BackendPreference, 'auto'>, threads: number | undefined): Promise<Attempt> {
+function attempt(choice: Choice, opts: InitBackendOptions): Promise<Attempt> {
   switch (choice) {
-    case 'tfjs-node-gpu': return tryTfjsNode('@tensorflow/tfjs-node-gpu', threads);
-    case 'tfjs-node': return tryTfjsNode('@tensorflow/tfjs-node', threads);
-    case 'wasm': return tryWasm(threads);
+    case 'tfjs-node-gpu': return tryTfjsNode('@tensorflow/tfjs-node-gpu', opts.threads);
+    case 'tfjs-node': return tryTfjsNode('@tensorflow/tfjs-node', opts.threads);
+    case 'tensorflow': return tryTensorflow(opts.threads);
+    case 'webgpu': return tryWebgpu();
+    case 'webgl': return tryWebgl();
+    case 'wasm': return tryWasm(opts.threads, opts.wasmPaths);
     case 'cpu': return tryCpu();
   }
 }
 
+/** The order 'auto' tries backends in, here. */
+export function autoOrder(): Choice[] {
+  return isNode() ? ['tensorflow', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+}
+
+/** The one line initBackend prints. */
+export function describeBackend(info: BackendInfo): string {
+  const extra = info.kernels.length > 0 ? ` + training kernels (${info.kernels.join(', ')})` : '';
+  const details = [...info.notes, `${info.threads} thread${info.threads === 1 ? '' : 's'}`].join(', ');
+  const skipped = info.skipped.length > 0 ? `; skipped ${info.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}` : '';
+  return `@tfjs-diffusion/backend: using '${info.name}'${extra}, ${details}${skipped}`;
+}
+
 /**
- * Chooses and initialises the TensorFlow.js backend. 'auto' tries, in order,
+ * Chooses and initialises the TensorFlow.js backend. 'auto' tries, in Node,
  * tfjs-node-gpu and tfjs-node (optional peer dependencies; a missing one is
- * skipped), then wasm with this package's training kernels, then cpu, and
- * prints one line naming the choice. An explicit `prefer` that cannot be met
+ * skipped), then wasm with this package's training kernels, then cpu; in a
+ * browser WebGPU, WebGL, wasm, cpu. It prints one line naming the choice and
+ * why the others were skipped. An explicit `prefer` that cannot be met
  * throws, saying why.
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
-  const { prefer = 'auto', threads, quiet = false } = opts;
+  const { prefer = 'auto', threads, quiet = false, wasmPaths } = opts;
   if (!PREFERENCES.includes(prefer)) {
     throw new Error(`prefer must be one of ${PREFERENCES.map((p) => `'${p}'`).join(', ')}; got '${String(prefer)}'`);
   }
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
     throw new Error(`threads must be a positive integer; got ${threads}`);
   }
-  const order: Exclude<BackendPreference, 'auto'>[] =
-    prefer === 'auto' ? ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] : [prefer];
-  const skipped: string[] = [];
+  if (wasmPaths !== undefined && typeof wasmPaths !== 'string' && (typeof wasmPaths !== 'object' || wasmPaths === null)) {
+    throw new Error(`wasmPaths must be a URL prefix string or a map from .wasm file name to URL; got ${String(wasmPaths)}`);
+  }
+  const order = prefer === 'auto' ? autoOrder() : [prefer];
+  const skipped: SkippedBackend[] = [];
   for (const choice of order) {
-    const result = await attempt(choice, threads);
+    const result = await attempt(choice, opts);
     if (result.ok) {
       await tf.ready();
-      if (!quiet) {
-        const extra = result.info.kernels.length > 0 ? ` + training kernels (${result.info.kernels.join(', ')})` : '';
-        console.log(`@tfjs-diffusion/backend: using '${result.info.name}'${extra}, ${result.info.threads} thread${result.info.threads === 1 ? '' : 's'}`);
-      }
-      return result.info;
+      const info: BackendInfo = { ...result.info, skipped: [...skipped, ...(result.skipped ?? [])] };
+      if (!quiet) console.log(describeBackend(info));
+      return info;
     }
-    skipped.push(result.reason);
+    skipped.push(...result.skipped);
   }
-  throw new Error(`prefer: '${prefer}' cannot be met: ${skipped.join('; ')}`);
+  throw new Error(`prefer: '${prefer}' cannot be met: ${skipped.map((s) => s.reason).join('; ')}`);
 }

@@ -66,12 +66,12 @@ export async function startParallel(
   prediction: Prediction,
   freeze: readonly NamePattern[],
 ): Promise<ParallelRunner> {
-  const backend: Record<string, unknown> = await import('@tfjs-diffusion/backend');
+  const backend: Record<string, unknown> = await import('@tfjs-diffusion/backend/node');
   const createDataParallel = backend.createDataParallel as
     | ((o: { module: string; init: unknown; threads?: number }) => Promise<any>)
     | undefined;
   if (typeof createDataParallel !== 'function') {
-    throw new Error('parallel training is not available: @tfjs-diffusion/backend does not export createDataParallel yet; omit options.parallel');
+    throw new Error('parallel training is not available: @tfjs-diffusion/backend/node does not export createDataParallel; omit options.parallel');
   }
   const init = opts.init ?? inferInit(denoiser, prediction, freeze);
   const module = opts.module ?? new URL(import.meta.url.endsWith('.ts') ? './replica.ts' : './replica.js', import.meta.url).href;

@@ -93,3 +93,29 @@ describe('createDataParallel', () => {
     await solo.dispose();
   });
 });
+
+describe("createDataParallel under tfjs-node's 'tensorflow' backend", () => {
+  it('starts no worker threads, reports why, and steps in this thread', async () => {
+    const { registerTensorflowStandIn } = await import('../testing/tensorflowStandIn.js');
+    const remove = registerTensorflowStandIn();
+    try {
+      await tf.setBackend('tensorflow');
+      // A module that cannot load would fail creation if any worker were started.
+      const dp = await createDataParallel<typeof init, ToyBatch>({ module: new URL('../testing/nope.ts', import.meta.url).href, init, threads: 2 });
+      expect(dp.threads).toBe(1);
+      expect(dp.plan).toBe("threads: 2 requested; using TensorFlow's thread pool, no worker threads");
+      const local = createReplica(init);
+      const b = batch(3, 2);
+      const want = local.lossAndGrads(b) as { loss: number; grads: Record<string, tf.Tensor> };
+      const got = await dp.lossAndGrads(local, [b], [1]);
+      expect(got.loss).toBeCloseTo(want.loss, 6);
+      await dp.syncWeights(local);
+      tf.dispose([...Object.values(want.grads), ...Object.values(got.grads)]);
+      tf.dispose(local.parameters().map((p) => p.variable));
+      await dp.dispose();
+    } finally {
+      remove();
+      await tf.setBackend('cpu');
+    }
+  });
+});

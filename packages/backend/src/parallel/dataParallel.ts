@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { planThreads } from '../threadPlan.js';
 import type { DataParallel, DataParallelOptions, FromWorker, Replica, ToWorker } from './types.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
@@ -91,9 +92,12 @@ class WorkerHandle {
  * shared memory, so all replicas hold the same weights.
  */
 export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Promise<DataParallel<B>> {
-  const threads = opts.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`createDataParallel: threads must be a positive integer; got ${threads}`);
+  const requested = opts.threads ?? availableParallelism();
+  if (!Number.isInteger(requested) || requested < 1) throw new RangeError(`createDataParallel: threads must be a positive integer; got ${requested}`);
   const backend = opts.backend ?? tf.getBackend();
+  // Under tfjs-node (backend 'tensorflow') TensorFlow's pool uses the cores: no workers.
+  const plan = planThreads(requested, backend === 'tfjs-node' || backend === 'tfjs-node-gpu' ? 'tensorflow' : backend);
+  const threads = plan.replicas;
   const module = opts.module.startsWith('file:') ? opts.module : new URL(`file://${opts.module}`).href;
   const handles = Array.from({ length: threads - 1 }, (_, i) => new WorkerHandle(spawn({ module, init: opts.init, backend }), i + 1));
   const dispose = async () => {
@@ -138,6 +142,7 @@ export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Pr
 
   return {
     threads,
+    plan: plan.message,
     async lossAndGrads(local, shards, weights) {
       if (shards.length !== threads || weights.length !== threads) {
         throw new RangeError(`lossAndGrads: needs one shard and one weight per replica (${threads}); got ${shards.length} shards, ${weights.length} weights`);

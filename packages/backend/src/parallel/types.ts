@@ -12,8 +12,10 @@ export interface Replica<B> {
 }
 
 export interface DataParallel<B> {
-  /** Replicas in all, the caller's included. */
+  /** Replicas in all, the caller's included (1 under tfjs-node: TensorFlow's pool does the work). */
   readonly threads: number;
+  /** What was requested and what runs, e.g. "threads: 2 requested; using TensorFlow's thread pool, no worker threads". */
+  readonly plan: string;
   /**
    * shards[0] runs on `local` in this thread, shards[i] on worker i, at the
    * same time. Returns the `weights`-weighted mean loss and gradients (as
@@ -30,10 +32,10 @@ export interface DataParallelOptions<I> {
   module: string;
   /** Structured-cloneable; every worker builds its replica from it. */
   init: I;
-  /** Replicas in all, this thread's included. Default: the number of cores. 1: no workers. */
+  /** Threads requested, this thread's included. Default: the number of cores. 1: no workers; under 'tensorflow' never any (see planThreads). */
   threads?: number;
-  /** Backend of the workers. Default: this thread's. */
-  backend?: 'wasm' | 'cpu' | 'tfjs-node' | 'tfjs-node-gpu';
+  /** Backend of the workers, as initBackend's `prefer` or tfjs' name. Default: this thread's (`tf.getBackend()`). */
+  backend?: 'wasm' | 'cpu' | 'tfjs-node' | 'tfjs-node-gpu' | 'tensorflow';
 }
 
 // Messages between the caller and its workers.

@@ -1,0 +1,2 @@
+// Node-only parts of @tfjs-diffusion/backend: data parallelism over worker threads.
+export * from './parallel/index.js';

@@ -1,0 +1,2 @@
+// Test helpers for packages that use @tfjs-diffusion/backend.
+export { registerTensorflowStandIn, type TensorflowStandInOptions } from './testing/tensorflowStandIn.js';
