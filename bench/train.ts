@@ -113,7 +113,7 @@ function forward(model: BenchModel, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.T
 
 /** DDIM (η = 0) with 50 leading timesteps, ε-prediction: Song et al. 2021, eq. 12. */
 function ddim(model: BenchModel, n: number) {
-  const ts = timesteps(schedule, 50, { spacing: 'leading', stepsOffset: 1 });
+  const ts = timesteps(schedule, 50, { timestepSpacing: 'leading', stepsOffset: 1 });
   let x = tf.randomNormal([n, 28, 28, 1], 0, 1, 'float32', rng.nextSeed()) as tf.Tensor4D;
   const labels = tf.tensor1d(Array.from({ length: n }, (_, i) => i % 10), 'int32');
   for (let i = 0; i < ts.length; i++) {
@@ -258,7 +258,7 @@ if (threadList.length > 0) {
   for (const threads of threadList) {
     const net = new UNet(unetPreset('mnist-ref'), { seed: 0 });
     const trainer = await createTrainer({
-      denoiser: net, schedule, data: batchSource(mnist, { batchSize: BATCH, seed: 1 }), lr: 1e-4,
+      denoiser: net, schedule, data: batchSource(mnist, { batchSize: BATCH, seed: 1 }), learningRate: 1e-4,
       parallel: threads > 1 ? { threads } : undefined,
     });
     for (let i = 0; i < 2; i++) { progress(`trainer, ${threads} thread(s): warm-up ${i + 1}/2`); await trainer.trainStep(); }

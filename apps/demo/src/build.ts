@@ -39,7 +39,7 @@ export function buildSampler(name: SamplerName, opts: { eta?: number } = {}): Sa
 }
 
 export function buildThreshold(t: Threshold): X0Processor | undefined {
-  if (t === 'dynamic') return dynamicThreshold({ ratio: 0.995, maxValue: 1.5 });
+  if (t === 'dynamic') return dynamicThreshold({ dynamicThresholdingRatio: 0.995, sampleMaxValue: 1.5 });
   if (t === 'clip') return clip(1);
   return undefined;
 }
@@ -112,7 +112,7 @@ async function sampleChunk(model: DemoModel, schedule: NoiseSchedule, r: GridReq
       numInferenceSteps: r.steps,
       seed: r.seed,
       cond: labels ? { classLabels: labels } : undefined,
-      guidance: guided ? { scale: r.guidance, rescale: r.guidanceRescale, nullClass: r.numClasses! } : undefined,
+      guidance: guided ? { guidanceScale: r.guidance, guidanceRescale: r.guidanceRescale, nullClass: r.numClasses! } : undefined,
       x0Processor: buildThreshold(r.threshold),
       onStep: r.onProgress,
     });

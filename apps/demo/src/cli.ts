@@ -6,7 +6,8 @@ import { evalCommand } from './commands/eval.js';
 import { fineTuneCommand } from './commands/fineTune.js';
 import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
-import { BETA_SCHEDULES, DATASETS, PREDICTIONS, PRESETS, SAMPLERS, THRESHOLDS, presetConfig } from './presets.js';
+import { BETA_SCHEDULES, PREDICTIONS } from '@tfjs-diffusion/schedules';
+import { DATASETS, PRESETS, SAMPLERS, THRESHOLDS, presetConfig } from './presets.js';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);

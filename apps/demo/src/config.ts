@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { BETA_SCHEDULES, DATASETS, PREDICTIONS, SAMPLERS, THRESHOLDS, presetConfig, type DemoConfig } from './presets.js';
+import { BETA_SCHEDULES, PREDICTIONS } from '@tfjs-diffusion/schedules';
+import { DATASETS, SAMPLERS, THRESHOLDS, presetConfig, type DemoConfig } from './presets.js';
 
 type Json = Record<string, unknown>;
 

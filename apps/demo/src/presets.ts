@@ -1,15 +1,12 @@
 import { availableParallelism } from 'node:os';
+import type { BetaSchedule, Prediction } from '@tfjs-diffusion/schedules';
 export type DatasetName = 'mnist' | 'fashion-mnist';
-export type Prediction = 'epsilon' | 'v' | 'sample';
 export type SamplerName = 'ddim' | 'ddpm' | 'euler' | 'euler-a' | 'heun' | 'dpmpp-2m';
 export type Threshold = 'dynamic' | 'clip' | 'none';
-export type BetaSchedule = 'linear' | 'scaled_linear' | 'squaredcos_cap_v2' | 'sigmoid';
 
 export const DATASETS: readonly DatasetName[] = ['mnist', 'fashion-mnist'];
-export const PREDICTIONS: readonly Prediction[] = ['epsilon', 'v', 'sample'];
 export const SAMPLERS: readonly SamplerName[] = ['ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m'];
 export const THRESHOLDS: readonly Threshold[] = ['dynamic', 'clip', 'none'];
-export const BETA_SCHEDULES: readonly BetaSchedule[] = ['linear', 'scaled_linear', 'squaredcos_cap_v2', 'sigmoid'];
 
 /** Everything a run needs; written to the run folder as config.json. */
 export interface DemoConfig {

@@ -53,7 +53,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     schedule,
     data: source,
     validation: { images: valImages, labels: c.classConditional ? data.val.labels : undefined, timesteps: 10, seed: 1234, batchSize: 128 },
-    lr: { schedule: c.lrSchedule, peak: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps },
+    learningRate: { schedule: c.lrSchedule, peak: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps },
     regularizers: {
       ema: r.ema > 0 ? { decay: r.ema, useWarmup: true, power: 3 / 4 } : undefined,
       dropout: r.dropout > 0 ? r.dropout : undefined,
@@ -138,7 +138,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
         if (tr.ema) line.valLossEma = tr.evaluate({ useEma: true }).loss;
       }
       if (step % c.every.log === 0 || last || line.valLoss !== undefined) {
-        metrics.write({ step, loss: lossSum / lossN, lr: res.lr, gradNorm: res.gradNorm, imagesPerSecond: ips, time: new Date().toISOString(), ...line });
+        metrics.write({ step, loss: lossSum / lossN, lr: res.learningRate, gradNorm: res.gradNorm, imagesPerSecond: ips, time: new Date().toISOString(), ...line });
         lossSum = 0;
         lossN = 0;
       }

@@ -38,7 +38,7 @@ for (const [k, { n, timeConditioning }] of runs.entries()) {
   const model = new UNet(unetPreset('mnist-tiny', { numClasses: null, predictionType: 'v', timeConditioning }), { seed: 2 });
   const trainer = await createTrainer({
     denoiser: model, schedule, data: batchSource(train, { batchSize: Math.min(batchSize, n), seed: 3, labels: false }),
-    lr: { schedule: 'cosine', peak: 4e-3, warmupSteps: 50, totalSteps: steps }, regularizers: { clipGradNorm: 1, weightDecay: 0 }, seed: 4,
+    learningRate: { schedule: 'cosine', peak: 4e-3, warmupSteps: 50, totalSteps: steps }, regularizers: { clipGradNorm: 1, weightDecay: 0 }, seed: 4,
   });
   const t0 = Date.now();
   await trainer.fit({

@@ -35,7 +35,7 @@ for (const noiseConditioned of (process.env.NETS ?? 'conditioned,unconditioned')
   for (const n of sizes) {
     const { data: train, medianDistanceToCircle } = circleData(n, dim, 11);
     const net = new MlpDenoiser(dim, { hidden: 256, noiseConditioned, seed: 1, prediction: 'sample' });
-    const trainer = await createTrainer({ denoiser: net, schedule, data: randomBatches(train, 128, 2), lr: 2e-3, seed: 3, regularizers: { weightDecay: 0 } });
+    const trainer = await createTrainer({ denoiser: net, schedule, data: randomBatches(train, 128, 2), learningRate: 2e-3, seed: 3, regularizers: { weightDecay: 0 } });
     const t0 = Date.now();
     const fit = await trainer.fit({ steps });
     const secs = (Date.now() - t0) / 1000;

@@ -28,7 +28,7 @@ const fashion = loadFashionMnist({ perClass: 250 });
 const dir = await mkdtemp(join(tmpdir(), 'transfer-'));
 
 const pre = new MlpDenoiser(784, { seed: 1 });
-const preTrainer = await createTrainer({ denoiser: pre, schedule, data: randomBatches(mnist.train.images, 64, 2), lr: 1e-3, seed: 3, regularizers: { weightDecay: 0 } });
+const preTrainer = await createTrainer({ denoiser: pre, schedule, data: randomBatches(mnist.train.images, 64, 2), learningRate: 1e-3, seed: 3, regularizers: { weightDecay: 0 } });
 await preTrainer.fit({ steps: pretrainSteps });
 await preTrainer.saveCheckpoint(dir);
 await preTrainer.dispose();
@@ -41,7 +41,7 @@ async function run(fineTune: boolean) {
     denoiser: net,
     schedule,
     data: randomBatches(fashion.train.images, 64, 6),
-    lr: fineTune ? 3e-4 : 1e-3,
+    learningRate: fineTune ? 3e-4 : 1e-3,
     seed: 7,
     regularizers: { weightDecay: 0 },
     validation,

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchCoefficients, checkChunkSize, checkPrediction, empiricalLogits, fromSample } from './empiricalLogits.js';
+import { batchCoefficients, checkChunkSize, empiricalLogits, fromSample } from './empiricalLogits.js';
 import { toMatrix } from './imageSet.js';
-import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
-import type { ImageSet, Prediction } from './types.js';
+import { checkPrediction, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
+import type { ImageSet } from './types.js';
 
 export interface EmpiricalDenoiserOptions {
   /** What `predict` returns; default 'sample'. */

@@ -1,16 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { noiseCoefficients } from './alphaBar.js';
 import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
-import type { Prediction } from './types.js';
-
-const PREDICTIONS: readonly Prediction[] = ['epsilon', 'v', 'sample'];
-
-export function checkPrediction(prediction: unknown): Prediction {
-  if (!PREDICTIONS.includes(prediction as Prediction)) {
-    throw new Error(`prediction must be one of 'epsilon', 'v', 'sample'; got ${JSON.stringify(prediction)}`);
-  }
-  return prediction as Prediction;
-}
+import type { Prediction } from '@tfjs-diffusion/schedules';
 
 export function checkChunkSize(chunkSize: number): number {
   if (!Number.isInteger(chunkSize) || chunkSize < 1) {

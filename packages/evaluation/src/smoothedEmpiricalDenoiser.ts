@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchCoefficients, checkChunkSize, checkPrediction, empiricalLogits, fromSample, gatherPerRow } from './empiricalLogits.js';
+import { batchCoefficients, checkChunkSize, empiricalLogits, fromSample, gatherPerRow } from './empiricalLogits.js';
 import { noiseCoefficients } from './alphaBar.js';
 import { toMatrix } from './imageSet.js';
-import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
-import type { ImageSet, Prediction } from './types.js';
+import { checkPrediction, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
+import type { ImageSet } from './types.js';
 
 export interface SmoothedEmpiricalDenoiserOptions {
   trainImages: ImageSet;

@@ -1,4 +1,4 @@
-export type Prediction = 'epsilon' | 'v' | 'sample';
+import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
 
 /** diffusers' block types a U-Net level can have (attention after each residual block or not). */
 export type DownBlockType = 'DownBlock2D' | 'AttnDownBlock2D';
@@ -62,15 +62,6 @@ export interface UNetConfig {
 }
 
 export type UNetOptions = Partial<Omit<UNetConfig, 'kind'>> & { kind?: 'unet'; numClassEmbeds?: number | null };
-
-const PREDICTIONS: readonly Prediction[] = ['epsilon', 'v', 'sample'];
-
-export function checkPrediction(p: unknown, where: string): Prediction {
-  if (!PREDICTIONS.includes(p as Prediction)) {
-    throw new Error(`${where}: predictionType must be one of 'epsilon', 'v', 'sample'; got ${JSON.stringify(p)}`);
-  }
-  return p as Prediction;
-}
 
 /** Upper bounds that keep every tensor's length a valid typed-array length; the memory a size needs is the caller's check (see `unetParameterCount`). */
 export const UNET_LIMITS = { channels: 65536, sampleSize: 65536, numClasses: 1 << 24 } as const;
@@ -162,7 +153,7 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
     numClasses,
     timeFeatureDim: positiveInt(options.timeFeatureDim ?? c0, 'timeFeatureDim', UNET_LIMITS.channels),
     embedDim: positiveInt(options.embedDim ?? 4 * c0, 'embedDim', UNET_LIMITS.channels),
-    predictionType: checkPrediction(options.predictionType ?? 'epsilon', 'UNet'),
+    predictionType: checkPrediction(options.predictionType ?? 'epsilon', 'UNet: predictionType'),
     timeConditioning: options.timeConditioning ?? true,
     flipSinToCos: options.flipSinToCos ?? false,
     freqShift: options.freqShift ?? 0,

@@ -1,5 +1,5 @@
 export * from './config.js';
-export { namePattern, ParamModule, type NamedParameter } from './layers.js';
+export { ParamModule } from './layers.js';
 export * from './unet.js';
 export * from './diffusers.js';
 export * from './mlp.js';

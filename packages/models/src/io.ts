@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { resolveUNetConfig, type UNetConfig } from './config.js';
-import type { NamedParameter } from './layers.js';
+import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { MLPDenoiser, resolveMLPConfig, type MLPConfig } from './mlp.js';
 import { readSafetensors, writeSafetensors, type SafetensorsTensor } from './safetensors.js';
 import { UNet } from './unet.js';

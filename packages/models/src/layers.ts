@@ -1,9 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-export interface NamedParameter {
-  name: string;
-  variable: tf.Variable;
-}
+import { matchesAny, type NamedParameter, type NamePattern } from '@tfjs-diffusion/regularizers';
 
 export type Init = 'lecun' | 'zeros' | 'ones' | { normal: number };
 
@@ -56,13 +52,6 @@ export class ParamStore {
   }
 }
 
-/** Glob (`*` any run of characters, `?` one) or RegExp → predicate over names. */
-export function namePattern(pattern: string | RegExp): (name: string) => boolean {
-  if (pattern instanceof RegExp) return (n) => pattern.test(n);
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return (n) => re.test(n);
-}
-
 export const silu = <T extends tf.Tensor>(x: T): T => tf.mul(x, tf.sigmoid(x)) as T;
 
 export function dense(p: ParamStore, n: string, x: tf.Tensor2D): tf.Tensor2D {
@@ -109,9 +98,8 @@ export abstract class ParamModule {
   }
 
   /** Parameters whose name matches a glob (`up.*`) or RegExp, e.g. to freeze or fine-tune them. */
-  selectParameters(pattern: string | RegExp): NamedParameter[] {
-    const m = namePattern(pattern);
-    return this.parameters().filter((q) => m(q.name));
+  selectParameters(pattern: NamePattern): NamedParameter[] {
+    return this.parameters().filter((q) => matchesAny(q.name, [pattern]));
   }
 
   numParameters(): number {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropout } from '@tfjs-diffusion/regularizers';
-import { checkPrediction, type Prediction } from './config.js';
+import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
 import { dense, embed, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
 import { checkInputs, classIds, type Conditioning, type ModelOptions, type PredictOptions } from './unet.js';
 
@@ -35,7 +35,7 @@ export function resolveMLPConfig(o: MLPOptions): MLPConfig {
     timeFeatureDim: int(o.timeFeatureDim ?? 32, 'timeFeatureDim'),
     numClasses: o.numClasses ?? null,
     dropout: o.dropout ?? 0,
-    predictionType: checkPrediction(o.predictionType ?? 'epsilon', 'MLPDenoiser'),
+    predictionType: checkPrediction(o.predictionType ?? 'epsilon', 'MLPDenoiser: predictionType'),
     timeConditioning: o.timeConditioning ?? true,
   };
   if (cfg.timeFeatureDim % 2) throw new RangeError(`MLPDenoiser: timeFeatureDim must be even; got ${cfg.timeFeatureDim}`);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropout } from '@tfjs-diffusion/regularizers';
-import { attentionHeadsFor, attentionLevels, resolveUNetConfig, type Prediction, type UNetConfig, type UNetOptions } from './config.js';
+import type { Prediction } from '@tfjs-diffusion/schedules';
+import { attentionHeadsFor, attentionLevels, resolveUNetConfig, type UNetConfig, type UNetOptions } from './config.js';
 import { conv, dense, embed, groupNorm, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
 
 export interface Conditioning {

@@ -6,7 +6,7 @@ const params = [
   { name: 'w.kernel', variable: tf.variable(tf.scalar(0)) },
   { name: 'w.bias', variable: tf.variable(tf.scalar(0)) },
 ];
-const opt = createAdamW(params, { lr: 0.05, weightDecay: 0.01, noDecay: ['*.bias'] });
+const opt = createAdamW(params, { learningRate: 0.05, weightDecay: 0.01, noDecay: ['*.bias'] });
 const ema = createEma(params, { decay: 0.99 });
 const x = tf.tensor1d([-1, 0, 1, 2]);
 const y = tf.tensor1d([-3, 0, 3, 6]);

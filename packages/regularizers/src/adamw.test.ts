@@ -31,7 +31,7 @@ describe('createAdamW', () => {
     it(`matches the written-out update (${mode}) over three steps`, () => {
       const w = tf.variable(tf.tensor1d([1, -2, 0.5]));
       const opt = createAdamW([{ name: 'layer.kernel', variable: w }], {
-        lr: cfg.lr, beta1: cfg.b1, beta2: cfg.b2, epsilon: cfg.eps, weightDecay: cfg.wd, decayMode: mode,
+        learningRate: cfg.lr, beta1: cfg.b1, beta2: cfg.b2, epsilon: cfg.eps, weightDecay: cfg.wd, decayMode: mode,
       });
       const grads = [[0.3, -1, 2], [0.1, 0.2, -0.3], [-0.5, 0.5, 0]];
       const before = tf.memory().numTensors;
@@ -60,7 +60,7 @@ describe('createAdamW', () => {
       { name: 'out.kernel', variable: mk() },
     ];
     const opt = createAdamW(ps, {
-      lr: 0.1, weightDecay: 0.5, noDecay: ['*.bias', '*norm*', '*embed*', /Embed/], groups: [{ match: ['out.*'], weightDecay: 0.1 }],
+      learningRate: 0.1, weightDecay: 0.5, noDecay: ['*.bias', '*norm*', '*embed*', /Embed/], groups: [{ match: ['out.*'], weightDecay: 0.1 }],
     });
     expect(opt.decayOf.get('down.0.conv.bias')).toBe(0);
     expect(opt.decayOf.get('mid.norm1.gamma')).toBe(0);
@@ -83,10 +83,10 @@ describe('createAdamW', () => {
   it('saves and restores m, v and step so the next step is the same', () => {
     const w1 = tf.variable(tf.tensor1d([1, 2]));
     const w2 = tf.variable(tf.tensor1d([1, 2]));
-    const a = createAdamW([{ name: 'w', variable: w1 }], { lr: 0.05 });
+    const a = createAdamW([{ name: 'w', variable: w1 }], { learningRate: 0.05 });
     const g = tf.tensor1d([0.5, -1]);
     a.apply({ w: g });
-    const b = createAdamW([{ name: 'w', variable: w2 }], { lr: 0.05 });
+    const b = createAdamW([{ name: 'w', variable: w2 }], { learningRate: 0.05 });
     w2.assign(w1);
     b.loadState(a.state());
     a.apply({ w: g });
@@ -106,11 +106,11 @@ describe('createAdamW: refusals and memory', () => {
   it('refuses a non-finite learning rate at creation and at apply, leaving the weights untouched', () => {
     const w = tf.variable(tf.tensor1d([1, 2]), true, 'adamw-lr-check');
     const params = [{ name: 'w', variable: w }];
-    for (const lr of [Infinity, -Infinity, NaN]) expect(() => createAdamW(params, { lr })).toThrow(`createAdamW: lr must be a finite number >= 0, got ${lr}`);
-    const opt = createAdamW(params, { lr: 0.1 });
+    for (const lr of [Infinity, -Infinity, NaN]) expect(() => createAdamW(params, { learningRate: lr })).toThrow(`createAdamW: learningRate must be a finite number >= 0, got ${lr}`);
+    const opt = createAdamW(params, { learningRate: 0.1 });
     const g = tf.tensor1d([1, 1]);
-    expect(() => opt.apply({ w: g }, Infinity)).toThrow('AdamW.apply: lr must be a finite number >= 0, got Infinity');
-    opt.lr = NaN;
+    expect(() => opt.apply({ w: g }, Infinity)).toThrow('AdamW.apply: learningRate must be a finite number >= 0, got Infinity');
+    opt.learningRate = NaN;
     expect(() => opt.apply({ w: g })).toThrow('got NaN');
     expect(Array.from(w.dataSync())).toEqual([1, 2]);
     expect(opt.step).toBe(0);

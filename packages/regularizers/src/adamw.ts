@@ -7,11 +7,12 @@ export interface ParameterGroup {
   match: NamePattern[];
   weightDecay?: number;
   /** Multiplies the learning rate for this group. Default 1. */
-  lrScale?: number;
+  learningRateScale?: number;
 }
 
 export interface AdamWOptions {
-  lr?: number;
+  /** Default 1e-3 (torch.optim.AdamW's `lr`). */
+  learningRate?: number;
   beta1?: number;
   beta2?: number;
   epsilon?: number;
@@ -34,12 +35,12 @@ export interface AdamWState {
 
 export interface AdamW {
   /** Learning rate used when `apply` gets none. */
-  lr: number;
+  learningRate: number;
   readonly step: number;
   /** Parameter names and the weight decay each one gets. */
   readonly decayOf: ReadonlyMap<string, number>;
   /** One update from gradients by parameter name (gradients are not disposed). Missing names are left alone. */
-  apply(grads: Record<string, tf.Tensor>, lr?: number): void;
+  apply(grads: Record<string, tf.Tensor>, learningRate?: number): void;
   state(): AdamWState;
   loadState(state: AdamWState): void;
   readonly moments: ReadonlyMap<string, { m: tf.Variable; v: tf.Variable }>;
@@ -61,15 +62,15 @@ export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOp
   const groups = opts.groups ?? [];
   if (!(beta1 >= 0 && beta1 < 1)) throw new RangeError(`createAdamW: beta1 must be in [0, 1), got ${beta1}`);
   if (!(beta2 >= 0 && beta2 < 1)) throw new RangeError(`createAdamW: beta2 must be in [0, 1), got ${beta2}`);
-  const lr0 = opts.lr ?? 1e-3;
-  if (!(Number.isFinite(lr0) && lr0 >= 0)) throw new RangeError(`createAdamW: lr must be a finite number >= 0, got ${lr0}`);
+  const lr0 = opts.learningRate ?? 1e-3;
+  if (!(Number.isFinite(lr0) && lr0 >= 0)) throw new RangeError(`createAdamW: learningRate must be a finite number >= 0, got ${lr0}`);
   if (!(epsilon > 0)) throw new RangeError(`createAdamW: epsilon must be > 0, got ${epsilon}`);
   if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) throw new RangeError(`createAdamW: weightDecay must be a finite number >= 0, got ${weightDecay}`);
   if (decayMode !== 'decoupled' && decayMode !== 'l2') {
     throw new RangeError(`createAdamW: decayMode must be one of 'decoupled', 'l2'; got '${decayMode}'`);
   }
 
-  interface Slot { variable: tf.Variable; m: tf.Variable; v: tf.Variable; decay: number; lrScale: number }
+  interface Slot { variable: tf.Variable; m: tf.Variable; v: tf.Variable; decay: number; learningRateScale: number }
   const slots = new Map<string, Slot>();
   const decayOf = new Map<string, number>();
   for (const p of parameters) {
@@ -88,21 +89,21 @@ export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOp
       m: zeros(),
       v: zeros(),
       decay,
-      lrScale: group?.lrScale ?? 1,
+      learningRateScale: group?.learningRateScale ?? 1,
     });
     decayOf.set(p.name, decay);
   }
   let step = 0;
 
   const opt: AdamW = {
-    lr: lr0,
+    learningRate: lr0,
     get step() {
       return step;
     },
     decayOf,
-    apply(grads: Record<string, tf.Tensor>, lrArg?: number): void {
-      const lr = lrArg ?? opt.lr;
-      if (!(Number.isFinite(lr) && lr >= 0)) throw new RangeError(`AdamW.apply: lr must be a finite number >= 0, got ${lr}`);
+    apply(grads: Record<string, tf.Tensor>, learningRate?: number): void {
+      const lr = learningRate ?? opt.learningRate;
+      if (!(Number.isFinite(lr) && lr >= 0)) throw new RangeError(`AdamW.apply: learningRate must be a finite number >= 0, got ${lr}`);
       for (const name of Object.keys(grads)) {
         if (!slots.has(name)) throw new Error(`AdamW.apply: gradient for '${name}', which is not a parameter of this optimizer`);
       }
@@ -118,10 +119,10 @@ export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOp
         for (const [name, slot] of slots) {
           const g0 = grads[name];
           if (!g0) continue;
-          const key = `${slot.decay}/${slot.lrScale}`;
+          const key = `${slot.decay}/${slot.learningRateScale}`;
           let s = scalars.get(key);
           if (!s) {
-            const glr = lr * slot.lrScale;
+            const glr = lr * slot.learningRateScale;
             s = {
               stepSize: tf.scalar(glr / bc1),
               keep: decayMode === 'decoupled' && slot.decay > 0 ? tf.scalar(1 - glr * slot.decay) : null,

@@ -1,7 +1,8 @@
+import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
+
 /** The part of a NoiseSchedule (schedules package) this needs. */
 export interface AlphasCumprodSchedule { numTrainTimesteps: number; alphasCumprod: ArrayLike<number> }
 
-export type Prediction = 'epsilon' | 'v' | 'sample';
 
 /**
  * Min-SNR-γ loss weight (Hang et al. 2023, "Efficient Diffusion Training via
@@ -20,7 +21,8 @@ export function minSnrWeight(snr: number, gamma: number, prediction: Prediction)
     case 'sample':
       return clipped;
     default:
-      throw new RangeError(`minSnrWeight: prediction must be one of 'epsilon', 'v', 'sample'; got '${prediction as string}'`);
+      checkPrediction(prediction, 'minSnrWeight: prediction');
+      throw new Error('unreachable');
   }
 }
 

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 
-/** A model parameter with its dotted name (same shape as the models package's NamedParameter). */
+/** A model parameter with its dotted name; the one definition that models, training and backend's replicas use. */
 export interface NamedParameter {
   name: string;
   variable: tf.Variable;

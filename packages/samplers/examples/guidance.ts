@@ -26,8 +26,8 @@ const { samples } = await sample(classes, dpmSolverPlusPlus2M({ useKarrasSigmas:
   numInferenceSteps: 20,
   seed: 7,
   cond: { classLabels },
-  guidance: { scale: 7.5, rescale: 0.7, nullClass: 2 },
-  x0Processor: dynamicThreshold({ ratio: 0.995, maxValue: 1 }),
+  guidance: { guidanceScale: 7.5, guidanceRescale: 0.7, nullClass: 2 },
+  x0Processor: dynamicThreshold({ dynamicThresholdingRatio: 0.995, sampleMaxValue: 1 }),
 });
 const perImage = tf.mean(samples, [1, 2, 3]);
 console.log('class', Array.from(classLabels.dataSync()), 'image means', Array.from(perImage.dataSync(), (v) => v.toFixed(2)));

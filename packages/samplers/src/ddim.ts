@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { timesteps as scheduleTimesteps, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { checkTimestepSpacing, timesteps as scheduleTimesteps, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { clip } from './clip.js';
 import { epsilonFromX0, predictEpsilon, predictX0 } from './formulas.js';
-import { checkSpacing, checkSteps, type SpacingOptions } from './grids.js';
+import { checkSteps, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
 
 export interface DdimOptions extends SpacingOptions, SamplerBaseOptions {
@@ -26,14 +26,14 @@ export interface DdimOptions extends SpacingOptions, SamplerBaseOptions {
 export function ddim(options: DdimOptions = {}): Sampler {
   const eta = options.eta ?? 0;
   if (!(eta >= 0)) throw new Error(`eta must be >= 0; got ${eta}`);
-  const spacing = checkSpacing(options.timestepSpacing ?? 'leading');
+  const spacing = checkTimestepSpacing(options.timestepSpacing ?? 'leading');
   const setAlphaToOne = options.setAlphaToOne ?? true;
   const ownProcessor = options.x0Processor ?? (options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined);
   return {
     name: 'ddim',
     timesteps(schedule: NoiseSchedule, n: number): number[] {
       checkSteps(n);
-      return scheduleTimesteps(schedule, n, { spacing, stepsOffset: options.stepsOffset ?? 0 });
+      return scheduleTimesteps(schedule, n, { timestepSpacing: spacing, stepsOffset: options.stepsOffset ?? 0 });
     },
     alphasCumprod(schedule: NoiseSchedule, timesteps: readonly number[]): number[] {
       const ac = schedule.alphasCumprod;

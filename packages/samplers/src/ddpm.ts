@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { timesteps as scheduleTimesteps, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { checkTimestepSpacing, timesteps as scheduleTimesteps, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { clip } from './clip.js';
 import { predictX0 } from './formulas.js';
-import { checkSpacing, checkSteps, type SpacingOptions } from './grids.js';
+import { checkSteps, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
 
 export type DdpmVariance = 'fixed_small' | 'fixed_large';
@@ -26,13 +26,13 @@ export function ddpm(options: DdpmOptions = {}): Sampler {
   if (varianceType !== 'fixed_small' && varianceType !== 'fixed_large') {
     throw new Error(`varianceType must be one of 'fixed_small', 'fixed_large'; got '${varianceType}'`);
   }
-  const spacing = checkSpacing(options.timestepSpacing ?? 'leading');
+  const spacing = checkTimestepSpacing(options.timestepSpacing ?? 'leading');
   const ownProcessor = options.x0Processor ?? (options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined);
   return {
     name: 'ddpm',
     timesteps(schedule: NoiseSchedule, n: number): number[] {
       checkSteps(n);
-      return scheduleTimesteps(schedule, n, { spacing, stepsOffset: options.stepsOffset ?? 0 });
+      return scheduleTimesteps(schedule, n, { timestepSpacing: spacing, stepsOffset: options.stepsOffset ?? 0 });
     },
     step(args: StepArgs): StepResult {
       const { sample, alphaCumprod: at, prevAlphaCumprod: ap } = args;

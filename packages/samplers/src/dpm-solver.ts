@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { checkTimestepSpacing, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { predictX0 } from './formulas.js';
-import { checkSpacing, dpmPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
+import { dpmPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
 
 export interface DpmSolverOptions extends SpacingOptions, SamplerBaseOptions {
@@ -33,7 +33,7 @@ export function dpmSolverPlusPlus2M(options: DpmSolverOptions = {}): Sampler {
   if (solverType !== 'midpoint' && solverType !== 'heun') {
     throw new Error(`solverType must be one of 'midpoint', 'heun'; got '${solverType}'`);
   }
-  checkSpacing(options.timestepSpacing ?? 'linspace');
+  checkTimestepSpacing(options.timestepSpacing ?? 'linspace');
   const solverOrder = options.solverOrder ?? 2;
   if (solverOrder !== 1 && solverOrder !== 2) throw new Error(`solverOrder must be 1 or 2; got ${solverOrder}`);
   const finalZero = (options.finalSigmasType ?? 'zero') === 'zero';

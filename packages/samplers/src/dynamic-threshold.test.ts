@@ -25,8 +25,8 @@ const shape: [number, number, number, number] = [2, 3, 3, 2];
 
 describe('dynamicThreshold', () => {
   for (const ratio of [0.995, 0.9, 0.5]) {
-    it(`matches Imagen's rule per sample (ratio ${ratio}, maxValue 2.5)`, () => {
-      const got = run(values, shape, dynamicThreshold({ ratio, maxValue: 2.5 }));
+    it(`matches Imagen's rule per sample (dynamicThresholdingRatio ${ratio}, sampleMaxValue 2.5)`, () => {
+      const got = run(values, shape, dynamicThreshold({ dynamicThresholdingRatio: ratio, sampleMaxValue: 2.5 }));
       for (let b = 0; b < 2; b++) {
         const row = values.slice(b * 18, (b + 1) * 18);
         const s = Math.min(Math.max(quantile(row.map(Math.abs), ratio), 1), 2.5);
@@ -35,15 +35,15 @@ describe('dynamicThreshold', () => {
     });
   }
 
-  it('keeps every value in [-1, 1] and equals clipping when maxValue = 1', () => {
-    const got = run(values, shape, dynamicThreshold({ maxValue: 1 }));
+  it('keeps every value in [-1, 1] and equals clipping when sampleMaxValue = 1', () => {
+    const got = run(values, shape, dynamicThreshold({ sampleMaxValue: 1 }));
     const clipped = run(values, shape, clip(1));
     expect(got.every((v) => v >= -1 && v <= 1)).toBe(true);
     got.forEach((v, k) => expect(v).toBeCloseTo(clipped[k], 6));
   });
 
   it('names bad options', () => {
-    expect(() => dynamicThreshold({ ratio: 1.5 })).toThrow(/ratio/);
-    expect(() => dynamicThreshold({ maxValue: 0.5 })).toThrow(/maxValue/);
+    expect(() => dynamicThreshold({ dynamicThresholdingRatio: 1.5 })).toThrow(/dynamicThresholdingRatio must be in/);
+    expect(() => dynamicThreshold({ sampleMaxValue: 0.5 })).toThrow(/sampleMaxValue must be >= 1/);
   });
 });

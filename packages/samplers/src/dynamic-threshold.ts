@@ -3,21 +3,21 @@ import type { X0Processor } from './types.js';
 
 export interface DynamicThresholdOptions {
   /** The quantile of |x0| taken as the threshold s (diffusers' `dynamic_thresholding_ratio`). Default 0.995. */
-  ratio?: number;
+  dynamicThresholdingRatio?: number;
   /** Upper bound of s (diffusers' `sample_max_value`). Default 1, which makes this plain clipping to [−1, 1]. */
-  maxValue?: number;
+  sampleMaxValue?: number;
 }
 
 /**
  * Dynamic thresholding of Imagen (Saharia et al. 2022), as diffusers'
- * `_threshold_sample`: per sample, s = the `ratio`-quantile of |x0| (linear
- * interpolation, as torch.quantile), clamped to [1, maxValue]; x0 ← clip(x0, −s, s) / s.
+ * `_threshold_sample`: per sample, s = the `dynamicThresholdingRatio`-quantile of |x0|
+ * (linear interpolation, as torch.quantile), clamped to [1, sampleMaxValue]; x0 ← clip(x0, −s, s) / s.
  */
 export function dynamicThreshold(options: DynamicThresholdOptions = {}): X0Processor {
-  const ratio = options.ratio ?? 0.995;
-  const maxValue = options.maxValue ?? 1;
-  if (!(ratio >= 0 && ratio <= 1)) throw new Error(`dynamicThreshold: ratio must be in [0, 1]; got ${ratio}`);
-  if (!(maxValue >= 1)) throw new Error(`dynamicThreshold: maxValue must be >= 1; got ${maxValue}`);
+  const ratio = options.dynamicThresholdingRatio ?? 0.995;
+  const maxValue = options.sampleMaxValue ?? 1;
+  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`dynamicThreshold: dynamicThresholdingRatio must be in [0, 1]; got ${ratio}`);
+  if (!(maxValue >= 1)) throw new RangeError(`dynamicThreshold: sampleMaxValue must be >= 1; got ${maxValue}`);
   return (x0) =>
     tf.tidy(() => {
       const [b, h, w, c] = x0.shape;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
-import { predictX0, sigmaFromAlphaCumprod, toD, toDdpmScale, toSigmaScale } from './formulas.js';
-import { checkSpacing, eulerPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
+import { alphaCumprodToSigma, checkTimestepSpacing, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { predictX0, toD, toDdpmScale, toSigmaScale } from './formulas.js';
+import { eulerPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
 
 export interface EulerOptions extends SpacingOptions, SamplerBaseOptions {
@@ -13,7 +13,7 @@ export interface EulerOptions extends SpacingOptions, SamplerBaseOptions {
 
 /** The plan shared by the sigma-space samplers of the Euler family. */
 export function eulerFamily(name: string, options: EulerOptions) {
-  checkSpacing(options.timestepSpacing ?? 'linspace');
+  checkTimestepSpacing(options.timestepSpacing ?? 'linspace');
   const plan = (schedule: NoiseSchedule, n: number) => eulerPlan(schedule, n, options);
   return {
     name,
@@ -25,8 +25,8 @@ export function eulerFamily(name: string, options: EulerOptions) {
 
 /** What every Euler-family step starts with: both σ, the (processed) x̂0 and x in σ scaling. */
 export function eulerStart(args: StepArgs, options: SamplerBaseOptions) {
-  const sigma = sigmaFromAlphaCumprod(args.alphaCumprod);
-  const sigmaNext = sigmaFromAlphaCumprod(args.prevAlphaCumprod);
+  const sigma = alphaCumprodToSigma(args.alphaCumprod);
+  const sigmaNext = alphaCumprodToSigma(args.prevAlphaCumprod);
   const raw = predictX0(args.prediction, args.sample, args.modelOutput, args.alphaCumprod);
   const processor = args.x0Processor ?? options.x0Processor;
   const x0 = processor ? processor(raw) : raw;

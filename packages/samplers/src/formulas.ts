@@ -1,18 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Prediction } from './types.js';
+import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
 
 /*
  * The few formulas every sampler shares, in DDPM scaling x_t = √ᾱ x0 + √(1−ᾱ) ε
  * and in Karras scaling x_σ = x0 + σ ε = x_t / √ᾱ, with σ² = (1−ᾱ)/ᾱ.
  */
-
-const PREDICTIONS: readonly Prediction[] = ['epsilon', 'v', 'sample'];
-
-export function assertPrediction(prediction: string): asserts prediction is Prediction {
-  if (!PREDICTIONS.includes(prediction as Prediction)) {
-    throw new Error(`prediction must be one of 'epsilon', 'v', 'sample'; got '${prediction}'`);
-  }
-}
 
 /** The clean sample x0 implied by a model output at noise level ᾱ. */
 export function predictX0(prediction: Prediction, sample: tf.Tensor4D, modelOutput: tf.Tensor4D, alphaCumprod: number): tf.Tensor4D {
@@ -26,7 +18,7 @@ export function predictX0(prediction: Prediction, sample: tf.Tensor4D, modelOutp
     case 'sample':
       return modelOutput;
     default:
-      assertPrediction(prediction);
+      checkPrediction(prediction);
       throw new Error('unreachable');
   }
 }
@@ -43,7 +35,7 @@ export function predictEpsilon(prediction: Prediction, sample: tf.Tensor4D, mode
     case 'sample':
       return epsilonFromX0(sample, modelOutput, alphaCumprod);
     default:
-      assertPrediction(prediction);
+      checkPrediction(prediction);
       throw new Error('unreachable');
   }
 }
@@ -51,16 +43,6 @@ export function predictEpsilon(prediction: Prediction, sample: tf.Tensor4D, mode
 /** ε = (x_t − √ᾱ x0) / √(1−ᾱ). */
 export function epsilonFromX0(sample: tf.Tensor4D, x0: tf.Tensor4D, alphaCumprod: number): tf.Tensor4D {
   return tf.div(tf.sub(sample, tf.mul(x0, Math.sqrt(alphaCumprod))), Math.sqrt(1 - alphaCumprod)) as tf.Tensor4D;
-}
-
-/** σ = √((1−ᾱ)/ᾱ). */
-export function sigmaFromAlphaCumprod(alphaCumprod: number): number {
-  return Math.sqrt((1 - alphaCumprod) / alphaCumprod);
-}
-
-/** ᾱ = 1 / (1 + σ²). */
-export function alphaCumprodFromSigma(sigma: number): number {
-  return 1 / (1 + sigma * sigma);
 }
 
 /** The probability-flow ODE derivative dx/dσ = (x − D(x)) / σ in Karras scaling (k-diffusion's `to_d`). */

@@ -1,4 +1,4 @@
-import { fromDiffusersConfig as readScheduleConfig, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { fromDiffusersConfig as readScheduleConfig, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import { clip } from './clip.js';
 import { ddim } from './ddim.js';
 import { ddpm } from './ddpm.js';
@@ -7,7 +7,7 @@ import { dynamicThreshold } from './dynamic-threshold.js';
 import { euler } from './euler.js';
 import { eulerAncestral } from './euler-ancestral.js';
 import { heun } from './heun.js';
-import type { Prediction, Sampler, X0Processor } from './types.js';
+import type { Sampler, X0Processor } from './types.js';
 
 export const SUPPORTED_DIFFUSERS_SCHEDULERS = [
   'DDPMScheduler',
@@ -56,7 +56,7 @@ export function fromDiffusersConfig(
   }
   const spacing = { timestepSpacing: o.timestepSpacing, stepsOffset: o.stepsOffset };
   const threshold: X0Processor | undefined = o.thresholding
-    ? dynamicThreshold({ ratio: o.dynamicThresholdingRatio, maxValue: o.sampleMaxValue })
+    ? dynamicThreshold({ dynamicThresholdingRatio: o.dynamicThresholdingRatio, sampleMaxValue: o.sampleMaxValue })
     : undefined;
   const clipOrThreshold = threshold ?? (o.clipSample ? clip(o.clipSampleRange) : undefined);
 

@@ -1,5 +1,13 @@
-import { karrasSigmas, roundHalfEven, sigmaToTimestep, timesteps as scheduleTimesteps, type NoiseSchedule } from '@tfjs-diffusion/schedules';
-import { alphaCumprodFromSigma } from './formulas.js';
+import {
+  checkTimestepSpacing,
+  karrasSigmas,
+  roundHalfEven,
+  sigmaToAlphaCumprod,
+  sigmaToTimestep,
+  timesteps as scheduleTimesteps,
+  type NoiseSchedule,
+  type TimestepSpacing,
+} from '@tfjs-diffusion/schedules';
 
 /*
  * The step grids of diffusers' sigma-space schedulers. DDPM and DDIM use the
@@ -8,12 +16,11 @@ import { alphaCumprodFromSigma } from './formulas.js';
  * those differences live here.
  */
 
-export type Spacing = 'leading' | 'trailing' | 'linspace';
 export type FinalSigmas = 'zero' | 'sigma_min';
 
 export interface SpacingOptions {
   /** How inference timesteps are spread over training time (diffusers' `timestep_spacing`). */
-  timestepSpacing?: Spacing;
+  timestepSpacing?: TimestepSpacing;
   /** Added to 'leading' timesteps (diffusers' `steps_offset`). */
   stepsOffset?: number;
 }
@@ -22,15 +29,6 @@ export interface SpacingOptions {
 export interface Plan {
   timesteps: number[];
   alphasCumprod: number[];
-}
-
-const SPACINGS: readonly Spacing[] = ['leading', 'trailing', 'linspace'];
-
-export function checkSpacing(spacing: string): Spacing {
-  if (!SPACINGS.includes(spacing as Spacing)) {
-    throw new Error(`timestepSpacing must be one of 'leading', 'trailing', 'linspace'; got '${spacing}'`);
-  }
-  return spacing as Spacing;
 }
 
 export function checkSteps(n: number): void {
@@ -70,7 +68,7 @@ function finalSigma(schedule: NoiseSchedule, finalSigmas: FinalSigmas): number {
 }
 
 function toPlan(timesteps: number[], sigmas: number[], last: number): Plan {
-  return { timesteps, alphasCumprod: [...sigmas, last].map((s) => alphaCumprodFromSigma(s)) };
+  return { timesteps, alphasCumprod: [...sigmas, last].map((s) => sigmaToAlphaCumprod(s)) };
 }
 
 /**
@@ -83,13 +81,13 @@ export function eulerPlan(
   opts: SpacingOptions & { useKarrasSigmas?: boolean; finalSigmasType?: FinalSigmas },
 ): Plan {
   checkSteps(n);
-  const spacing = checkSpacing(opts.timestepSpacing ?? 'linspace');
+  const spacing = checkTimestepSpacing(opts.timestepSpacing ?? 'linspace');
   const T = schedule.numTrainTimesteps;
   let ts: number[];
   if (spacing === 'linspace') {
     ts = linspaceDesc(T - 1, n).map(Math.fround);
   } else {
-    ts = scheduleTimesteps(schedule, n, { spacing, stepsOffset: opts.stepsOffset ?? 0 });
+    ts = scheduleTimesteps(schedule, n, { timestepSpacing: spacing, stepsOffset: opts.stepsOffset ?? 0 });
   }
   const table = trainSigmas(schedule);
   let sigmas = ts.map((t) => interpAt(table, t));
@@ -107,7 +105,7 @@ export function dpmPlan(
   opts: SpacingOptions & { useKarrasSigmas?: boolean; finalSigmasType?: FinalSigmas; roundKarrasTimesteps?: boolean },
 ): Plan {
   checkSteps(n);
-  const spacing = checkSpacing(opts.timestepSpacing ?? 'linspace');
+  const spacing = checkTimestepSpacing(opts.timestepSpacing ?? 'linspace');
   const T = schedule.numTrainTimesteps;
   let ts: number[];
   if (spacing === 'linspace') {
@@ -116,7 +114,7 @@ export function dpmPlan(
     const ratio = Math.floor(T / (n + 1));
     ts = Array.from({ length: n + 1 }, (_, k) => k * ratio).reverse().slice(0, n).map((t) => t + (opts.stepsOffset ?? 0));
   } else {
-    ts = scheduleTimesteps(schedule, n, { spacing: 'trailing' });
+    ts = scheduleTimesteps(schedule, n, { timestepSpacing: 'trailing' });
   }
   const table = trainSigmas(schedule);
   let sigmas: number[];

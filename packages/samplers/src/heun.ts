@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { alphaCumprodToSigma } from '@tfjs-diffusion/schedules';
 import { clip } from './clip.js';
-import { predictX0, sigmaFromAlphaCumprod, toD, toDdpmScale, toSigmaScale } from './formulas.js';
+import { predictX0, toD, toDdpmScale, toSigmaScale } from './formulas.js';
 import { eulerFamily, type EulerOptions } from './euler.js';
 import type { Sampler, StepArgs, StepResult } from './types.js';
 
@@ -22,8 +23,8 @@ export function heun(options: HeunOptions = {}): Sampler {
     ...eulerFamily('heun', { ...options, finalSigmasType: 'zero' }),
     step(args: StepArgs): StepResult {
       const processor = args.x0Processor ?? ownProcessor;
-      const sigma = sigmaFromAlphaCumprod(args.alphaCumprod);
-      const sigmaNext = sigmaFromAlphaCumprod(args.prevAlphaCumprod);
+      const sigma = alphaCumprodToSigma(args.alphaCumprod);
+      const sigmaNext = alphaCumprodToSigma(args.prevAlphaCumprod);
       const raw = predictX0(args.prediction, args.sample, args.modelOutput, args.alphaCumprod);
       const x0 = processor ? processor(raw) : raw;
       const x = toSigmaScale(args.sample, sigma);

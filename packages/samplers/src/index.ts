@@ -1,7 +1,7 @@
 export * from './types.js';
 export * from './state.js';
 export * from './formulas.js';
-export { dpmPlan, eulerPlan, type FinalSigmas, type Plan, type Spacing, type SpacingOptions } from './grids.js';
+export { dpmPlan, eulerPlan, type FinalSigmas, type Plan, type SpacingOptions } from './grids.js';
 export * from './clip.js';
 export * from './dynamic-threshold.js';
 export * from './ddpm.js';

@@ -7,7 +7,8 @@ import { euler } from './euler.js';
 import { heun } from './heun.js';
 import { runNoiseLevels } from './run.js';
 import { sample } from './sample.js';
-import type { Denoiser, Prediction, Sampler } from './types.js';
+import type { Denoiser, Sampler } from './types.js';
+import type { Prediction } from '@tfjs-diffusion/schedules';
 
 // Whole deterministic runs against k-diffusion's samplers (sample_euler, sample_heun,
 // sample_dpmpp_2m) written out here on plain numbers in σ scaling, from the same noise.

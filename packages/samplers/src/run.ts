@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { alphaCumprodAt, createRng, type NoiseSchedule, type Rng } from '@tfjs-diffusion/schedules';
-import { assertPrediction } from './formulas.js';
+import { alphaCumprodAt, checkPrediction, createRng, type NoiseSchedule, type Prediction, type Rng } from '@tfjs-diffusion/schedules';
 import { SamplerState } from './state.js';
-import type { Prediction, Sampler, StepResult, X0Processor } from './types.js';
+import type { Sampler, StepResult, X0Processor } from './types.js';
 
 export interface SamplingRunOptions {
   schedule: NoiseSchedule;
@@ -47,7 +46,7 @@ export function runNoiseLevels(sampler: Sampler, schedule: NoiseSchedule, timest
 /** Plans a run of `sampler` and returns its steps, for loops written by hand (`sample()` is one). */
 export function startRun(sampler: Sampler, options: SamplingRunOptions): SamplingRun {
   const { schedule, prediction, x0Processor } = options;
-  assertPrediction(prediction);
+  checkPrediction(prediction);
   const timesteps = sampler.timesteps(schedule, options.numInferenceSteps);
   const levels = runNoiseLevels(sampler, schedule, timesteps);
   const rng = options.rng ?? createRng(options.seed ?? 0);

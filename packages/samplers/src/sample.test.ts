@@ -9,7 +9,8 @@ import { euler } from './euler.js';
 import { eulerAncestral } from './euler-ancestral.js';
 import { heun } from './heun.js';
 import { sample } from './sample.js';
-import type { Conditioning, Denoiser, Prediction, Sampler } from './types.js';
+import type { Conditioning, Denoiser, Sampler } from './types.js';
+import type { Prediction } from '@tfjs-diffusion/schedules';
 
 const schedule = makeSchedule();
 const MU = [0.5, -1.0];
@@ -193,8 +194,8 @@ describe('the loop', () => {
         shape: [4, 1, 1, 2],
         numInferenceSteps: steps,
         cond,
-        guidance: { scale: 3, rescale: 0.5, nullClass: 3 },
-        x0Processor: dynamicThreshold({ maxValue: 2 }),
+        guidance: { guidanceScale: 3, guidanceRescale: 0.5, nullClass: 3 },
+        x0Processor: dynamicThreshold({ sampleMaxValue: 2 }),
       });
       samples.dispose();
     }
@@ -217,7 +218,7 @@ describe('the loop', () => {
         schedule,
         shape: [64, 2, 2, 1],
         numInferenceSteps: sampler.name === 'ddpm' ? 100 : 20,
-        x0Processor: dynamicThreshold({ ratio: 0.9, maxValue: 3 }),
+        x0Processor: dynamicThreshold({ dynamicThresholdingRatio: 0.9, sampleMaxValue: 3 }),
       });
       const max = Math.max(...Array.from(samples.dataSync(), Math.abs));
       samples.dispose();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng, type NoiseSchedule } from '@tfjs-diffusion/schedules';
-import { classifierFreeGuidance } from './guidance.js';
+import { classifierFreeGuidance, type GuidanceOptions } from './guidance.js';
 import { startRun } from './run.js';
 import type { Conditioning, Denoiser, Sampler, X0Processor } from './types.js';
 
@@ -13,8 +13,8 @@ export interface SampleOptions {
   /** Seed of the run's generator: the same seed gives the same samples on the same backend. Default 0. */
   seed?: number;
   cond?: Conditioning;
-  /** Classifier-free guidance: wraps the denoiser with `classifierFreeGuidance`. Needs `cond.classLabels`. */
-  guidance?: { scale: number; rescale?: number; nullClass: number };
+  /** Classifier-free guidance: wraps the denoiser with `classifierFreeGuidance` (same options). Needs `cond.classLabels`. */
+  guidance?: GuidanceOptions;
   /** Applied to every predicted clean sample, e.g. `dynamicThreshold()` or `clip(1)`. */
   x0Processor?: X0Processor;
   /** Called after each step i of n (i starts past the skipped steps with img2img) with the predicted clean sample (disposed after the call; clone to keep). */
@@ -61,8 +61,7 @@ export async function sample(denoiser: Denoiser, sampler: Sampler, options: Samp
   if (cond?.classLabels) await checkClassLabels(cond.classLabels, denoiser.numClasses, options.guidance !== undefined);
   let model: Denoiser = denoiser;
   if (options.guidance) {
-    const { scale, rescale = 0, nullClass } = options.guidance;
-    model = classifierFreeGuidance(denoiser, { guidanceScale: scale, guidanceRescale: rescale, nullClass });
+    model = classifierFreeGuidance(denoiser, options.guidance);
   }
   const rng = createRng(options.seed ?? 0);
   let batch = 0;

@@ -8,7 +8,8 @@ import { euler } from './euler.js';
 import { eulerAncestral } from './euler-ancestral.js';
 import { heun } from './heun.js';
 import { SamplerState } from './state.js';
-import type { Prediction, Sampler, StepArgs } from './types.js';
+import type { Sampler, StepArgs } from './types.js';
+import type { Prediction } from '@tfjs-diffusion/schedules';
 
 // One step of each sampler against its paper's update, written out here with plain numbers.
 

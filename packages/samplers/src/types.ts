@@ -1,9 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { NoiseSchedule, Rng } from '@tfjs-diffusion/schedules';
+import type { NoiseSchedule, Prediction, Rng } from '@tfjs-diffusion/schedules';
 import type { SamplerState } from './state.js';
 
-/** What a denoiser's output means: the noise ε, the velocity v = √ᾱ ε − √(1−ᾱ) x0, or the clean sample x0. */
-export type Prediction = 'epsilon' | 'v' | 'sample';
 
 /** Conditioning passed to a denoiser. The null (unconditional) class is index `numClasses`. */
 export interface Conditioning {

@@ -13,8 +13,8 @@ const schedule = makeSchedule({ betaSchedule: 'scaled_linear', betaStart: 0.0008
 console.log(schedule.alphasCumprod[999]); // 0.0046601...
 
 // The 50 DDIM steps Stable Diffusion uses (timestep_spacing 'leading', steps_offset 1)
-console.log(timesteps(schedule, 50, { spacing: 'leading', stepsOffset: 1 }).slice(0, 4)); // [ 981, 961, 941, 921 ]
-console.log(timesteps(schedule, 50, { spacing: 'trailing' }).slice(-2)); // [ 39, 19 ]
+console.log(timesteps(schedule, 50, { timestepSpacing: 'leading', stepsOffset: 1 }).slice(0, 4)); // [ 981, 961, 941, 921 ]
+console.log(timesteps(schedule, 50, { timestepSpacing: 'trailing' }).slice(-2)); // [ 39, 19 ]
 
 // Karras sigmas between the schedule's extremes, and the fractional timesteps to feed the model
 const sig = sigmas(schedule);

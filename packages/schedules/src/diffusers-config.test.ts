@@ -31,7 +31,7 @@ describe('fromDiffusersConfig', () => {
     expect(options.predictionType).toBe('epsilon');
     expect(options.timestepSpacing).toBe('leading');
     // SD's 50 steps: 981, 961, …, 1
-    expect(timesteps(schedule, 50, { spacing: options.timestepSpacing, stepsOffset: options.stepsOffset })[0]).toBe(981);
+    expect(timesteps(schedule, 50, { timestepSpacing: options.timestepSpacing, stepsOffset: options.stepsOffset })[0]).toBe(981);
   });
 
   it('maps every sampling option and v_prediction → v', () => {

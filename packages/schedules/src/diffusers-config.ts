@@ -1,8 +1,8 @@
 import { checkOneOf, quote } from './check.js';
+import type { Prediction } from './prediction.js';
 import { BETA_SCHEDULES, makeSchedule, type BetaSchedule, type NoiseSchedule, type ScheduleConfig } from './schedule.js';
 import { TIMESTEP_SPACINGS, type TimestepSpacing } from './timesteps.js';
 
-export type PredictionType = 'epsilon' | 'v' | 'sample';
 
 export const VARIANCE_TYPES = [
   'fixed_small',
@@ -27,7 +27,7 @@ export interface DiffusersSamplingOptions {
   timestepSpacing: TimestepSpacing;
   stepsOffset: number;
   /** `prediction_type`: 'epsilon' | 'v_prediction' | 'sample' → 'epsilon' | 'v' | 'sample'. */
-  predictionType: PredictionType;
+  predictionType: Prediction;
   clipSample: boolean;
   clipSampleRange: number;
   thresholding: boolean;
@@ -171,7 +171,7 @@ export function fromDiffusersConfig(json: string | Record<string, unknown>): Dif
     delete scheduleConfig.numTrainTimesteps;
   }
 
-  let predictionType: PredictionType = defaults.predictionType;
+  let predictionType: Prediction = defaults.predictionType;
   if (has('prediction_type')) {
     const p = c.prediction_type;
     if (typeof p !== 'string' || !Object.hasOwn(PREDICTION_TYPES, p)) {

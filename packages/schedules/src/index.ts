@@ -1,4 +1,5 @@
 export * from './rng.js';
+export * from './prediction.js';
 export * from './schedule.js';
 export * from './timesteps.js';
 export * from './sigmas.js';

@@ -4,9 +4,14 @@ import type { NoiseSchedule } from './schedule.js';
 export const TIMESTEP_SPACINGS = ['leading', 'trailing', 'linspace'] as const;
 export type TimestepSpacing = (typeof TIMESTEP_SPACINGS)[number];
 
+/** `value` as a TimestepSpacing, or a RangeError naming `name` and the accepted values. */
+export function checkTimestepSpacing(value: unknown, name = 'timestepSpacing'): TimestepSpacing {
+  return checkOneOf(name, value, TIMESTEP_SPACINGS);
+}
+
 export interface TimestepsOptions {
-  /** How the inference steps are spread over [0, T) (default `'leading'`, as diffusers' DDIM/DDPM). */
-  spacing?: TimestepSpacing;
+  /** How the inference steps are spread over [0, T) (diffusers' `timestep_spacing`; default `'leading'`, as DDIM/DDPM). */
+  timestepSpacing?: TimestepSpacing;
   /** Added to every timestep with `'leading'` spacing, as diffusers' `steps_offset` (default 0). */
   stepsOffset?: number;
 }
@@ -27,7 +32,7 @@ export function roundHalfEven(x: number): number {
 export function timesteps(schedule: NoiseSchedule, numInferenceSteps: number, options: TimestepsOptions = {}): number[] {
   const T = schedule.numTrainTimesteps;
   const n = checkInteger('numInferenceSteps', numInferenceSteps, 1, T);
-  const spacing = checkOneOf('spacing', options.spacing ?? 'leading', TIMESTEP_SPACINGS);
+  const spacing = checkTimestepSpacing(options.timestepSpacing ?? 'leading');
   const offset = checkInteger('stepsOffset', options.stepsOffset ?? 0, 0);
   const out: number[] = [];
   if (spacing === 'leading') {

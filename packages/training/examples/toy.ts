@@ -23,7 +23,7 @@ const trainer = await createTrainer({
   schedule,
   data: { next: () => ({ images: batch(128) }), getState: () => rng.getState(), setState: (s) => rng.setState(s as never) },
   validation: { images: batch(256) },
-  lr: { schedule: 'cosine', peak: 3e-3, warmupSteps: 50, totalSteps: 800 },
+  learningRate: { schedule: 'cosine', peak: 3e-3, warmupSteps: 50, totalSteps: 800 },
   regularizers: { ema: { maxDecay: 0.99 }, clipGradNorm: 1, minSnrGamma: 5 },
 });
 const { validation } = await trainer.fit({ steps: 800, every: { validate: 200 } });

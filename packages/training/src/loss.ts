@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { addNoise, predictionTarget } from './targets.js';
-import type { Prediction, TrainableDenoiser } from './types.js';
+import type { Prediction } from '@tfjs-diffusion/schedules';
+import type { TrainableDenoiser } from './types.js';
 
 /**
  * Everything a loss evaluation needs, drawn beforehand by the caller so a

@@ -20,7 +20,7 @@ describe('training mnist-tiny on MNIST digits', () => {
       schedule: makeSchedule({ betaSchedule: 'squaredcos_cap_v2' }),
       data: batchSource(train, { batchSize: 16, seed: 0 }),
       validation: { images: val.images, labels: val.labels, timesteps: 8 },
-      lr: { schedule: 'cosine', peak: 4e-3, warmupSteps: 20, totalSteps: 240 },
+      learningRate: { schedule: 'cosine', peak: 4e-3, warmupSteps: 20, totalSteps: 240 },
       regularizers: { pUncond: 0.1, clipGradNorm: 1 },
       seed: 0,
     });

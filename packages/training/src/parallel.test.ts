@@ -54,7 +54,7 @@ describe('parallel training', () => {
         denoiser: new MLPDenoiser({ dim: 2, hidden: 16, layers: 1, numClasses: 2 }, { seed: 4 }),
         schedule,
         data: mixtureSource(7, 10),
-        lr: 1e-2,
+        learningRate: 1e-2,
         regularizers: { ema: true, clipGradNorm: 1, pUncond: 0.2 },
         freeze: ['in.*'],
         seed: 11,
@@ -88,7 +88,7 @@ describe('micro-batches', () => {
     const { createTrainer } = await import('./trainer.js');
     const { mixtureSource } = await import('./testing/toy.js');
     const make = (microBatch: number) =>
-      createTrainer({ denoiser: new ToyDenoiser('epsilon', 2), schedule: makeSchedule(), data: mixtureSource(3, 10), lr: 1e-2, seed: 5, microBatch });
+      createTrainer({ denoiser: new ToyDenoiser('epsilon', 2), schedule: makeSchedule(), data: mixtureSource(3, 10), learningRate: 1e-2, seed: 5, microBatch });
     const whole = await make(1000);
     const sliced = await make(3);
     for (let s = 0; s < 3; s++) {

@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import { matchesAny, type NamedParameter, type NamePattern } from '@tfjs-diffusion/regularizers';
 import { lossAndGrads, plainToPrepared, disposePrepared, type PlainBatch } from './loss.js';
-import type { Prediction, TrainableDenoiser } from './types.js';
+import type { Prediction } from '@tfjs-diffusion/schedules';
+import type { TrainableDenoiser } from './types.js';
 
 /** What a replica needs to rebuild the model in a worker (structured-cloneable). */
 export interface ReplicaInit {

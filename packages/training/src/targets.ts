@@ -1,14 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Prediction } from './types.js';
-
-const PREDICTIONS: readonly Prediction[] = ['epsilon', 'v', 'sample'];
-
-export function checkPrediction(prediction: unknown): Prediction {
-  if (!PREDICTIONS.includes(prediction as Prediction)) {
-    throw new RangeError(`prediction must be one of 'epsilon', 'v', 'sample'; got '${String(prediction)}'`);
-  }
-  return prediction as Prediction;
-}
+import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
 
 function perSample(values: tf.Tensor1D): tf.Tensor4D {
   return tf.reshape(values, [-1, 1, 1, 1]);

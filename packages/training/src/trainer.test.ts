@@ -16,7 +16,7 @@ function options(denoiser: ToyDenoiser, extra: Partial<TrainerOptions> = {}): Tr
     denoiser,
     schedule,
     data: mixtureSource(7, 64),
-    lr: { peak: 3e-3, warmupSteps: 5 },
+    learningRate: { peak: 3e-3, warmupSteps: 5 },
     seed: 11,
     ...extra,
   };
@@ -133,7 +133,7 @@ describe('createTrainer', () => {
     const trained = snapshot(src);
 
     const d = new ToyDenoiser('epsilon', 6);
-    const t = await createTrainer(options(d, { fineTune: { checkpoint: dir, freeze: ['in.*'] }, lr: 1e-2 }));
+    const t = await createTrainer(options(d, { fineTune: { checkpoint: dir, freeze: ['in.*'] }, learningRate: 1e-2 }));
     const loaded = snapshot(d);
     for (const name of Object.keys(trained)) expect(Array.from(loaded[name])).toEqual(Array.from(trained[name]));
     expect(t.frozen().map((p) => p.name)).toEqual(['in.kernel', 'in.bias']);

@@ -23,12 +23,12 @@ import {
   type TimestepSampler,
   type TimestepSamplerConfig,
 } from '@tfjs-diffusion/regularizers';
-import { createRng, type NoiseSchedule, type Rng, type RngState } from '@tfjs-diffusion/schedules';
+import { checkPrediction, createRng, type NoiseSchedule, type Prediction, type Rng, type RngState } from '@tfjs-diffusion/schedules';
 import { CHECKPOINT_VERSION, readCheckpoint, writeCheckpoint, type CheckpointTensor } from './checkpoint.js';
 import { disposePrepared, lossAndGrads, plainToPrepared, slicePlain, type PlainBatch, type PreparedBatch } from './loss.js';
-import { learningRateAt, type LrConfig } from './lrSchedule.js';
-import { predictionTarget, addNoise, checkPrediction } from './targets.js';
-import type { Batch, BatchSource, Prediction, TrainableDenoiser, ValidationSet } from './types.js';
+import { learningRateAt, type LearningRateConfig } from './lrSchedule.js';
+import { predictionTarget, addNoise } from './targets.js';
+import type { Batch, BatchSource, TrainableDenoiser, ValidationSet } from './types.js';
 import type { ParallelOptions, ParallelRunner } from './parallel.js';
 
 export interface RegularizerOptions {
@@ -83,11 +83,11 @@ export interface TrainerOptions {
   prediction?: Prediction;
   data: BatchSource;
   validation?: ValidationOptions;
-  /** AdamW settings other than the learning rate and decay (those come from `lr` and `regularizers`). */
-  optimizer?: Omit<AdamWOptions, 'lr' | 'weightDecay' | 'decayMode' | 'noDecay'>;
+  /** AdamW settings other than the learning rate and decay (those come from `learningRate` and `regularizers`). */
+  optimizer?: Omit<AdamWOptions, 'learningRate' | 'weightDecay' | 'decayMode' | 'noDecay'>;
   regularizers?: RegularizerOptions;
   /** A number for a constant rate. Default 1e-3. */
-  lr?: LrConfig | number;
+  learningRate?: LearningRateConfig | number;
   /** Parameters kept fixed (name patterns); parameters whose variable is not trainable are fixed too. */
   freeze?: NamePattern[];
   fineTune?: FineTuneOptions;
@@ -106,7 +106,7 @@ export interface StepResult {
   step: number;
   loss: number;
   gradNorm: number;
-  lr: number;
+  learningRate: number;
   skipped: boolean;
 }
 
@@ -119,7 +119,7 @@ export interface Metrics {
   step: number;
   loss?: number;
   gradNorm?: number;
-  lr?: number;
+  learningRate?: number;
   skippedTotal?: number;
   valLoss?: number;
   valLossEma?: number;
@@ -181,7 +181,8 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
   }
   const T = schedule.numTrainTimesteps;
   const reg = options.regularizers ?? {};
-  const lrConfig: LrConfig = typeof options.lr === 'number' ? { peak: options.lr } : options.lr ?? { peak: 1e-3 };
+  const lrConfig: LearningRateConfig =
+    typeof options.learningRate === 'number' ? { peak: options.learningRate } : options.learningRate ?? { peak: 1e-3 };
   learningRateAt(0, lrConfig); // validates
   const seed = options.seed ?? 0;
   const rng: Rng = createRng(seed);
@@ -197,7 +198,7 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
 
   const optimizer = createAdamW(trainable, {
     ...options.optimizer,
-    lr: lrConfig.peak,
+    learningRate: lrConfig.peak,
     weightDecay: reg.weightDecay ?? 0.01,
     decayMode: reg.decayMode ?? 'decoupled',
     noDecay: reg.noDecay ?? DEFAULT_NO_DECAY,
@@ -376,7 +377,7 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
         if (parallel) await parallel.syncWeights();
       }
       tf.dispose(toApply);
-      return { step, loss, gradNorm, lr, skipped: !ok };
+      return { step, loss, gradNorm, learningRate: lr, skipped: !ok };
     },
 
     evaluate({ useEma = false } = {}): EvaluateResult {
@@ -432,7 +433,7 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
           Object.assign(m, {
             loss: window.reduce((a, b) => a + b, 0) / window.length,
             gradNorm: windowNorm.reduce((a, b) => a + b, 0) / windowNorm.length,
-            lr: r.lr,
+            learningRate: r.learningRate,
             skippedTotal: guard.skipped,
             stepsPerSecond: window.length / secs,
           });
@@ -473,7 +474,7 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
           prediction,
           numTrainTimesteps: T,
           seed,
-          lr: lrConfig,
+          learningRate: lrConfig,
           trainable: trainable.map((p) => p.name),
           model: denoiser.config ?? null,
         },

@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
-
-export type Prediction = 'epsilon' | 'v' | 'sample';
+import type { Prediction } from '@tfjs-diffusion/schedules';
 
 /** What training needs of a model (the models package's UNet and MLPDenoiser satisfy it). */
 export interface TrainableDenoiser {

@@ -1,9 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-
-export interface NamedParameter {
-  name: string;
-  variable: tf.Variable;
-}
+import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 
 /** A model copy that computes the mean loss and its gradients on a shard of a batch. */
 export interface Replica<B> {

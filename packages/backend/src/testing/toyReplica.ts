@@ -1,6 +1,7 @@
 // A small conv net as a replica module for the data-parallel tests.
 import * as tf from '@tensorflow/tfjs';
-import type { NamedParameter, Replica } from '../parallel/types.js';
+import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+import type { Replica } from '../parallel/types.js';
 
 export interface ToyInit { seed: number; channels: number }
 export interface ToyBatch { x: Float32Array; y: Float32Array; shape: [number, number, number, number]; fail?: string }

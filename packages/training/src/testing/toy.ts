@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { createRng, type RngState } from '@tfjs-diffusion/schedules';
-import type { Batch, BatchSource, Prediction, TrainableDenoiser } from '../types.js';
+import type { Prediction } from '@tfjs-diffusion/schedules';
+import type { Batch, BatchSource, TrainableDenoiser } from '../types.js';
 
 export class ToyDenoiser implements TrainableDenoiser {
   readonly config = { numClasses: 2, hidden: 64 };
