@@ -124,7 +124,7 @@ describe('createAdamW: refusals and memory', () => {
     const params = vars.map((variable, i) => ({ name: `p${i}`, variable }));
     const before = tf.memory().numTensors;
     for (let k = 0; k < 5; k++) {
-      const opt = createAdamW(params, { lr: 1e-3 });
+      const opt = createAdamW(params, { learningRate: 1e-3 });
       const grads = { p0: tf.ones([3, 3]), p1: tf.ones([4]) };
       opt.apply(grads);
       tf.dispose(Object.values(grads));

@@ -11,12 +11,12 @@ const schedule = makeSchedule();
 const conditional: Denoiser = { prediction: 'epsilon', numClasses: 10, predict: (x) => tf.mul(x, 0.1) as tf.Tensor4D };
 
 describe('sample() input and output checks', () => {
-  it.each<[string, number[], { scale: number; nullClass: number } | undefined, RegExp]>([
-    ['50 (>= numClasses)', [1, 50], { scale: 3, nullClass: 10 }, /classLabels must be integers in \[0, 9\]; got 50 at index 1/],
-    ['-3', [-3, 1], { scale: 3, nullClass: 10 }, /got -3 at index 0/],
+  it.each<[string, number[], { guidanceScale: number; nullClass: number } | undefined, RegExp]>([
+    ['50 (>= numClasses)', [1, 50], { guidanceScale: 3, nullClass: 10 }, /classLabels must be integers in \[0, 9\]; got 50 at index 1/],
+    ['-3', [-3, 1], { guidanceScale: 3, nullClass: 10 }, /got -3 at index 0/],
     ['1.5', [1.5, 1], undefined, /got 1.5 at index 0/],
     ['11 without guidance (past the null class)', [0, 11], undefined, /integers in \[0, 10\] \(10 = the null class\); got 11/],
-    ['a nullClass of 99', [1, 2], { scale: 3, nullClass: 99 }, /nullClass must be the denoiser's null class 10.*got 99/],
+    ['a nullClass of 99', [1, 2], { guidanceScale: 3, nullClass: 99 }, /nullClass must be the denoiser's null class 10.*got 99/],
   ])('refuses class ids %s before the first step, leaking nothing', async (_, ids, guidance, msg) => {
     const labels = tf.tensor1d(ids, ids.some((v) => !Number.isInteger(v)) ? 'float32' : 'int32');
     const before = tf.memory().numTensors;
