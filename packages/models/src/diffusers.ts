@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { matchesAny, type NamedParameter } from '@tfjs-diffusion/regularizers';
+import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
 import {
-  attentionHeadsFor, attentionLevels, checkPrediction, resolveUNetConfig,
-  type DownBlockType, type Prediction, type UNetConfig, type UpBlockType,
+  attentionHeadsFor, attentionLevels, resolveUNetConfig,
+  type DownBlockType, type UNetConfig, type UpBlockType,
 } from './config.js';
-import { namePattern } from './layers.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors.js';
 import { UNet, unetParameterShapes } from './unet.js';
 
@@ -150,7 +151,7 @@ export function unetConfigFromDiffusers(config: DiffusersUNetConfig | string, op
       numClasses: numClassEmbeds === null ? null : (numClassEmbeds as number) - 1,
       timeFeatureDim: ch[0],
       embedDim: (timeDim as number | null) ?? 4 * ch[0]!,
-      predictionType: checkPrediction(opts.predictionType ?? 'epsilon', where),
+      predictionType: checkPrediction(opts.predictionType ?? 'epsilon', `${where}: predictionType`),
       timeConditioning: true,
       flipSinToCos: c.flip_sin_to_cos as boolean,
       freqShift: c.freq_shift as number,
@@ -462,7 +463,7 @@ export function selectByEitherName(model: UNet, patterns: readonly (string | Reg
   const names = diffusersNames(model);
   const picked = new Set<string>();
   for (const pattern of patterns) {
-    const m = namePattern(pattern);
+    const m = (name: string): boolean => matchesAny(name, [pattern]);
     let any = false;
     for (const [ours, theirs] of names) {
       const hits = theirs.filter(m);
