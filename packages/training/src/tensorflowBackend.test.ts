@@ -31,7 +31,7 @@ describe("trainer on tfjs-node's 'tensorflow' backend", () => {
         denoiser: new MLPDenoiser({ dim: 2, hidden: 16, layers: 1, numClasses: 2 }, { seed: 4 }),
         schedule: makeSchedule(),
         data: mixtureSource(7, 10),
-        lr: 1e-2,
+        learningRate: 1e-2,
         seed: 11,
         parallel,
       });
