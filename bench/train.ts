@@ -19,6 +19,7 @@ import { createRng, makeSchedule, timesteps } from '../packages/schedules/src/in
 import { UNet, unetPreset } from '../packages/models/src/index.js';
 import { batchSource, loadMnist } from '../packages/data/src/index.js';
 import { createTrainer } from '../packages/training/src/index.js';
+import { workerThreads } from '../packages/training/src/node.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -259,7 +260,7 @@ if (threadList.length > 0) {
     const net = new UNet(unetPreset('mnist-ref'), { seed: 0 });
     const trainer = await createTrainer({
       denoiser: net, schedule, data: batchSource(mnist, { batchSize: BATCH, seed: 1 }), learningRate: 1e-4,
-      parallel: threads > 1 ? { threads } : undefined,
+      parallel: threads > 1 ? workerThreads({ threads }) : undefined,
     });
     for (let i = 0; i < 2; i++) { progress(`trainer, ${threads} thread(s): warm-up ${i + 1}/2`); await trainer.trainStep(); }
     let steps = 0;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { readCheckpoint } from '@tfjs-diffusion/training';
+import { loadWeightsFrom } from '@tfjs-diffusion/training/node';
 import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import {
   clip, ddim, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, sample,
@@ -45,23 +45,13 @@ export function buildThreshold(t: Threshold): X0Processor | undefined {
 }
 
 /**
- * Loads model weights from a checkpoint folder (a run's checkpoints/ or one ckpt-*),
- * the EMA average when there is one and `preferEma`. Returns which set was used.
+ * Loads the inference weights at `dir` (a run folder, its checkpoints/ folder,
+ * one ckpt-* folder, or a model folder) into `model`: the EMA for the trained
+ * parameters when the run kept one and `preferEma`, the raw weights for frozen ones.
  */
-export async function loadWeights(model: DemoModel, dir: string, preferEma = true): Promise<{ source: 'ema' | 'model'; path: string }> {
-  const ck = await readCheckpoint(dir);
-  const params = model.parameters();
-  const useEma = preferEma && params.every((p) => ck.tensors[`ema.${p.name}`] !== undefined);
-  const prefix = useEma ? 'ema.' : 'model.';
-  for (const p of params) {
-    const t = ck.tensors[`${prefix}${p.name}`];
-    if (!t) throw new Error(`checkpoint ${ck.path}: parameter '${p.name}' is missing`);
-    if (t.shape.join() !== p.variable.shape.join()) {
-      throw new Error(`checkpoint ${ck.path}: parameter '${p.name}' has shape [${t.shape}], the model [${p.variable.shape}]`);
-    }
-    p.variable.assign(tf.tensor(t.data as Float32Array, t.shape, 'float32'));
-  }
-  return { source: useEma ? 'ema' : 'model', path: ck.path };
+export async function loadWeights(model: DemoModel, dir: string, preferEma = true): Promise<{ source: 'ema' | 'model' | 'model-folder'; path: string }> {
+  const { source, path } = await loadWeightsFrom(model, dir, { ema: preferEma });
+  return { source, path };
 }
 
 export interface GridRequest {

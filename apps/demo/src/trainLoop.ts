@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { planThreads } from '@tfjs-diffusion/backend';
-import { createTrainer, jsonlWriter, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
+import { createTrainer, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
+import { jsonlWriter, loadCheckpoint, readModelWeights, saveCheckpoint, truncateMetrics, workerThreads } from '@tfjs-diffusion/training/node';
 import { buildModel, buildSchedule, gridLabels, sampleImages } from './build.js';
 import { batchSource, loadDataset } from './dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz';
@@ -65,9 +66,9 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       pUncond: c.classConditional && r.pUncond > 0 ? r.pUncond : undefined,
     },
     freeze: o.fineTune?.freeze,
-    fineTune: o.fineTune && !o.resume ? { checkpoint: o.fineTune.checkpoint } : undefined,
+    fineTune: o.fineTune && !o.resume ? { weights: (await readModelWeights(o.fineTune.checkpoint)).tensors } : undefined,
     seed: c.seed,
-    parallel: threads.replicas > 1 ? { threads: threads.replicas } : undefined,
+    parallel: threads.replicas > 1 ? workerThreads({ threads: threads.replicas }) : undefined,
   };
   let trainer: Trainer | undefined;
   let stopRequested = false;
@@ -87,7 +88,9 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     trainer = await createTrainer(options);
     if (o.resume) {
       if (!existsSync(join(paths.checkpoints, 'latest'))) throw new Error(`--resume ${paths.dir}: no checkpoint in ${paths.checkpoints}`);
-      await trainer.loadCheckpoint(paths.checkpoints);
+      await loadCheckpoint(trainer, paths.checkpoints);
+      // Steps after the checkpoint are redone: their metrics lines go.
+      truncateMetrics(paths.metrics, trainer.step);
       log(`resumed at step ${trainer.step}`);
     } else if (o.fineTune) {
       log(`fine-tuning from ${o.fineTune.checkpoint}: ${trainer.trainable().length} trainable, ${trainer.frozen().length} frozen parameter tensors`);
@@ -118,7 +121,8 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     let savedStep = -1;
     const checkpoint = async () => {
       saving = true;
-      try { await tr.saveCheckpoint(paths.checkpoints, { keep: 2 }); } finally { saving = false; }
+      // The run folder gets model.safetensors too: every run folder is a model folder.
+      try { await saveCheckpoint(tr, paths.checkpoints, { keep: 2, modelDir: paths.dir }); } finally { saving = false; }
       savedStep = tr.step;
     };
     while (tr.step < end && !stopRequested) {
@@ -144,9 +148,10 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       }
       if (line.valLoss !== undefined) writeLossPlot(paths.metrics, paths.lossPlot, { minSnrGamma: c.regularizers.minSnrGamma });
       if (step % c.every.sample === 0 || last) await sampleGrid(step);
-      if (step % c.every.checkpoint === 0 || last) await checkpoint();
+      // A non-finite step is never checkpointed: the last finite checkpoint stays.
+      if ((step % c.every.checkpoint === 0 || last) && !res.skipped) await checkpoint();
     }
-    if (stopRequested && tr.step > startStep && savedStep !== tr.step) {
+    if (stopRequested && tr.step > startStep && savedStep !== tr.step && tr.guard.consecutive === 0) {
       await checkpoint();
       writeLossPlot(paths.metrics, paths.lossPlot, { minSnrGamma: c.regularizers.minSnrGamma });
     }

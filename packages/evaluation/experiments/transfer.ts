@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { createTrainer } from '@tfjs-diffusion/training';
+import { readModelWeights, saveCheckpoint } from '@tfjs-diffusion/training/node';
 import { loadFashionMnist, loadMnist } from '../src/testing/mnist.js';
 import { markdownTable, writeResult } from './common.js';
 import { MlpDenoiser, randomBatches } from './mlpDenoiser.js';
@@ -30,7 +31,8 @@ const dir = await mkdtemp(join(tmpdir(), 'transfer-'));
 const pre = new MlpDenoiser(784, { seed: 1 });
 const preTrainer = await createTrainer({ denoiser: pre, schedule, data: randomBatches(mnist.train.images, 64, 2), learningRate: 1e-3, seed: 3, regularizers: { weightDecay: 0 } });
 await preTrainer.fit({ steps: pretrainSteps });
-await preTrainer.saveCheckpoint(dir);
+await saveCheckpoint(preTrainer, dir);
+const pretrained = (await readModelWeights(dir)).tensors;
 await preTrainer.dispose();
 pre.dispose();
 
@@ -45,7 +47,7 @@ async function run(fineTune: boolean) {
     seed: 7,
     regularizers: { weightDecay: 0 },
     validation,
-    ...(fineTune ? { fineTune: { checkpoint: dir, freeze: ['in.*', 'temb.*'] } } : {}),
+    ...(fineTune ? { fineTune: { weights: pretrained, freeze: ['in.*', 'temb.*'] } } : {}),
   });
   const start = trainer.evaluate().loss;
   const t0 = Date.now();
@@ -76,7 +78,7 @@ const md = `# Experiment 5: transfer learning, MNIST → Fashion-MNIST
 Command: \`npx tsx --conditions=source packages/evaluation/experiments/transfer.ts\`
 (${tf.getBackend()} backend). Network: the MLP ε-predictor of experiments 3–4 (784 → 512 → 2 residual SiLU layers → 784, sinusoidal t embedding).
 Pre-training: ${pretrainSteps} steps of batch 64 on 8,000 MNIST digits (AdamW 1e-3), saved with \`saveCheckpoint\`.
-Fine-tuning: \`fineTune: { checkpoint, freeze: ['in.*', 'temb.*'] }\` (the input and timestep layers frozen; ${tuned.trainable} of the parameter tensors trained) at lr 3e-4,
+Fine-tuning: \`fineTune: { weights, freeze: ['in.*', 'temb.*'] }\` (the input and timestep layers frozen; ${tuned.trainable} of the parameter tensors trained) at lr 3e-4,
 versus the same network from scratch at lr 1e-3; ${steps} steps of batch 64 on 2,000 Fashion-MNIST images (250 per class, 80% for training) in [-1, 1].
 Validation: ε-MSE on the other 500 Fashion-MNIST images at 10 fixed timesteps with fixed noise.
 

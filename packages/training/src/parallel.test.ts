@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { slicePlain, type PlainBatch } from './loss.js';
-import { replicaOf, shardRanges } from './parallel.js';
+import { replicaOf, shardRanges } from './replica.js';
+import { workerThreads } from './workers.js';
 import { ToyDenoiser } from './testing/toy.js';
 
 describe('sharding', () => {
@@ -58,7 +59,7 @@ describe('parallel training', () => {
         regularizers: { ema: true, clipGradNorm: 1, pUncond: 0.2 },
         freeze: ['in.*'],
         seed: 11,
-        parallel,
+        parallel: parallel && workerThreads(parallel),
       });
     const single = await make();
     const par = await make({ threads: 2 });

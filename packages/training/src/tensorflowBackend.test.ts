@@ -25,6 +25,7 @@ describe("trainer on tfjs-node's 'tensorflow' backend", () => {
     const { MLPDenoiser } = await import('@tfjs-diffusion/models');
     const { makeSchedule } = await import('@tfjs-diffusion/schedules');
     const { createTrainer } = await import('./trainer.js');
+    const { workerThreads } = await import('./workers.js');
     const { mixtureSource } = await import('./testing/toy.js');
     const make = (parallel?: { threads: number }) =>
       createTrainer({
@@ -33,7 +34,7 @@ describe("trainer on tfjs-node's 'tensorflow' backend", () => {
         data: mixtureSource(7, 10),
         learningRate: 1e-2,
         seed: 11,
-        parallel,
+        parallel: parallel && workerThreads(parallel),
       });
     const single = await make();
     const par = await make({ threads: 2 });

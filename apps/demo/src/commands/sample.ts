@@ -33,7 +33,7 @@ export interface SampleCommandResult {
   images: string[];
   rows: number;
   cols: number;
-  weights: 'ema' | 'model';
+  weights: 'ema' | 'model' | 'model-folder';
 }
 
 /** `sample`: a PNG grid from a checkpoint with any sampler, guidance and thresholding. */

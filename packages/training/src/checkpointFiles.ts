@@ -1,0 +1,171 @@
+// Checkpoint folders on disk (Node): atomic writes, rotation, clean-up after
+// a kill, and reading any of a run folder, a checkpoints folder or a ckpt-* folder.
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { CHECKPOINT_STATE, CHECKPOINT_WEIGHTS, assertFiniteCheckpoint, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { writeModelFolder } from './modelFolder.js';
+import type { TrainerOptions } from './options.js';
+import { createTrainer, type Trainer } from './trainer.js';
+
+const LATEST = 'latest';
+const CKPT = /^ckpt-\d+$/;
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what a killed writer left in `dir`: `tmp-ckpt-*` folders, `latest.tmp`
+ * and `*.tmp-<pid>-*` files whose process is gone. Returns the names removed.
+ */
+export async function removeStaleTemporaries(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = /^tmp-ckpt-\d+-(\d+)$/.exec(name) ?? /\.tmp-(\d+)(?:-\d+)?$/.exec(name);
+    const stale = m ? !alive(Number(m[1])) : name === `${LATEST}.tmp` || /^tmp-ckpt-/.test(name);
+    if (!stale) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+export interface WriteCheckpointOptions {
+  /** Checkpoints kept, newest first (older ones are deleted after the new one is in place). Default 2; 0 keeps all. */
+  keep?: number;
+  /**
+   * Also write `modelDir/model.safetensors` (the inference weights: EMA when the
+   * run has one) and, if absent, `modelDir/config.json`, so that folder is a model folder.
+   */
+  modelDir?: string;
+}
+
+/**
+ * Writes `dir/ckpt-<step>/{checkpoint.safetensors,state.json}` inside a
+ * temporary folder, renames it into place, then updates `dir/latest`
+ * (temporary file + rename). Until that last rename the previous checkpoint
+ * is the one `latest` names, so a crash never leaves a half-written one in
+ * use. A state with NaN/Inf anywhere is refused before anything is written,
+ * so rotation never deletes the last finite checkpoint for a diverged one.
+ */
+export async function writeCheckpoint(dir: string, ck: Checkpoint, opts: WriteCheckpointOptions = {}): Promise<string> {
+  const keep = opts.keep ?? 2;
+  if (!Number.isInteger(keep) || keep < 0) throw new RangeError(`writeCheckpoint: keep must be a non-negative integer; got ${opts.keep}`);
+  assertFiniteCheckpoint(ck, `for ${dir} at step ${ck.state.step}`);
+  const files = encodeCheckpoint(ck);
+  await mkdir(dir, { recursive: true });
+  await removeStaleTemporaries(dir);
+  const name = `ckpt-${String(ck.state.step).padStart(8, '0')}`;
+  const tmp = join(dir, `tmp-${name}-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  try {
+    await writeFile(join(tmp, CHECKPOINT_WEIGHTS), files.weights);
+    await writeFile(join(tmp, CHECKPOINT_STATE), files.state);
+    const final = join(dir, name);
+    await rm(final, { recursive: true, force: true });
+    await rename(tmp, final);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  await writeFile(join(dir, `${LATEST}.tmp`), name);
+  await rename(join(dir, `${LATEST}.tmp`), join(dir, LATEST));
+  if (opts.modelDir !== undefined) await writeModelFolder(opts.modelDir, ck);
+  if (keep > 0) {
+    const all = (await readdir(dir)).filter((f) => CKPT.test(f)).sort();
+    for (const old of all.slice(0, Math.max(0, all.length - keep))) {
+      if (old !== name) await rm(join(dir, old), { recursive: true, force: true });
+    }
+  }
+  return join(dir, name);
+}
+
+/**
+ * The checkpoint folder `path` means: itself if it holds state.json, the one
+ * `path/latest` names (a checkpoints folder), or the one `path/checkpoints/latest`
+ * names (a run folder). Undefined when `path` is none of these.
+ */
+export async function findCheckpoint(path: string): Promise<string | undefined> {
+  if (await exists(join(path, CHECKPOINT_STATE))) return path;
+  for (const dir of [path, join(path, 'checkpoints')]) {
+    let name: string;
+    try {
+      name = (await readFile(join(dir, LATEST), 'utf8')).trim();
+    } catch {
+      continue;
+    }
+    if (!CKPT.test(name)) throw new Error(`checkpoint: '${join(dir, LATEST)}' names '${name}', not a ckpt-<step> folder`);
+    const ck = join(dir, name);
+    if (!(await exists(join(ck, CHECKPOINT_STATE)))) throw new Error(`checkpoint: '${join(dir, LATEST)}' names '${name}', which has no ${CHECKPOINT_STATE}`);
+    return ck;
+  }
+  return undefined;
+}
+
+/** As `findCheckpoint`, but an error naming what was looked for when there is none. */
+export async function resolveCheckpoint(path: string): Promise<string> {
+  const found = await findCheckpoint(path);
+  if (!found) throw new Error(`checkpoint: '${path}' holds neither ${CHECKPOINT_STATE} nor a 'latest' file naming a checkpoint (nor checkpoints/latest)`);
+  return found;
+}
+
+/** Reads a checkpoint from a run folder, a checkpoints folder or one ckpt-* folder. */
+export async function readCheckpoint(path: string): Promise<Checkpoint & { path: string }> {
+  const dir = await resolveCheckpoint(path);
+  const [weights, state] = await Promise.all([
+    readFile(join(dir, CHECKPOINT_WEIGHTS)).catch((e: Error) => {
+      throw new Error(`checkpoint ${dir}: cannot read ${CHECKPOINT_WEIGHTS}: ${e.message}`);
+    }),
+    readFile(join(dir, CHECKPOINT_STATE), 'utf8'),
+  ]);
+  const ck = decodeCheckpoint({ weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength), state }, dir);
+  return { ...ck, path: dir };
+}
+
+/** Saves `trainer`'s state into the checkpoints folder `dir` (see writeCheckpoint). */
+export async function saveCheckpoint(trainer: Trainer, dir: string, opts: WriteCheckpointOptions = {}): Promise<string> {
+  return writeCheckpoint(dir, trainer.checkpoint(), opts);
+}
+
+/** Loads the checkpoint at `path` into `trainer` (removing what a killed writer left beside it). */
+export async function loadCheckpoint(trainer: Trainer, path: string): Promise<string> {
+  const ck = await readCheckpoint(path);
+  const parent = join(ck.path, '..');
+  if (CKPT.test(basename(ck.path))) await removeStaleTemporaries(parent);
+  await trainer.restore(ck, ck.path);
+  return ck.path;
+}
+
+/** Builds a trainer with `options` and continues from the checkpoint at `path` (weights, EMA, moments, step, Rng, data position). */
+export async function resumeTrainer(path: string, options: TrainerOptions): Promise<Trainer> {
+  const trainer = await createTrainer(options);
+  try {
+    await loadCheckpoint(trainer, path);
+  } catch (e) {
+    await trainer.dispose();
+    throw e;
+  }
+  return trainer;
+}

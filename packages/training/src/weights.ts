@@ -1,0 +1,50 @@
+// Inference weights of a checkpoint, and loading them into a model through
+// the models package's strict `loadWeights` (every name and shape checked first).
+import { loadWeights } from '@tfjs-diffusion/models';
+import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+import type { Checkpoint, TensorMap } from './checkpoint.js';
+
+export type WeightsSource = 'ema' | 'model';
+
+export interface InferenceWeights {
+  /** Tensors by parameter name, every parameter of the model. */
+  tensors: TensorMap;
+  /** 'ema' when the trainable parameters come from the EMA, 'model' for the raw weights. */
+  source: WeightsSource;
+}
+
+/**
+ * The weights to sample with. With `ema` (default) and a run that kept an
+ * EMA: the EMA for every trained parameter and the raw weights for the
+ * frozen ones (the EMA covers only what was trained; frozen weights never
+ * moved). A trained parameter without its EMA tensor is an error naming it.
+ */
+export function inferenceWeights(ck: Checkpoint, { ema = true, where = `at step ${ck.state.step}` }: { ema?: boolean; where?: string } = {}): InferenceWeights {
+  if (!ema || ck.ema === null) return { tensors: { ...ck.model }, source: 'model' };
+  const trained = new Set(ck.state.config.trainable);
+  const tensors: TensorMap = {};
+  for (const [name, raw] of Object.entries(ck.model)) {
+    if (!trained.has(name)) {
+      tensors[name] = raw;
+      continue;
+    }
+    const avg = ck.ema[name];
+    if (!avg) throw new Error(`checkpoint ${where}: no EMA weights for the trained parameter '${name}' (corrupt checkpoint?); pass ema: false for the raw weights`);
+    tensors[name] = avg;
+  }
+  for (const name of trained) {
+    if (!(name in ck.model)) throw new Error(`checkpoint ${where}: state.json lists trained parameter '${name}', which has no weights`);
+  }
+  return { tensors, source: 'ema' };
+}
+
+/** Loads a checkpoint's inference weights into `model` (strict: names and shapes must match). */
+export function loadCheckpointWeights(
+  model: { parameters(): NamedParameter[] },
+  ck: Checkpoint,
+  opts: { ema?: boolean; where?: string } = {},
+): WeightsSource {
+  const w = inferenceWeights(ck, opts);
+  loadWeights(model, w.tensors, { source: `checkpoint ${opts.where ?? `at step ${ck.state.step}`}` });
+  return w.source;
+}

@@ -1,0 +1,52 @@
+// Data parallelism over worker threads (Node only): the backend package's
+// createDataParallel with this package's replica module.
+import type * as tf from '@tensorflow/tfjs';
+import { createDataParallel } from '@tfjs-diffusion/backend/node';
+import { replicaInit, replicaOf, shardRanges, type ParallelRunner, type ReplicaInit, type StartParallel } from './replica.js';
+
+export interface WorkerThreadsOptions {
+  /** Replicas in all, this thread's included. 1 (or less): no workers. */
+  threads: number;
+  /** How workers rebuild the model; defaults to the denoiser's config (with `kind`). */
+  init?: ReplicaInit;
+  /** The replica module; defaults to this package's replica.ts / replica.js. */
+  module?: string;
+}
+
+/** `TrainerOptions.parallel` for `threads` worker threads (shards of each batch, gradients averaged, weights synced). */
+export function workerThreads(opts: WorkerThreadsOptions): StartParallel {
+  if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError(`workerThreads: threads must be a positive integer; got ${opts.threads}`);
+  return async ({ denoiser, prediction, freeze }) => {
+    if (opts.threads <= 1) return undefined;
+    const init = opts.init ?? replicaInit(denoiser, prediction, freeze);
+    const module = opts.module ?? new URL(import.meta.url.endsWith('.ts') ? './replica.ts' : './replica.js', import.meta.url).href;
+    const dp = await createDataParallel({ module, init, threads: opts.threads });
+    const local = replicaOf(denoiser, prediction, freeze);
+    // Workers build their models from the config with their own initial weights: start them from ours.
+    try {
+      await dp.syncWeights(local);
+    } catch (e) {
+      await dp.dispose();
+      throw e;
+    }
+    const runner: ParallelRunner = {
+      threads: dp.threads,
+      async lossAndGrads(batch, slice) {
+        const ranges = shardRanges(batch.shape[0], dp.threads);
+        const r: { loss: number; grads: Record<string, tf.Tensor> } = await dp.lossAndGrads(local, ranges.map((x) => slice(x)), ranges.map(([a, b]) => b - a));
+        // Workers send gradients of every parameter they hold; keep the trained ones.
+        const keep = new Set(local.trainable().map((p) => p.name));
+        for (const [name, g] of Object.entries(r.grads)) {
+          if (!keep.has(name)) {
+            g.dispose();
+            delete r.grads[name];
+          }
+        }
+        return r;
+      },
+      syncWeights: () => dp.syncWeights(local),
+      dispose: () => dp.dispose(),
+    };
+    return runner;
+  };
+}
