@@ -130,6 +130,12 @@ export interface BundlePageOptions {
   outDir: string;
   /** Page title; the page is an empty body that loads `main.js` as a module. */
   title?: string;
+  /**
+   * 'error' (default): a `node:` import reachable from the page fails the
+   * bundle, as it would for a user. 'stub': each resolves to an empty module,
+   * for test pages that import a package whose Node-only parts they never call.
+   */
+  nodeBuiltins?: 'error' | 'stub';
 }
 
 /**
@@ -152,6 +158,17 @@ export async function bundlePage(opts: BundlePageOptions): Promise<void> {
     conditions: ['source', 'browser', 'module', 'import', 'default'],
     logLevel: 'error',
     sourcemap: false,
+    plugins:
+      opts.nodeBuiltins === 'stub'
+        ? [{
+            name: 'stub-node-builtins',
+            setup(b) {
+              b.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
+              // CommonJS, so any named import resolves (to undefined) instead of failing the build.
+              b.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+            },
+          }]
+        : [],
   });
   const title = opts.title ?? 'test page';
   await writeFile(

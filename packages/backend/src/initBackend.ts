@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerTrainingKernels } from './registerTrainingKernels.js';
-import { registerGpuTrainingKernels } from './registerGpuTrainingKernels.js';
+import { registerCpuKernelFixes, registerTrainingKernels } from './registerTrainingKernels.js';
 import { isNode, nodeCores, setNodeEnv } from './environment.js';
 
 /**
@@ -147,7 +146,9 @@ async function tryWebgpu(): Promise<Attempt> {
   }
   const bad = await setBackendOr('webgpu', 'webgpu', 'the webgpu backend');
   if (bad) return bad;
-  const kernels = registerGpuTrainingKernels('webgpu');
+  // tfjs 4.22's webgpu backend has every kernel of the U-Net's gradient, and
+  // they agree with cpu (backend.browser.test.ts): nothing to add.
+  const kernels: string[] = [];
   const notes: string[] = [];
   if (adapter.isFallbackAdapter || adapter.info?.architecture === 'swiftshader' || adapter.info?.vendor === 'google') {
     notes.push('software adapter');
@@ -167,7 +168,8 @@ async function tryWebgl(): Promise<Attempt> {
   if (!tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
     return fail('webgl', 'WebGL cannot render to float32 textures (tensors would be fp16, too coarse for training)');
   }
-  const kernels = registerGpuTrainingKernels('webgl');
+  // As for webgpu: every gradient kernel is there and agrees with cpu.
+  const kernels: string[] = [];
   const version = tf.env().getNumber('WEBGL_VERSION');
   return { ok: true, info: { name: 'webgl', kernels, threads: 1, notes: [`WebGL ${version}`] } };
 }
@@ -208,7 +210,7 @@ async function tryWasm(threads: number | undefined, wasmPaths: InitBackendOption
 
 async function tryCpu(): Promise<Attempt> {
   const bad = await setBackendOr('cpu', 'cpu', 'the cpu backend');
-  return bad ?? { ok: true, info: { name: 'cpu', kernels: [], threads: 1, notes: [] } };
+  return bad ?? { ok: true, info: { name: 'cpu', kernels: registerCpuKernelFixes(), threads: 1, notes: [] } };
 }
 
 function attempt(choice: Choice, opts: InitBackendOptions): Promise<Attempt> {
@@ -255,6 +257,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   if (wasmPaths !== undefined && typeof wasmPaths !== 'string' && (typeof wasmPaths !== 'object' || wasmPaths === null)) {
     throw new Error(`wasmPaths must be a URL prefix string or a map from .wasm file name to URL; got ${String(wasmPaths)}`);
   }
+  // Whatever is chosen, tfjs may fall back to cpu for a kernel: its fixes go in first.
+  registerCpuKernelFixes();
   const order = prefer === 'auto' ? autoOrder() : [prefer];
   const skipped: SkippedBackend[] = [];
   for (const choice of order) {

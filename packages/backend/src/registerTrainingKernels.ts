@@ -5,6 +5,7 @@ import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
 import { identityConfig } from './kernels/Identity.js';
 import { splitVConfig } from './kernels/SplitV.js';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
+import { resizeNearestNeighborGradCpuConfig } from './kernels/ResizeNearestNeighborGrad.js';
 
 /** The kernels this package adds to (or replaces in) tfjs' wasm backend. */
 export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
@@ -28,4 +29,17 @@ export function registerTrainingKernels(): string[] {
     tf.registerKernel(config);
   }
   return trainingKernelConfigs.map((c) => c.kernelName);
+}
+
+/** Corrections to tfjs' cpu backend (the fallback, and the reference the other backends are tested against). */
+export const cpuKernelFixConfigs: readonly tf.KernelConfig[] = [resizeNearestNeighborGradCpuConfig];
+
+/** Replaces the cpu kernels tfjs 4.22 gets wrong (idempotent). Returns their names. */
+export function registerCpuKernelFixes(): string[] {
+  for (const config of cpuKernelFixConfigs) {
+    if (tf.getKernel(config.kernelName, config.backendName)?.kernelFunc === config.kernelFunc) continue;
+    if (tf.getKernel(config.kernelName, config.backendName) !== undefined) tf.unregisterKernel(config.kernelName, config.backendName);
+    tf.registerKernel(config);
+  }
+  return cpuKernelFixConfigs.map((c) => c.kernelName);
 }

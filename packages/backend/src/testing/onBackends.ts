@@ -6,7 +6,7 @@ export function randn(shape: number[], seed: number): Float32Array {
 }
 
 /** Runs `f` on the named backend and returns its outputs as plain arrays. */
-export async function runOn(backend: 'cpu' | 'wasm', f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+export async function runOn(backend: string, f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   const out = tf.tidy(f);
   const list = Array.isArray(out) ? out : [out];
