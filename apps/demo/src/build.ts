@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadWeightsFrom } from '@tfjs-diffusion/training/node';
 import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import {
-  clip, ddim, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, sample,
+  clip, ddim, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, lms, pndm, sample, uniPC,
   type Sampler, type X0Processor,
 } from '@tfjs-diffusion/samplers';
 import { UNet, unetPreset } from '@tfjs-diffusion/models';
@@ -35,6 +35,9 @@ export function buildSampler(name: SamplerName, opts: { eta?: number } = {}): Sa
     case 'euler-a': return eulerAncestral({ timestepSpacing: 'trailing' });
     case 'heun': return heun({ timestepSpacing: 'trailing' });
     case 'dpmpp-2m': return dpmSolverPlusPlus2M({ timestepSpacing: 'trailing' });
+    case 'pndm': return pndm({ skipPrkSteps: true, setAlphaToOne: true, timestepSpacing: 'trailing' });
+    case 'lms': return lms({ timestepSpacing: 'trailing' });
+    case 'unipc': return uniPC({ timestepSpacing: 'trailing' });
   }
 }
 

@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import type { BetaSchedule, Prediction } from '@tfjs-diffusion/schedules';
 export type DatasetName = 'mnist' | 'fashion-mnist';
-export type SamplerName = 'ddim' | 'ddpm' | 'euler' | 'euler-a' | 'heun' | 'dpmpp-2m';
+export type SamplerName = 'ddim' | 'ddpm' | 'euler' | 'euler-a' | 'heun' | 'dpmpp-2m' | 'pndm' | 'lms' | 'unipc';
 export type Threshold = 'dynamic' | 'clip' | 'none';
 
 export const DATASETS: readonly DatasetName[] = ['mnist', 'fashion-mnist'];
-export const SAMPLERS: readonly SamplerName[] = ['ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m'];
+export const SAMPLERS: readonly SamplerName[] = ['ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m', 'pndm', 'lms', 'unipc'];
 export const THRESHOLDS: readonly Threshold[] = ['dynamic', 'clip', 'none'];
 
 /** Everything a run needs; written to the run folder as config.json. */

@@ -32,7 +32,7 @@ describe('config merging', () => {
 
   it('names the bad field and what it accepts', () => {
     expect(() => resolveConfig({ overrides: { 'sampler.name': 'plms' } })).toThrow(
-      "sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m'; got 'plms'",
+      "sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m', 'pndm', 'lms', 'unipc'; got 'plms'",
     );
     expect(() => resolveConfig({ overrides: { steps: 0 } })).toThrow('steps must be an integer >= 1; got 0');
     expect(() => resolveConfig({ preset: 'cifar' })).toThrow("preset must be one of 'mnist-tiny', 'mnist', 'fashion-mnist'; got 'cifar'");

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng, makeSchedule } from '@tfjs-diffusion/schedules';
 import { describe, expect, it } from 'vitest';
 import { euler } from './euler.js';
-import { fromDiffusersConfig } from './from-diffusers-config.js';
+import { fromDiffusersConfig, SUPPORTED_DIFFUSERS_SCHEDULERS } from './from-diffusers-config.js';
 import { SamplerState } from './state.js';
 import type { Sampler } from './types.js';
 
@@ -13,6 +13,21 @@ const SD = {
   num_train_timesteps: 1000,
   steps_offset: 1,
 };
+
+// Stable Diffusion 1.5's scheduler/scheduler_config.json, verbatim.
+const SD15_PNDM = `{
+  "_class_name": "PNDMScheduler",
+  "_diffusers_version": "0.6.0",
+  "beta_end": 0.012,
+  "beta_schedule": "scaled_linear",
+  "beta_start": 0.00085,
+  "num_train_timesteps": 1000,
+  "set_alpha_to_one": false,
+  "skip_prk_steps": true,
+  "steps_offset": 1,
+  "trained_betas": null,
+  "clip_sample": false
+}`;
 
 /** The x0 a step forms from a 'sample' prediction (the model output itself, then the x0 processor). */
 function x0Of(sampler: Sampler, out: number[]): number[] {
@@ -90,16 +105,81 @@ describe('fromDiffusersConfig', () => {
     const names = {
       DDPMScheduler: 'ddpm',
       DDIMScheduler: 'ddim',
+      PNDMScheduler: 'pndm',
       EulerDiscreteScheduler: 'euler',
       EulerAncestralDiscreteScheduler: 'euler-ancestral',
       HeunDiscreteScheduler: 'heun',
+      LMSDiscreteScheduler: 'lms',
       DPMSolverMultistepScheduler: 'dpm-solver++(2m)',
+      UniPCMultistepScheduler: 'unipc',
     };
+    expect([...SUPPORTED_DIFFUSERS_SCHEDULERS].sort()).toEqual(Object.keys(names).sort());
     for (const [cls, name] of Object.entries(names)) expect(fromDiffusersConfig({ _class_name: cls }).sampler.name).toBe(name);
   });
 
+  it("reads Stable Diffusion 1.5's PNDM config verbatim: PLMS without the Runge–Kutta warm-up, 51 model calls for 50 steps", () => {
+    const { sampler, schedule, className, ignoredKeys } = fromDiffusersConfig(SD15_PNDM);
+    expect(className).toBe('PNDMScheduler');
+    // clip_sample is not a PNDMScheduler argument: diffusers ignores it with a warning.
+    expect(ignoredKeys).toEqual(['clip_sample']);
+    const ts = sampler.timesteps(schedule, 50);
+    expect(ts.slice(0, 4)).toEqual([981, 961, 961, 941]);
+    expect(ts).toHaveLength(51);
+    expect(ts[50]).toBe(1);
+    // set_alpha_to_one false: the run ends at ᾱ_0, not at the clean sample.
+    expect(sampler.alphasCumprod!(schedule, ts)[51]).toBe(schedule.alphasCumprod[0]);
+  });
+
+  it("reads a Flax class name as diffusers does (FlaxDDIMScheduler's config builds a DDIMScheduler)", () => {
+    const { sampler, className, prediction, ignoredKeys } = fromDiffusersConfig({
+      _class_name: 'FlaxDDIMScheduler',
+      _diffusers_version: '0.8.0',
+      ...SD,
+      clip_sample: false,
+      prediction_type: 'v_prediction',
+      set_alpha_to_one: false,
+      skip_prk_steps: true,
+      trained_betas: null,
+      dtype: 'float32',
+    });
+    expect(className).toBe('DDIMScheduler');
+    expect(sampler.name).toBe('ddim');
+    expect(prediction).toBe('v');
+    expect(ignoredKeys.sort()).toEqual(['dtype', 'skip_prk_steps']);
+  });
+
+  it("switches class on a model's config, as EulerAncestralDiscreteScheduler.from_config(pipe.scheduler.config)", () => {
+    const { sampler, schedule, className, ignoredKeys } = fromDiffusersConfig(SD15_PNDM, { as: 'EulerAncestralDiscreteScheduler' });
+    expect(className).toBe('EulerAncestralDiscreteScheduler');
+    expect(sampler.name).toBe('euler-ancestral');
+    expect(schedule.betas[999]).toBeCloseTo(0.012, 12);
+    // The class's own default spacing (linspace): the PNDM config sets none.
+    expect(sampler.timesteps(schedule, 4)).toEqual([999, 666, 333, 0]);
+    expect(ignoredKeys.sort()).toEqual(['clip_sample', 'set_alpha_to_one', 'skip_prk_steps']);
+    // Keys listed in _use_default_values take the class default, as in diffusers.
+    const u = fromDiffusersConfig({ _class_name: 'DDIMScheduler', steps_offset: 1, _use_default_values: ['steps_offset'] });
+    expect(u.sampler.timesteps(u.schedule, 50)[0]).toBe(980);
+    // HeunDiscreteScheduler's own β defaults apply when the config has none.
+    expect(fromDiffusersConfig({}, { as: 'HeunDiscreteScheduler' }).schedule.betas[0]).toBeCloseTo(0.00085, 15);
+  });
+
   it('names unsupported classes and options', () => {
-    expect(() => fromDiffusersConfig({ _class_name: 'PNDMScheduler' })).toThrow(/_class_name must be one of .*DDIMScheduler.*got "PNDMScheduler"/);
+    expect(() => fromDiffusersConfig({ _class_name: 'KarrasVeScheduler' })).toThrow(
+      /_class_name must be one of DDPMScheduler, DDIMScheduler, PNDMScheduler, .*UniPCMultistepScheduler \(or the same with a Flax prefix\); got 'KarrasVeScheduler'/,
+    );
+    expect(() => fromDiffusersConfig({})).toThrow(/_class_name is missing.*pass \{ as: one of DDPMScheduler/);
+    expect(() => fromDiffusersConfig({ _class_name: 'DDIMScheduler' }, { as: 'Euler' as never })).toThrow(/as must be one of .*got 'Euler'/);
+    expect(() => fromDiffusersConfig('{nope')).toThrow(/not valid JSON/);
+    expect(() => fromDiffusersConfig({ _class_name: 'DDIMScheduler', prediction_type: 'v' })).toThrow(
+      "prediction_type must be one of 'epsilon', 'v_prediction', 'sample'; got 'v'",
+    );
+    expect(() => fromDiffusersConfig({ _class_name: 'DDIMScheduler', timestep_spacing: 'uniform' })).toThrow(
+      "timestep_spacing must be one of 'leading', 'trailing', 'linspace'; got 'uniform'",
+    );
+    expect(() => fromDiffusersConfig({ _class_name: 'DDIMScheduler', steps_offset: 0.5 })).toThrow('steps_offset must be an integer >= 0; got 0.5');
+    expect(() => fromDiffusersConfig({ _class_name: 'DDIMScheduler', clip_sample: 'yes' })).toThrow("clip_sample must be true or false; got 'yes'");
+    expect(() => fromDiffusersConfig({ _class_name: 'UniPCMultistepScheduler', solver_order: 4 })).toThrow(/solver_order = 4/);
+    expect(() => fromDiffusersConfig({ _class_name: 'UniPCMultistepScheduler', solver_type: 'x' })).toThrow(/solver_type must be one of 'bh1', 'bh2'/);
     expect(() => fromDiffusersConfig({ _class_name: 'DPMSolverMultistepScheduler', algorithm_type: 'sde-dpmsolver++' })).toThrow(
       /algorithm_type = "sde-dpmsolver\+\+"/,
     );

@@ -8,6 +8,9 @@ import { dynamicThreshold } from './dynamic-threshold.js';
 import { euler } from './euler.js';
 import { eulerAncestral } from './euler-ancestral.js';
 import { heun } from './heun.js';
+import { lms } from './lms.js';
+import { pndm } from './pndm.js';
+import { uniPC } from './unipc.js';
 import { sample } from './sample.js';
 import type { Conditioning, Denoiser, Sampler } from './types.js';
 import type { Prediction } from '@tfjs-diffusion/schedules';
@@ -80,6 +83,12 @@ const SAMPLERS: [string, () => Sampler, number][] = [
   ['heun', () => heun(), 50],
   ['dpm++ 2m', () => dpmSolverPlusPlus2M(), 50],
   ['dpm++ 2m karras', () => dpmSolverPlusPlus2M({ useKarrasSigmas: true }), 50],
+  ['pndm (plms, skip_prk_steps)', () => pndm({ skipPrkSteps: true, stepsOffset: 1 }), 50],
+  ['pndm (runge-kutta warm-up)', () => pndm(), 50],
+  ['lms', () => lms(), 50],
+  ['lms karras', () => lms({ useKarrasSigmas: true }), 50],
+  ['unipc bh2', () => uniPC(), 20],
+  ['unipc bh1 order 3', () => uniPC({ solverType: 'bh1', solverOrder: 3 }), 20],
 ];
 
 describe('samples of Gaussian data have its mean and std', () => {
@@ -98,6 +107,7 @@ describe('samples of Gaussian data have its mean and std', () => {
     ['ddim', ddim({ timestepSpacing: 'trailing' })],
     ['euler', euler({ timestepSpacing: 'trailing' })],
     ['dpm++ 2m', dpmSolverPlusPlus2M({ timestepSpacing: 'trailing' })],
+    ['unipc', uniPC({ timestepSpacing: 'trailing' })],
   ];
   for (const [name, sampler] of zeroSnrSamplers) {
     it(`${name} with trailing spacing on a zero-terminal-SNR schedule (v prediction)`, async () => {

@@ -1,8 +1,8 @@
 // The README example. Run: npx tsx --conditions=source packages/schedules/examples/quickstart.ts
 import {
-  fromDiffusersConfig,
   karrasSigmas,
   makeSchedule,
+  scheduleFromDiffusersConfig,
   sigmaAt,
   sigmaToTimestep,
   sigmas,
@@ -23,7 +23,8 @@ console.log(Array.from(ks, (s) => sigmaToTimestep(schedule, s).toFixed(2)).join(
 console.log(sigmaAt(schedule, sigmaToTimestep(schedule, 3)).toFixed(12)); // 3.000000000000
 
 // A diffusers scheduler_config.json, as is
-const { schedule: s2, className, options } = fromDiffusersConfig({
+// (its schedule part; @tfjs-diffusion/samplers' fromDiffusersConfig reads the sampler part)
+const { schedule: s2, scheduleConfig } = scheduleFromDiffusersConfig({
   _class_name: 'DDIMScheduler',
   _diffusers_version: '0.25.0',
   beta_schedule: 'scaled_linear',
@@ -33,4 +34,4 @@ const { schedule: s2, className, options } = fromDiffusersConfig({
   timestep_spacing: 'trailing',
   rescale_betas_zero_snr: true,
 });
-console.log(className, options.predictionType, options.timestepSpacing, s2.alphasCumprod[999]); // DDIMScheduler v trailing 0
+console.log(scheduleConfig.betaSchedule, s2.alphasCumprod[999]); // scaled_linear 0
