@@ -197,7 +197,7 @@ describe('the loop', () => {
     };
     const cond = { classLabels: tf.tensor1d([0, 1, 2, 0], 'int32') };
     const before = tf.memory().numTensors;
-    for (const sampler of [ddpm(), dpmSolverPlusPlus2M(), heun()]) {
+    for (const sampler of [ddpm(), dpmSolverPlusPlus2M(), heun(), pndm(), lms(), uniPC({ solverOrder: 3 })]) {
       const steps = sampler.name === 'ddpm' ? 1000 : 100;
       const { samples } = await sample(conditional, sampler, {
         schedule,
@@ -211,6 +211,19 @@ describe('the loop', () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     cond.classLabels.dispose();
+  });
+
+  it('the multistep samplers start img2img runs part way and leak nothing', async () => {
+    const init = tf.fill([8, 1, 1, 2], 0.5) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    for (const sampler of [pndm({ skipPrkSteps: true }), pndm(), lms(), uniPC()]) {
+      const { samples } = await sample(eps, sampler, { schedule, numInferenceSteps: 20, initImage: init, strength: 0.4, seed: 3 });
+      expect(samples.shape).toEqual([8, 1, 1, 2]);
+      expect(Array.from(samples.dataSync()).every(Number.isFinite)).toBe(true);
+      samples.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    init.dispose();
   });
 
   it('dynamic thresholding keeps every final sample in [-1, 1] (data mean 2)', async () => {
