@@ -56,7 +56,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     validation: { images: valImages, labels: c.classConditional ? data.val.labels : undefined, timesteps: 10, seed: 1234, batchSize: 128 },
     learningRate: { schedule: c.lrSchedule, peak: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps },
     regularizers: {
-      ema: r.ema > 0 ? { decay: r.ema, useWarmup: true, power: 3 / 4 } : undefined,
+      ema: r.ema > 0 ? { decay: r.ema, useEmaWarmup: true, power: 3 / 4 } : undefined,
       dropout: r.dropout > 0 ? r.dropout : undefined,
       weightDecay: r.weightDecay,
       clipGradNorm: r.clipGradNorm > 0 ? r.clipGradNorm : undefined,

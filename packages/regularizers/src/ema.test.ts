@@ -20,7 +20,7 @@ describe('createEma', () => {
 
   it('follows the warm-up formula 1 - (1 + s/invGamma)^-power, clamped to [minDecay, maxDecay]', () => {
     const p = param('w', [0]);
-    const ema = createEma([p], { useWarmup: true, invGamma: 2, power: 0.75, minDecay: 0.3, decay: 0.9 });
+    const ema = createEma([p], { useEmaWarmup: true, invGamma: 2, power: 0.75, minDecay: 0.3, decay: 0.9 });
     const f = (s: number) => Math.min(0.9, Math.max(0.3, 1 - (1 + s / 2) ** -0.75));
     expect(ema.getDecay(1)).toBe(0);
     for (const step of [2, 3, 5, 50, 10_000]) expect(ema.getDecay(step)).toBeCloseTo(f(step - 1), 12);
@@ -32,7 +32,7 @@ describe('createEma', () => {
 
   it('averages hand-computed steps', () => {
     const p = param('w', [1, -2]);
-    const ema = createEma([p], { useWarmup: true, invGamma: 1, power: 1, decay: 0.99 });
+    const ema = createEma([p], { useEmaWarmup: true, invGamma: 1, power: 1, decay: 0.99 });
     // step 1: decay 0 → shadow copies θ
     p.variable.assign(tf.tensor1d([2, 0]));
     ema.update(1);
@@ -57,9 +57,9 @@ describe('createEma', () => {
     p.variable.dispose();
   });
 
-  it('waits startStep steps and updates only every updateEvery steps', () => {
+  it('waits updateAfterStep steps and updates only every updateEvery steps', () => {
     const p = param('w', [0]);
-    const ema = createEma([p], { startStep: 3, updateEvery: 2, decay: 0.9 });
+    const ema = createEma([p], { updateAfterStep: 3, updateEvery: 2, decay: 0.9 });
     expect(ema.getDecay(4)).toBe(0);
     expect(ema.getDecay(5)).toBeCloseTo(2 / 11, 12);
     p.variable.assign(tf.tensor1d([10]));

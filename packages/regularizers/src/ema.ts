@@ -4,8 +4,8 @@ import type { NamedParameter, TensorData } from './types.js';
 export interface EmaOptions {
   /** Upper bound of the decay (diffusers' `decay`). Default 0.9999. */
   decay?: number;
-  /** Warm-up 1 − (1 + step/invGamma)^(−power) instead of (1 + step)/(10 + step). Default false, as diffusers. */
-  useWarmup?: boolean;
+  /** Warm-up 1 − (1 + step/invGamma)^(−power) instead of (1 + step)/(10 + step) (diffusers' `use_ema_warmup`). Default false. */
+  useEmaWarmup?: boolean;
   invGamma?: number;
   power?: number;
   minDecay?: number;
@@ -14,7 +14,7 @@ export interface EmaOptions {
   /** Average only on steps that are a multiple of this. Default 1. */
   updateEvery?: number;
   /** Steps before averaging starts (diffusers' `update_after_step`): the average copies the weights until then. */
-  startStep?: number;
+  updateAfterStep?: number;
 }
 
 export interface EmaState {
@@ -56,13 +56,13 @@ function checkRange(name: string, v: number, lo: number, hi: number): void {
  */
 export function createEma(parameters: readonly NamedParameter[], opts: EmaOptions = {}): Ema {
   const decay = opts.decay ?? 0.9999;
-  const useWarmup = opts.useWarmup ?? false;
+  const useWarmup = opts.useEmaWarmup ?? false;
   const invGamma = opts.invGamma ?? 1;
   const power = opts.power ?? 2 / 3;
   const minDecay = opts.minDecay ?? 0;
   const maxDecay = opts.maxDecay ?? decay;
   const updateEvery = opts.updateEvery ?? 1;
-  const startStep = opts.startStep ?? 0;
+  const startStep = opts.updateAfterStep ?? 0;
   checkRange('decay', decay, 0, 1);
   checkRange('minDecay', minDecay, 0, 1);
   checkRange('maxDecay', maxDecay, 0, 1);
@@ -72,7 +72,7 @@ export function createEma(parameters: readonly NamedParameter[], opts: EmaOption
     throw new RangeError(`createEma: updateEvery must be a positive integer, got ${updateEvery}`);
   }
   if (!Number.isInteger(startStep) || startStep < 0) {
-    throw new RangeError(`createEma: startStep must be a non-negative integer, got ${startStep}`);
+    throw new RangeError(`createEma: updateAfterStep must be a non-negative integer, got ${startStep}`);
   }
 
   const params = new Map<string, tf.Variable>();

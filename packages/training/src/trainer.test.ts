@@ -185,7 +185,7 @@ describe('createTrainer', () => {
         data: src,
         validation: { images: v.images, labels: v.labels, timesteps: 3 },
         regularizers: {
-          ema: { useWarmup: true }, clipGradNorm: 0.5, minSnrGamma: 5, offsetNoise: 0.1, inputPerturbation: 0.1,
+          ema: { useEmaWarmup: true }, clipGradNorm: 0.5, minSnrGamma: 5, offsetNoise: 0.1, inputPerturbation: 0.1,
           pUncond: 0.1, dropout: { kind: 'linear', from: 0, to: 0.1, steps: 100 },
           timestepSampler: { kind: 'curriculum', numTrainTimesteps: 100, rampSteps: 50 },
         },
