@@ -52,7 +52,7 @@ export function buildThreshold(t: Threshold): X0Processor | undefined {
  * one ckpt-* folder, or a model folder) into `model`: the EMA for the trained
  * parameters when the run kept one and `preferEma`, the raw weights for frozen ones.
  */
-export async function loadWeights(model: DemoModel, dir: string, preferEma = true): Promise<{ source: 'ema' | 'model' | 'model-folder'; path: string }> {
+export async function loadWeights(model: DemoModel, dir: string, preferEma = true): Promise<{ source: 'ema' | 'model' | 'model-folder' | 'diffusers'; path: string }> {
   const { source, path } = await loadWeightsFrom(model, dir, { ema: preferEma });
   return { source, path };
 }

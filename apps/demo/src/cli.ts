@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { evalCommand } from './commands/eval.js';
+import { EXPORT_FORMATS, exportCommand } from './commands/export.js';
 import { fineTuneCommand } from './commands/fineTune.js';
 import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
@@ -143,7 +144,7 @@ export function createProgram(): Command {
   const runs = (v: string | number) => `the run's; mnist-tiny: ${v}`;
   program.command('sample')
     .description('sample a PNG grid from a checkpoint')
-    .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
+    .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder, one checkpoints/ckpt-* folder, or a diffusers UNet2DModel folder')
     .addOption(new Option('--sampler <name>', 'sampler').choices(SAMPLERS as string[]).default(tiny.name, runs(tiny.name)))
     .addOption(new Option('--steps <n>', 'sampler steps').argParser(int('--steps')).default(tiny.steps, runs(tiny.steps)))
     .addOption(new Option('--guidance <scale>', 'classifier-free guidance scale (1 = none)').argParser(num('--guidance')).default(tiny.guidance, runs(tiny.guidance)))
@@ -167,7 +168,7 @@ export function createProgram(): Command {
 
   program.command('eval')
     .description('memorization rate, nearest-neighbour grid, classifier accuracy and Fréchet distance of samples (report.md + PNGs)')
-    .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
+    .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder, one checkpoints/ckpt-* folder, or a diffusers UNet2DModel folder')
     .option('--n <n>', 'samples per class (or in total if unconditional)', int('--n'), 20)
     .addOption(new Option('--sampler <name>', 'sampler').choices(SAMPLERS as string[]).default(tiny.name, runs(tiny.name)))
     .addOption(new Option('--steps <n>', 'sampler steps').argParser(int('--steps')).default(tiny.steps, runs(tiny.steps)))
@@ -188,8 +189,8 @@ export function createProgram(): Command {
   addTrainFlags(
     program.command('fine-tune')
       .description('start from a checkpoint on another dataset, freezing parameters by name pattern, with a new learning rate')
-      .requiredOption('--checkpoint <path>', 'run folder or checkpoint to start from')
-      .option('--freeze <patterns>', "comma-separated parameter name patterns to keep fixed, e.g. 'down.*,mid.*'", '')
+      .requiredOption('--checkpoint <path>', 'run folder, checkpoint or diffusers UNet2DModel folder to start from')
+      .option('--freeze <patterns>', "comma-separated parameter name patterns to keep fixed, ours or diffusers', e.g. 'down.*,mid.*' or 'down_blocks.*'", '')
       .option('--config <file.json>', 'JSON config over the source run\'s settings', '')
       .option('--out <dir>', 'run folder', 'runs/<preset>-ft-<dataset>-<timestamp>')
       .option('--max-steps <n>', 'stop after this many steps in this call (0 = run to --steps)', int('--max-steps'), 0),
@@ -200,6 +201,17 @@ export function createProgram(): Command {
       out: o.out.startsWith('runs/<preset>') ? undefined : o.out, overrides: flagOverrides(this), maxSteps: o.maxSteps || undefined,
     });
   });
+  program.command('export')
+    .description("write a run's model in another library's format (diffusers: UNet2DModel.from_pretrained loads it)")
+    .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
+    .addOption(new Option('--format <name>', 'output format').choices(EXPORT_FORMATS as unknown as string[]).makeOptionMandatory())
+    .requiredOption('--out <dir>', 'output folder (must be empty or new)')
+    .option('--force', 'overwrite the files in a non-empty --out', false)
+    .option('--no-ema', 'export the raw weights instead of the EMA average')
+    .action(async function (this: Command) {
+      const o = this.opts();
+      await exportCommand({ checkpoint: o.checkpoint, format: o.format, out: o.out, force: o.force, noEma: o.ema === false });
+    });
   return program;
 }
 

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { diffusersRunConfig, isDiffusersFolder } from './diffusersFolder.js';
 import type { DemoConfig } from './presets.js';
 
 export interface RunPaths {
@@ -90,4 +91,19 @@ export function runOfCheckpoint(path: string): { run: string; checkpoint: string
     d = resolve(d, '..');
   }
   throw new Error(`--checkpoint ${path}: no run folder (config.json + checkpoints/) at it or above it`);
+}
+
+/**
+ * What `--checkpoint` names: a run folder, its checkpoints/ folder, one
+ * checkpoints/ckpt-* folder, or a diffusers model folder (config.json with
+ * `_class_name: "UNet2DModel"` + diffusion_pytorch_model.safetensors). `dir` is
+ * where outputs go by default; `checkpoint` what `loadWeights` reads.
+ */
+export function openCheckpoint(path: string): { dir: string; checkpoint: string; run: RunConfigFile } {
+  if (isDiffusersFolder(path)) {
+    const d = resolve(path);
+    return { dir: d, checkpoint: d, run: diffusersRunConfig(d) };
+  }
+  const { run, checkpoint } = runOfCheckpoint(path);
+  return { dir: run, checkpoint, run: readRunConfig(run) };
 }

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { planThreads } from '@tfjs-diffusion/backend';
 import { createTrainer, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
 import { jsonlWriter, loadCheckpoint, readModelWeights, saveCheckpoint, truncateMetrics, workerThreads } from '@tfjs-diffusion/training/node';
+import { selectByEitherName } from '@tfjs-diffusion/models';
 import { buildModel, buildSchedule, gridLabels, sampleImages } from './build.js';
 import { batchSource, loadDataset } from './dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz';
@@ -65,7 +66,8 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       inputPerturbation: r.inputPerturbation > 0 ? r.inputPerturbation : undefined,
       pUncond: c.classConditional && r.pUncond > 0 ? r.pUncond : undefined,
     },
-    freeze: o.fineTune?.freeze,
+    // Freeze patterns may use diffusers' names too; the trainer gets ours.
+    freeze: o.fineTune?.freeze.length ? selectByEitherName(model, o.fineTune.freeze) : undefined,
     fineTune: o.fineTune && !o.resume ? { weights: (await readModelWeights(o.fineTune.checkpoint)).tensors } : undefined,
     seed: c.seed,
     parallel: threads.replicas > 1 ? workerThreads({ threads: threads.replicas }) : undefined,

@@ -2,7 +2,10 @@
 // inference weights from a run folder, a checkpoint folder or a model folder.
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createModel, decodeSafetensors, loadWeights, writeSafetensors, type Model, type SafetensorsTensor } from '@tfjs-diffusion/models';
+import {
+  createModel, decodeSafetensors, diffusersTensors, isDiffusersUNetConfig, loadWeights, writeSafetensors, type Model, type SafetensorsTensor,
+} from '@tfjs-diffusion/models';
+import { fromDiffusersConfig } from '@tfjs-diffusion/schedules';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { assertFiniteCheckpoint, firstNonFinite, type Checkpoint, type TensorMap } from './checkpoint.js';
 import { exists, findCheckpoint, readCheckpoint } from './checkpointFiles.js';
@@ -83,8 +86,8 @@ export interface ModelWeights {
   tensors: TensorMap;
   /** The model config (with `kind`); undefined when a checkpoint of a model without one has no config.json beside it. */
   config: ModelConfigJson | undefined;
-  /** 'ema' or 'model' from a checkpoint; 'model-folder' for a model folder's weights. */
-  source: WeightsSource | 'model-folder';
+  /** 'ema' or 'model' from a checkpoint; 'model-folder' for a model folder's weights; 'diffusers' for a diffusers UNet2DModel folder's. */
+  source: WeightsSource | 'model-folder' | 'diffusers';
   /** The checkpoint folder or model folder read. */
   path: string;
   /** The training step of a checkpoint (undefined for a model folder). */
@@ -100,10 +103,46 @@ async function configNear(ckPath: string): Promise<ModelConfigJson | undefined> 
   return undefined;
 }
 
+export const DIFFUSERS_WEIGHTS = 'diffusion_pytorch_model.safetensors';
+export const DIFFUSERS_SCHEDULER = 'scheduler_config.json';
+
+/** The scheduler config beside a diffusers model (a model folder) or in ../scheduler (a pipeline's unet/ folder), if any. */
+export async function diffusersSchedulerConfigPath(dir: string): Promise<string | undefined> {
+  for (const p of [join(dir, DIFFUSERS_SCHEDULER), join(dir, '..', 'scheduler', DIFFUSERS_SCHEDULER)]) if (await exists(p)) return p;
+  return undefined;
+}
+
+/**
+ * A diffusers UNet2DModel folder's weights under our names (models'
+ * `diffusersTensors`); the prediction type comes from the scheduler config
+ * beside it, epsilon (diffusers' default) without one.
+ */
+async function readDiffusersFolder(path: string, config: unknown, configPath: string, ema: boolean): Promise<ModelWeights> {
+  const weightsPath = join(path, DIFFUSERS_WEIGHTS);
+  if (!(await exists(weightsPath))) {
+    const bin = (await exists(join(path, 'diffusion_pytorch_model.bin')))
+      ? ' (it has diffusion_pytorch_model.bin: convert it once in Python with UNet2DModel.from_pretrained(dir).save_pretrained(dir))' : '';
+    throw new Error(`${path}: a diffusers UNet2DModel folder (${configPath}) without ${DIFFUSERS_WEIGHTS}${bin}`);
+  }
+  if (!ema) throw new Error(`'${path}' is a diffusers model folder: it holds only the inference weights; the raw training weights need a checkpoint`);
+  const schedPath = await diffusersSchedulerConfigPath(path);
+  let predictionType: 'epsilon' | 'v' | 'sample' = 'epsilon';
+  if (schedPath) {
+    try {
+      predictionType = fromDiffusersConfig(await readFile(schedPath, 'utf8')).options.predictionType;
+    } catch (e) {
+      throw new Error(`${schedPath}: ${(e as Error).message}`);
+    }
+  }
+  const { config: unet, tensors } = diffusersTensors(config as Record<string, unknown>, new Uint8Array(await readFile(weightsPath)), { predictionType, source: path });
+  return { tensors, config: { ...unet }, source: 'diffusers', path };
+}
+
 /**
  * The inference weights at `path`, which is a run folder, a checkpoints
- * folder, one checkpoints/ckpt-* folder, or a model folder (config.json +
- * model.safetensors). From a checkpoint: the EMA for the trained parameters
+ * folder, one checkpoints/ckpt-* folder, a model folder (config.json +
+ * model.safetensors) or a diffusers UNet2DModel folder (config.json with
+ * `_class_name: "UNet2DModel"` + diffusion_pytorch_model.safetensors). From a checkpoint: the EMA for the trained parameters
  * and the raw weights for the frozen ones (see `inferenceWeights`).
  */
 export async function readModelWeights(path: string, { ema = true }: ReadWeightsOptions = {}): Promise<ModelWeights> {
@@ -117,6 +156,10 @@ export async function readModelWeights(path: string, { ema = true }: ReadWeights
   }
   const weightsPath = join(path, MODEL_WEIGHTS);
   const configPath = join(path, MODEL_CONFIG);
+  if (await exists(configPath)) {
+    const json = await readJson(configPath);
+    if (isDiffusersUNetConfig(json)) return readDiffusersFolder(path, json, configPath, ema);
+  }
   if (!(await exists(weightsPath)) || !(await exists(configPath))) {
     throw new Error(
       `'${path}' is not a run folder (checkpoints/latest), a checkpoints folder (latest), a checkpoint (state.json) ` +

@@ -7,7 +7,7 @@ import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from
 import { loadDataset } from '../dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
-import { readRunConfig, runOfCheckpoint, writeFileAtomic } from '../runFolder.js';
+import { openCheckpoint, writeFileAtomic } from '../runFolder.js';
 
 export interface EvalCommandOptions {
   checkpoint: string;
@@ -43,8 +43,7 @@ export interface EvalReport {
 export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   await initDemoBackend(o.quiet);
   const log = (s: string) => { if (!o.quiet) console.log(s); };
-  const { run: runDir, checkpoint } = runOfCheckpoint(o.checkpoint);
-  const run = readRunConfig(runDir);
+  const { dir: runDir, checkpoint, run } = openCheckpoint(o.checkpoint);
   const c = run.demo;
   const sampler = o.sampler ?? c.sampler.name;
   if (!SAMPLERS.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLERS.join(', ')}; got '${sampler}'`);

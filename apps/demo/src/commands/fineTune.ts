@@ -1,6 +1,6 @@
 import { initDemoBackend } from '../backendInit.js';
 import { resolveConfig } from '../config.js';
-import { createRunFolder, defaultRunDir, readRunConfig, runOfCheckpoint, type RunConfigFile } from '../runFolder.js';
+import { createRunFolder, defaultRunDir, openCheckpoint, type RunConfigFile } from '../runFolder.js';
 import { runTraining, type TrainRunResult } from '../trainLoop.js';
 import { report } from './train.js';
 
@@ -8,7 +8,7 @@ export interface FineTuneCommandOptions {
   checkpoint: string;
   /** Dataset to fine-tune on. */
   dataset?: string;
-  /** Parameter name patterns kept fixed ('down.*', '*.conv1.*'). */
+  /** Parameter name patterns kept fixed, in our names ('down.*', '*.conv1.*') or diffusers' ('down_blocks.*'). */
   freeze?: string[];
   config?: string;
   out?: string;
@@ -23,8 +23,12 @@ export interface FineTuneCommandOptions {
  */
 export async function fineTuneCommand(o: FineTuneCommandOptions): Promise<TrainRunResult> {
   await initDemoBackend(o.quiet);
-  const src = runOfCheckpoint(o.checkpoint);
-  const saved = readRunConfig(src.run);
+  const src = openCheckpoint(o.checkpoint);
+  const saved = src.run;
+  const { height, width, channels } = saved.dataset;
+  if (height !== 28 || width !== 28 || channels !== 1) {
+    throw new Error(`--checkpoint ${o.checkpoint}: the model takes ${height}×${width}×${channels} images; the demo's datasets are 28×28×1`);
+  }
   const overrides = { ...o.overrides, ...(o.dataset ? { dataset: o.dataset } : {}) };
   const demo = resolveConfig({ base: { ...saved.demo, preset: `${saved.demo.preset}-ft` }, configFile: o.config, overrides });
   const run: RunConfigFile = { ...saved, demo, fineTunedFrom: src.checkpoint, freeze: o.freeze ?? [] };

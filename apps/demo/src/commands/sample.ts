@@ -6,7 +6,7 @@ import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from
 import { validateConfig } from '../config.js';
 import { imageGridPng } from '@tfjs-diffusion/viz';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
-import { readRunConfig, runOfCheckpoint, writeFileAtomic } from '../runFolder.js';
+import { openCheckpoint, writeFileAtomic } from '../runFolder.js';
 
 export interface SampleCommandOptions {
   checkpoint: string;
@@ -33,14 +33,13 @@ export interface SampleCommandResult {
   images: string[];
   rows: number;
   cols: number;
-  weights: 'ema' | 'model' | 'model-folder';
+  weights: 'ema' | 'model' | 'model-folder' | 'diffusers';
 }
 
 /** `sample`: a PNG grid from a checkpoint with any sampler, guidance and thresholding. */
 export async function sampleCommand(o: SampleCommandOptions): Promise<SampleCommandResult> {
   await initDemoBackend(o.quiet);
-  const { run: runDir, checkpoint } = runOfCheckpoint(o.checkpoint);
-  const run = readRunConfig(runDir);
+  const { dir: runDir, checkpoint, run } = openCheckpoint(o.checkpoint);
   const c = run.demo;
   const s = {
     ...c.sampler,
