@@ -64,7 +64,8 @@ describe('demo and diffusers folders', () => {
 
     // fine-tune from it, freezing the down path and conv_in by diffusers' names.
     const ft = join(root, 'ft');
-    await fineTuneCommand({ checkpoint: exported, freeze: ['down_blocks.*', 'conv_in.*'], out: ft, overrides: { steps: 2, lr: 0.01, 'regularizers.ema': 0 }, quiet: true });
+    const quick = { trainSize: 64, valSize: 8, 'every.validate': 2, 'every.sample': 2, 'every.checkpoint': 2, 'sampler.steps': 2, 'sampler.cols': 1 };
+    await fineTuneCommand({ checkpoint: exported, freeze: ['down_blocks.*', 'conv_in.*'], out: ft, overrides: { ...quick, steps: 2, lr: 0.01, 'regularizers.ema': 0 }, quiet: true });
     const tuned = buildModel(readRunConfig(ft).model, 0);
     await loadWeights(tuned, join(ft, 'checkpoints'), false);
     for (const name of ['convIn.kernel', 'down.0.res.0.conv1.kernel', 'down.1.res.0.emb.kernel']) expect(values(tuned, name), name).toEqual(values(theirs, name));
