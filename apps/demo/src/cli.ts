@@ -204,10 +204,10 @@ export function createProgram(): Command {
   program.command('export')
     .description("write a run's model in another library's format (diffusers: UNet2DModel.from_pretrained loads it)")
     .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
-    .addOption(new Option('--format <name>', 'output format').choices(EXPORT_FORMATS as unknown as string[]).makeOptionMandatory())
+    .addOption(new Option('--format <name>', 'output format').choices(EXPORT_FORMATS as unknown as string[]).default('diffusers'))
     .requiredOption('--out <dir>', 'output folder (must be empty or new)')
     .option('--force', 'overwrite the files in a non-empty --out', false)
-    .option('--no-ema', 'export the raw weights instead of the EMA average')
+    .option('--no-ema', 'export the raw weights instead of the EMA average (default: EMA weights when the checkpoint has them)')
     .action(async function (this: Command) {
       const o = this.opts();
       await exportCommand({ checkpoint: o.checkpoint, format: o.format, out: o.out, force: o.force, noEma: o.ema === false });

@@ -74,12 +74,12 @@ describe('cli', () => {
   it('every command has --help and every option shows a default', () => {
     const program = createProgram();
     const names = program.commands.map((c) => c.name()).sort();
-    expect(names).toEqual(['eval', 'fine-tune', 'sample', 'train']);
+    expect(names).toEqual(['eval', 'export', 'fine-tune', 'sample', 'train']);
     for (const cmd of program.commands) {
       const help = cmd.helpInformation();
       expect(help).toContain('--help');
       for (const opt of cmd.options) {
-        if (opt.required && opt.long === '--checkpoint') continue; // required, no default
+        if (opt.mandatory) continue; // --checkpoint, export's --out: required, no default
         if (opt.negate) {
           expect(cmd.helpInformation()).toMatch(/default: EMA weights/);
           continue;
