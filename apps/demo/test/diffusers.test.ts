@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeSafetensors, fromDiffusers, UNet, unetPreset } from '@tfjs-diffusion/models';
 import { describe, expect, it } from 'vitest';
 import { buildModel, loadWeights } from '../src/build.js';
+import { evalCommand } from '../src/commands/eval.js';
 import { exportCommand } from '../src/commands/export.js';
 import { fineTuneCommand } from '../src/commands/fineTune.js';
 import { sampleCommand } from '../src/commands/sample.js';
@@ -83,6 +84,7 @@ describe('demo and diffusers folders', () => {
     expect(s.grid.startsWith(join(dir, 'sampled'))).toBe(true);
     expect(s.rows * s.cols).toBe(4);
     await expect(fineTuneCommand({ checkpoint: dir, out: join(dir, '..', 'ft'), quiet: true })).rejects.toThrow(/takes 16×16×3 images; the demo's datasets are 28×28×1/);
+    await expect(evalCommand({ checkpoint: dir, quiet: true })).rejects.toThrow(/makes 16×16×3 images; eval compares/);
     // A folder with only the PyTorch pickle is named as such.
     const bin = join(dir, '..', 'bin');
     mkdirSync(bin);

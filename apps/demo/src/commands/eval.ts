@@ -44,6 +44,9 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   await initDemoBackend(o.quiet);
   const log = (s: string) => { if (!o.quiet) console.log(s); };
   const { dir: runDir, checkpoint, run } = openCheckpoint(o.checkpoint);
+  if (run.dataset.height !== 28 || run.dataset.width !== 28 || run.dataset.channels !== 1) {
+    throw new Error(`--checkpoint ${o.checkpoint}: the model makes ${run.dataset.height}×${run.dataset.width}×${run.dataset.channels} images; eval compares with the demo's 28×28×1 datasets`);
+  }
   const c = run.demo;
   const sampler = o.sampler ?? c.sampler.name;
   if (!SAMPLERS.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLERS.join(', ')}; got '${sampler}'`);
