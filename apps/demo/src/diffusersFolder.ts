@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { isDiffusersUNetConfig, toDiffusers, unetConfigFromDiffusers, type UNet } from '@tfjs-diffusion/models';
-import { fromDiffusersConfig } from '@tfjs-diffusion/schedules';
+import { fromDiffusersConfig } from '@tfjs-diffusion/samplers';
 import { DIFFUSERS_SCHEDULER, DIFFUSERS_WEIGHTS } from '@tfjs-diffusion/training/node';
 import { presetConfig, type DemoConfig } from './presets.js';
 import type { RunConfigFile } from './runFolder.js';
@@ -28,6 +28,10 @@ function schedulerConfigPath(dir: string): string | undefined {
   return [join(dir, DIFFUSERS_SCHEDULER), join(dir, '..', 'scheduler', DIFFUSERS_SCHEDULER)].find((p) => existsSync(p));
 }
 
+function clipsSample(className: string, clipSample: unknown): boolean {
+  return clipSample === true || ((clipSample === undefined || clipSample === null) && (className === 'DDPMScheduler' || className === 'DDIMScheduler'));
+}
+
 /**
  * A run config for the demo's commands from a diffusers model folder: the
  * model, its image size and classes, and the noise schedule and prediction
@@ -46,9 +50,10 @@ export function diffusersRunConfig(path: string): RunConfigFile {
     throw new Error(`${schedPath}: ${(e as Error).message}`);
   }
   const sc = sched?.scheduleConfig;
+  const raw = schedPath ? (JSON.parse(readFileSync(schedPath, 'utf8')) as Record<string, unknown>) : {};
   if (sc?.trainedBetas) throw new Error(`${schedPath}: trained_betas are not supported by the demo's schedule settings`);
   const config = unetConfigFromDiffusers(readFileSync(join(dir, DIFFUSERS_CONFIG), 'utf8'), {
-    predictionType: sched?.options.predictionType ?? 'epsilon', source: dir,
+    predictionType: sched?.prediction ?? 'epsilon', source: dir,
   });
   const [height, width] = typeof config.sampleSize === 'number' ? [config.sampleSize, config.sampleSize] : config.sampleSize;
   const channels = config.outChannels;
@@ -61,15 +66,15 @@ export function diffusersRunConfig(path: string): RunConfigFile {
     prediction: config.predictionType,
     schedule: {
       numTrainTimesteps: sc?.numTrainTimesteps ?? 1000,
-      // fromDiffusersConfig has checked beta_schedule against the schedules the package knows.
+        // fromDiffusersConfig has checked beta_schedule against the schedules the package knows.
       betaSchedule: sc?.betaSchedule ?? 'linear',
       betaStart: sc?.betaStart ?? 0.0001,
       betaEnd: sc?.betaEnd ?? 0.02,
       rescaleBetasZeroSnr: sc?.rescaleBetasZeroSnr ?? false,
     },
     regularizers: { ...base.regularizers, dropout: config.dropout },
-    // DDPM's checkpoints were sampled with x0 clipped to [-1, 1] (clip_sample).
-    sampler: { ...base.sampler, threshold: sched?.options.clipSample ? 'clip' : 'none' },
+    // DDPM's checkpoints were sampled with x0 clipped to [-1, 1] (clip_sample, on by default in DDPM's and DDIM's schedulers).
+    sampler: { ...base.sampler, threshold: clipsSample(sched?.className ?? 'DDPMScheduler', raw.clip_sample) ? 'clip' : 'none' },
   };
   const numClasses = config.numClasses ?? 0;
   return {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import {
   createModel, decodeSafetensors, diffusersTensors, isDiffusersUNetConfig, loadWeights, writeSafetensors, type Model, type SafetensorsTensor,
 } from '@tfjs-diffusion/models';
-import { fromDiffusersConfig } from '@tfjs-diffusion/schedules';
+import { parseDiffusersConfig, type Prediction } from '@tfjs-diffusion/schedules';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { assertFiniteCheckpoint, firstNonFinite, type Checkpoint, type TensorMap } from './checkpoint.js';
 import { exists, findCheckpoint, readCheckpoint } from './checkpointFiles.js';
@@ -105,6 +105,7 @@ async function configNear(ckPath: string): Promise<ModelConfigJson | undefined> 
 
 export const DIFFUSERS_WEIGHTS = 'diffusion_pytorch_model.safetensors';
 export const DIFFUSERS_SCHEDULER = 'scheduler_config.json';
+const DIFFUSERS_PREDICTIONS = { epsilon: 'epsilon', v_prediction: 'v', sample: 'sample' } as const;
 
 /** The scheduler config beside a diffusers model (a model folder) or in ../scheduler (a pipeline's unet/ folder), if any. */
 export async function diffusersSchedulerConfigPath(dir: string): Promise<string | undefined> {
@@ -126,13 +127,13 @@ async function readDiffusersFolder(path: string, config: unknown, configPath: st
   }
   if (!ema) throw new Error(`'${path}' is a diffusers model folder: it holds only the inference weights; the raw training weights need a checkpoint`);
   const schedPath = await diffusersSchedulerConfigPath(path);
-  let predictionType: 'epsilon' | 'v' | 'sample' = 'epsilon';
+  let predictionType: Prediction = 'epsilon';
   if (schedPath) {
-    try {
-      predictionType = fromDiffusersConfig(await readFile(schedPath, 'utf8')).options.predictionType;
-    } catch (e) {
-      throw new Error(`${schedPath}: ${(e as Error).message}`);
+    const p = parseDiffusersConfig(await readFile(schedPath, 'utf8'), schedPath).prediction_type ?? 'epsilon';
+    if (typeof p !== 'string' || !Object.hasOwn(DIFFUSERS_PREDICTIONS, p)) {
+      throw new Error(`${schedPath}: prediction_type must be one of ${Object.keys(DIFFUSERS_PREDICTIONS).map((k) => `'${k}'`).join(', ')}; got ${JSON.stringify(p)}`);
     }
+    predictionType = DIFFUSERS_PREDICTIONS[p as keyof typeof DIFFUSERS_PREDICTIONS];
   }
   const { config: unet, tensors } = diffusersTensors(config as Record<string, unknown>, new Uint8Array(await readFile(weightsPath)), { predictionType, source: path });
   return { tensors, config: { ...unet }, source: 'diffusers', path };
