@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeSafetensors, diffusersTensors, encodeSafetensors, fromDiffusers, selectByEitherName, toDiffusers, UNet, unetPreset,
-  type SafetensorsTensor,
+  type SafetensorsTensor, unetConfigFromDiffusers, unetParameterShapes,
 } from './index.js';
 import { conv, ParamStore, timestepFeatures } from './layers.js';
 
@@ -99,6 +99,20 @@ describe('fromDiffusers on a checkpoint made by diffusers', () => {
     const model = keep(fromDiffusers(config, encodeSafetensors(old)));
     expect(errors(forward(model), io.output!.data as Float32Array).relative).toBeLessThan(1e-3);
     expect(Object.keys(decodeSafetensors(toDiffusers(model).weights).tensors).filter((n) => /query|proj_attn/.test(n))).toEqual([]);
+  });
+
+  it("reads the original DDPM CIFAR-10 config (diffusers 0.0.4 keys): the paper's 35.7 M parameters, counted without allocating", () => {
+    const before = tf.memory().numTensors;
+    const cfg = unetConfigFromDiffusers({
+      _class_name: 'UNet2DModel', _diffusers_version: '0.0.4', act_fn: 'silu', block_out_channels: [128, 256, 256, 256], center_input_sample: false,
+      down_block_types: ['DownBlock2D', 'AttnDownBlock2D', 'DownBlock2D', 'DownBlock2D'], downsample_padding: 0, flip_sin_to_cos: false, freq_shift: 1,
+      in_channels: 3, layers_per_block: 2, mid_block_scale_factor: 1, norm_eps: 1e-6, norm_num_groups: 32, out_channels: 3, sample_size: 32,
+      time_embedding_type: 'positional', up_block_types: ['UpBlock2D', 'UpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'],
+    });
+    // Keys the config leaves out take UNet2DModel's defaults, as from_pretrained does (attention_head_dim 8).
+    expect(cfg).toMatchObject({ freqShift: 1, flipSinToCos: false, downsamplePadding: 0, attentionHeadDim: 8, normEps: 1e-6, numClasses: null });
+    expect(unetParameterShapes(cfg).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0)).toBe(35_746_307);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([
