@@ -31,9 +31,10 @@ function alive(pid: number): boolean {
 
 /**
  * Removes what a killed writer left in `dir`: `tmp-ckpt-*` folders, `latest.tmp`
- * and `*.tmp-<pid>-*` files whose process is gone. Returns the names removed.
+ * and `*.tmp-<pid>-*` files whose process is gone (only names `only` accepts,
+ * when given). Returns the names removed.
  */
-export async function removeStaleTemporaries(dir: string): Promise<string[]> {
+export async function removeStaleTemporaries(dir: string, only?: (name: string) => boolean): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -42,6 +43,7 @@ export async function removeStaleTemporaries(dir: string): Promise<string[]> {
   }
   const removed: string[] = [];
   for (const name of names) {
+    if (only && !only(name)) continue;
     const m = /^tmp-ckpt-\d+-(\d+)$/.exec(name) ?? /\.tmp-(\d+)(?:-\d+)?$/.exec(name);
     const stale = m ? !alive(Number(m[1])) : name === `${LATEST}.tmp` || /^tmp-ckpt-/.test(name);
     if (!stale) continue;

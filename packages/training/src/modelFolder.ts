@@ -8,7 +8,7 @@ import {
 import { parseDiffusersConfig, type Prediction } from '@tfjs-diffusion/schedules';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { assertFiniteCheckpoint, firstNonFinite, type Checkpoint, type TensorMap } from './checkpoint.js';
-import { exists, findCheckpoint, readCheckpoint } from './checkpointFiles.js';
+import { exists, findCheckpoint, readCheckpoint, removeStaleTemporaries } from './checkpointFiles.js';
 import { inferenceWeights, type WeightsSource } from './weights.js';
 
 export const MODEL_WEIGHTS = 'model.safetensors';
@@ -61,6 +61,7 @@ export async function writeModelFolder(dir: string, ck: Checkpoint): Promise<str
   const metadata: Record<string, string> = { format: 'pt', library: 'tfjs-diffusion', weights: source, step: String(ck.state.step) };
   if (typeof model?.kind === 'string') metadata.kind = model.kind;
   const path = join(dir, MODEL_WEIGHTS);
+  await removeStaleTemporaries(dir, (name) => name.startsWith(`${MODEL_WEIGHTS}.tmp-`) || name.startsWith(`${MODEL_CONFIG}.tmp-`));
   await writeSafetensors(path, entries, metadata);
   const cfg = join(dir, MODEL_CONFIG);
   if (model && !(await exists(cfg))) {
