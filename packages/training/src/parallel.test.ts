@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { slicePlain, type PlainBatch } from './loss.js';
-import { replicaOf, shardRanges } from './replica.js';
+import { createReplica, replicaInit, replicaOf, shardRanges } from './replica.js';
 import { workerThreads } from './workers.js';
 import { ToyDenoiser } from './testing/toy.js';
 
@@ -40,6 +40,24 @@ describe('sharding', () => {
     }
     tf.dispose([whole.grads, ...parts.map((p) => p.grads)]);
     d.dispose();
+  });
+});
+
+describe('replicas', () => {
+  it('are rebuilt by createModel from the config kind, and a model without one is refused by name', async () => {
+    const { MLPDenoiser } = await import('@tfjs-diffusion/models');
+    const m = new MLPDenoiser({ dim: 2, hidden: 8, layers: 1, predictionType: 'v' }, { seed: 1 });
+    const init = replicaInit(m, 'v', ['in.*']);
+    expect(init.model.kind).toBe('mlp');
+    const r = await createReplica(structuredClone(init));
+    expect(r.parameters().map((p) => p.name)).toEqual(m.parameters().map((p) => p.name));
+    expect(r.trainable().some((p) => p.name.startsWith('in.'))).toBe(false);
+    await expect(createReplica({ ...init, prediction: 'epsilon' })).rejects.toThrow(/predicts 'v', the trainer 'epsilon'/);
+    const toy = new ToyDenoiser('epsilon', 1);
+    expect(() => replicaInit(toy, 'epsilon', [])).toThrow(/no config with a 'kind'/);
+    expect(() => workerThreads({ threads: 0 })).toThrow(/threads must be a positive integer; got 0/);
+    for (const x of [m, toy]) x.dispose();
+    r.parameters().forEach((p) => p.variable.dispose());
   });
 });
 
