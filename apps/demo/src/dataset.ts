@@ -1,4 +1,5 @@
-import { augment, batchSource as dataBatchSource, loadFashionMnist, loadMnist, randomCrop, split, take, type ImageDataset } from '@tfjs-diffusion/data';
+import { augment, batchSource as dataBatchSource, randomCrop, split, take, type ImageDataset } from '@tfjs-diffusion/data';
+import { loadFashionMnist, loadMnist } from '@tfjs-diffusion/data/node';
 import type { DatasetName } from './presets.js';
 
 export interface HostImages {

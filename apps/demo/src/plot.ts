@@ -1,4 +1,4 @@
-import { linePlotPng } from '@tfjs-diffusion/viz';
+import { linePlotPng } from '@tfjs-diffusion/viz/node';
 import { readMetrics, writeFileAtomic } from './runFolder.js';
 
 /**

@@ -7,7 +7,7 @@ import { jsonlWriter, loadCheckpoint, readModelWeights, saveCheckpoint, truncate
 import { selectByEitherName } from '@tfjs-diffusion/models';
 import { buildModel, buildSchedule, gridLabels, sampleImages } from './build.js';
 import { batchSource, loadDataset } from './dataset.js';
-import { imageGridPng } from '@tfjs-diffusion/viz';
+import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { writeLossPlot } from './plot.js';
 import { createProgress } from './progress.js';
 import { readMetrics, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';

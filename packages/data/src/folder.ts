@@ -8,14 +8,15 @@ import type { ImageDataset } from './dataset.js';
 const EXT = new Set(['.png', '.jpg', '.jpeg']);
 
 /** Decodes a PNG or JPEG to RGBA bytes; errors name the file. */
-export function decodeImage(bytes: Buffer, path: string): { width: number; height: number; rgba: Uint8Array } {
+export function decodeImage(bytes: Uint8Array, path: string): { width: number; height: number; rgba: Uint8Array } {
   const ext = extname(path).toLowerCase();
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     if (ext === '.png') {
-      const png = PNG.sync.read(bytes);
+      const png = PNG.sync.read(buf);
       return { width: png.width, height: png.height, rgba: png.data };
     }
-    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+    const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
     return { width: img.width, height: img.height, rgba: img.data };
   } catch (e) {
     throw new Error(`loadImageFolder: cannot decode ${path}: ${(e as Error).message}`);

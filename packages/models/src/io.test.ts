@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModel, loadModel, loadWeights, MLPDenoiser, modelTensors, saveModel, UNet, writeSafetensors } from './index.js';
+import { createModel, loadWeights, MLPDenoiser, modelTensors, UNet } from './index.js';
+import { loadModel, saveModel, writeSafetensors } from './node.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -26,6 +27,18 @@ describe('saveModel / loadModel', () => {
     const fresh = new UNet(cfg, { seed: 4 });
     expect(fresh.predict(x, t, c).dataSync()).not.toEqual(m.predict(x, t, c).dataSync());
     [m, back, fresh].forEach((q) => q.dispose());
+  });
+
+  it('reads a run folder whose config.json holds the model config under `model`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'model-'));
+    const m = new MLPDenoiser({ dim: 3, hidden: 8 }, { seed: 1 });
+    await saveModel(m, dir);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model: m.config, dataset: 'toy' }));
+    const back = await loadModel(dir);
+    expect(back).toBeInstanceOf(MLPDenoiser);
+    const x = tf.ones([1, 1, 1, 3]) as tf.Tensor4D;
+    expect(back.predict(x, tf.tensor1d([9])).dataSync()).toEqual(m.predict(x, tf.tensor1d([9])).dataSync());
+    [m, back].forEach((q) => q.dispose());
   });
 
   it('round-trips an MLP too', async () => {

@@ -1,17 +1,12 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { resolveUNetConfig, type UNetConfig } from './config.js';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { MLPDenoiser, resolveMLPConfig, type MLPConfig } from './mlp.js';
-import { readSafetensors, writeSafetensors, type SafetensorsTensor } from './safetensors.js';
+import type { SafetensorsTensor } from './safetensors.js';
 import { UNet } from './unet.js';
 
 export type ModelConfig = UNetConfig | MLPConfig;
 export type Model = UNet | MLPDenoiser;
-
-const WEIGHTS = 'model.safetensors';
-const CONFIG = 'config.json';
 
 /** Builds a model from a config as stored in config.json (`kind` picks the class). */
 export function createModel(config: { kind?: string } & Record<string, unknown>, opts: { seed?: number } = {}): Model {
@@ -64,38 +59,4 @@ export function loadWeights(
     loaded.push(q.name);
   }
   return loaded;
-}
-
-/** Writes dir/model.safetensors and dir/config.json (each to a temporary file, then renamed). */
-export async function saveModel(model: Model, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeSafetensors(join(dir, WEIGHTS), modelTensors(model), { format: 'pt', library: 'tfjs-diffusion', kind: model.config.kind });
-  const tmp = join(dir, `${CONFIG}.tmp-${process.pid}`);
-  try {
-    await writeFile(tmp, JSON.stringify(model.config, null, 2) + '\n');
-    await rename(tmp, join(dir, CONFIG));
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** Rebuilds the model saved in `dir` and loads its weights (strict). */
-export async function loadModel(dir: string): Promise<Model> {
-  const cfgPath = join(dir, CONFIG);
-  let config: Record<string, unknown>;
-  try {
-    config = JSON.parse(await readFile(cfgPath, 'utf8'));
-  } catch (e) {
-    throw new Error(`loadModel: cannot read ${cfgPath}: ${(e as Error).message}`);
-  }
-  const file = await readSafetensors(join(dir, WEIGHTS));
-  const model = createModel(config);
-  try {
-    loadWeights(model, file.tensors as never, { source: join(dir, WEIGHTS) });
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return model;
 }

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from './safetensors.js';
+import { readSafetensors, writeSafetensors } from './node.js';
+import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 /** A file built by hand from the format's description, independent of the writer. */
 function handMade(header: object, data: number[]): Buffer {
@@ -32,7 +33,9 @@ describe('safetensors', () => {
   });
 
   it('writes what the specification describes: sorted, contiguous offsets, 8-byte-aligned data start', () => {
-    const buf = encodeSafetensors({ z: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) }, a: { dtype: 'I32', shape: [], data: new Int32Array([5]) } }, { k: 'v' });
+    const bytes = encodeSafetensors({ z: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) }, a: { dtype: 'I32', shape: [], data: new Int32Array([5]) } }, { k: 'v' });
+    expect(Buffer.isBuffer(bytes)).toBe(false); // a plain Uint8Array, as a browser has
+    const buf = Buffer.from(bytes);
     const n = Number(buf.readBigUInt64LE(0));
     expect((8 + n) % 8).toBe(0);
     const header = JSON.parse(buf.subarray(8, 8 + n).toString());
@@ -40,6 +43,11 @@ describe('safetensors', () => {
     expect(buf.readInt32LE(8 + n)).toBe(5);
     expect(buf.readFloatLE(8 + n + 8)).toBe(2);
     expect(buf.length).toBe(8 + n + 12);
+    // An ArrayBuffer (what fetch() and File give in a browser) decodes the same.
+    const back = decodeSafetensors(bytes.buffer.slice(0) as ArrayBuffer);
+    expect(back.metadata).toEqual({ k: 'v' });
+    expect(back.tensors.z!.data).toEqual(new Float32Array([1, 2]));
+    expect(() => decodeSafetensors('abc' as never)).toThrow(/expected an ArrayBuffer or Uint8Array; got \[object String\]/);
   });
 
   it('round-trips through a file written atomically (no temporary file left)', async () => {

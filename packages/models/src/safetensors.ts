@@ -1,6 +1,3 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-
 /** The dtypes this reader/writer knows; F16 and BF16 are widened to Float32Array on read. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'BOOL';
 
@@ -26,49 +23,39 @@ function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Encodes tensors in the safetensors layout: u64 LE header length, JSON header, raw LE data (8-byte aligned start). */
-export function encodeSafetensors(tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string> = {}): Buffer {
+/**
+ * Encodes tensors in the safetensors layout: u64 LE header length, JSON
+ * header, raw LE data (8-byte aligned start). Pure: runs in a browser too.
+ */
+export function encodeSafetensors(tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   const names = Object.keys(tensors).sort();
   let offset = 0;
   for (const name of names) {
     const t = tensors[name]!;
-    if (!(t.dtype in BYTES)) throw new Error(`writeSafetensors: tensor '${name}' has unknown dtype '${t.dtype}'; expected one of ${Object.keys(BYTES).join(', ')}`);
+    if (!(t.dtype in BYTES)) throw new Error(`encodeSafetensors: tensor '${name}' has unknown dtype '${t.dtype}'; expected one of ${Object.keys(BYTES).join(', ')}`);
     const bytes = sizeOf(t.shape) * BYTES[t.dtype];
     if (t.data.byteLength !== bytes) {
-      throw new Error(`writeSafetensors: tensor '${name}' has ${t.data.byteLength} bytes of data; shape [${t.shape}] of ${t.dtype} needs ${bytes}`);
+      throw new Error(`encodeSafetensors: tensor '${name}' has ${t.data.byteLength} bytes of data; shape [${t.shape}] of ${t.dtype} needs ${bytes}`);
     }
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const head = Buffer.from(json, 'utf8');
-  const out = Buffer.alloc(8 + head.length + offset);
-  out.writeBigUInt64LE(BigInt(head.length), 0);
-  head.copy(out, 8);
-  let pos = 8 + head.length;
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Pad the header with spaces so the data starts at a multiple of 8 bytes.
+  const headLength = json.length + ((8 - ((8 + json.length) % 8)) % 8);
+  const out = new Uint8Array(8 + headLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headLength);
+  let pos = 8 + headLength;
   for (const name of names) {
     const d = tensors[name]!.data;
-    Buffer.from(d.buffer, d.byteOffset, d.byteLength).copy(out, pos);
+    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
     pos += d.byteLength;
   }
   return out;
-}
-
-/** Writes a safetensors file atomically: to a temporary file beside it, then renamed over `path`. */
-export async function writeSafetensors(path: string, tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string> = {}): Promise<void> {
-  const bytes = encodeSafetensors(tensors, metadata);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 function halfToFloat(h: number): number {
@@ -82,7 +69,6 @@ function halfToFloat(h: number): number {
 
 function view(dtype: SafetensorsDtype, bytes: Uint8Array): SafetensorsData {
   // Copy into a fresh buffer: the file's data need not be aligned for the typed array.
-  // (Buffer#slice would share memory, hence the explicit copy.)
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
   const buf = copy.buffer;
@@ -106,11 +92,19 @@ function view(dtype: SafetensorsDtype, bytes: Uint8Array): SafetensorsData {
   }
 }
 
-/** Parses safetensors bytes; `where` names the source in errors. F16/BF16 come back as F32. */
-export function decodeSafetensors(buf: Uint8Array, where = 'safetensors data'): SafetensorsFile {
+/**
+ * Parses safetensors bytes (a file's contents, a `fetch` response's
+ * `arrayBuffer()`); `where` names the source in errors. F16/BF16 come back as F32.
+ */
+export function decodeSafetensors(bytes: ArrayBuffer | Uint8Array, where = 'safetensors data'): SafetensorsFile {
   const fail = (msg: string): never => {
     throw new Error(`${where}: not a valid safetensors file: ${msg}`);
   };
+  const buf = ArrayBuffer.isView(bytes)
+    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    : bytes instanceof ArrayBuffer
+      ? new Uint8Array(bytes)
+      : fail(`expected an ArrayBuffer or Uint8Array; got ${Object.prototype.toString.call(bytes)}`);
   if (buf.length < 8) fail(`${buf.length} bytes, shorter than the 8-byte header length`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n64 = dv.getBigUint64(0, true);
@@ -118,7 +112,7 @@ export function decodeSafetensors(buf: Uint8Array, where = 'safetensors data'): 
   const n = Number(n64);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, n).toString('utf8'));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + n)));
   } catch (e) {
     return fail(`header is not JSON (${(e as Error).message})`);
   }
@@ -154,9 +148,4 @@ export function decodeSafetensors(buf: Uint8Array, where = 'safetensors data'): 
     if (spans[i]![0] < spans[i - 1]![1]) fail(`tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
   }
   return { tensors, metadata };
-}
-
-/** Reads a safetensors file; a truncated or corrupt file gives an error naming it and what is wrong. */
-export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  return decodeSafetensors(await readFile(path), path);
 }

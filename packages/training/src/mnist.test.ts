@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
-import { batchSource, loadMnist, split, toTensor } from '@tfjs-diffusion/data';
+import { batchSource, split, toTensor } from '@tfjs-diffusion/data';
+import { loadMnist } from '@tfjs-diffusion/data/node';
 import { UNet, unetPreset } from '@tfjs-diffusion/models';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { beforeAll, describe, expect, it } from 'vitest';

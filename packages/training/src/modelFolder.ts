@@ -3,8 +3,9 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  createModel, decodeSafetensors, diffusersTensors, isDiffusersUNetConfig, loadWeights, writeSafetensors, type Model, type SafetensorsTensor,
+  createModel, decodeSafetensors, diffusersTensors, isDiffusersUNetConfig, loadWeights, type Model, type SafetensorsTensor,
 } from '@tfjs-diffusion/models';
+import { writeSafetensors } from '@tfjs-diffusion/models/node';
 import { parseDiffusersConfig, type Prediction } from '@tfjs-diffusion/schedules';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { assertFiniteCheckpoint, firstNonFinite, type Checkpoint, type TensorMap } from './checkpoint.js';

@@ -1,6 +1,6 @@
 // Writes a grid of gradient images and a loss curve to examples/ (and prints where).
 import { fileURLToPath } from 'node:url';
-import { imageGridPng, linePlotPng, writePng } from '@tfjs-diffusion/viz';
+import { imageGridPng, linePlotPng, writePng } from '@tfjs-diffusion/viz/node';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const n = 12, h = 16, w = 16;

@@ -1,6 +1,3 @@
-import { PNG } from 'pngjs';
-import { renderSvg, escapeXml } from './svg.js';
-
 export interface ImageGridOptions {
   /** Number of images in `pixels`. */
   n: number;
@@ -17,24 +14,29 @@ export interface ImageGridOptions {
   scale?: number;
   /** Gray level 0..255 of the padding. Default 255 (white). */
   background?: number;
-  /** A label drawn left of each row (for example the class of a class-conditional row). */
-  rowLabels?: string[];
 }
 
-function check(pixels: ArrayLike<number>, o: ImageGridOptions): void {
+/** An RGBA image, laid out as a canvas `ImageData` (`new ImageData(data, width, height)`). */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+export function checkGrid(pixels: ArrayLike<number>, o: ImageGridOptions, where: string): void {
   for (const k of ['n', 'height', 'width'] as const) {
-    if (!Number.isInteger(o[k]) || o[k] < 1) throw new RangeError(`imageGridPng: ${k} must be a positive integer; got ${o[k]}`);
+    if (!Number.isInteger(o[k]) || o[k] < 1) throw new RangeError(`${where}: ${k} must be a positive integer; got ${o[k]}`);
   }
-  if (o.channels !== 1 && o.channels !== 3) throw new RangeError(`imageGridPng: channels must be 1 or 3; got ${o.channels}`);
+  if (o.channels !== 1 && o.channels !== 3) throw new RangeError(`${where}: channels must be 1 or 3; got ${o.channels}`);
   const want = o.n * o.height * o.width * o.channels;
   if (pixels.length !== want) {
-    throw new RangeError(`imageGridPng: pixels has ${pixels.length} values; n·height·width·channels = ${o.n}·${o.height}·${o.width}·${o.channels} = ${want}`);
+    throw new RangeError(`${where}: pixels has ${pixels.length} values; n·height·width·channels = ${o.n}·${o.height}·${o.width}·${o.channels} = ${want}`);
   }
-  if (o.cols !== undefined && (!Number.isInteger(o.cols) || o.cols < 1)) throw new RangeError(`imageGridPng: cols must be a positive integer; got ${o.cols}`);
-  if (o.scale !== undefined && (!Number.isInteger(o.scale) || o.scale < 1)) throw new RangeError(`imageGridPng: scale must be a positive integer; got ${o.scale}`);
-  if (o.padding !== undefined && (!Number.isInteger(o.padding) || o.padding < 0)) throw new RangeError(`imageGridPng: padding must be a non-negative integer; got ${o.padding}`);
+  if (o.cols !== undefined && (!Number.isInteger(o.cols) || o.cols < 1)) throw new RangeError(`${where}: cols must be a positive integer; got ${o.cols}`);
+  if (o.scale !== undefined && (!Number.isInteger(o.scale) || o.scale < 1)) throw new RangeError(`${where}: scale must be a positive integer; got ${o.scale}`);
+  if (o.padding !== undefined && (!Number.isInteger(o.padding) || o.padding < 0)) throw new RangeError(`${where}: padding must be a non-negative integer; got ${o.padding}`);
   const [lo, hi] = o.range ?? [-1, 1];
-  if (!(hi > lo)) throw new RangeError(`imageGridPng: range must be [low, high] with high > low; got [${lo}, ${hi}]`);
+  if (!(hi > lo)) throw new RangeError(`${where}: range must be [low, high] with high > low; got [${lo}, ${hi}]`);
 }
 
 /** The grid's layout: where image k's top-left pixel lands, and the canvas size. */
@@ -54,13 +56,19 @@ export function gridLayout(o: Pick<ImageGridOptions, 'n' | 'height' | 'width' | 
   };
 }
 
-/** RGBA pixels of the grid (without labels). */
-function gridRgba(pixels: ArrayLike<number>, o: ImageGridOptions): { data: Buffer; width: number; height: number } {
+/**
+ * The grid of n images (NHWC, row-major) as RGBA pixels: values clipped to
+ * `range` and mapped linearly to 0..255. Pure: put it on a canvas with
+ * `ctx.putImageData(new ImageData(g.data, g.width, g.height), 0, 0)`, or
+ * encode it with `imageGridPng` of `@tfjs-diffusion/viz/node`.
+ */
+export function imageGrid(pixels: ArrayLike<number>, o: ImageGridOptions): RgbaImage {
+  checkGrid(pixels, o, 'imageGrid');
   const L = gridLayout(o);
   const s = o.scale ?? 1;
   const [lo, hi] = o.range ?? [-1, 1];
   const bg = o.background ?? 255;
-  const data = Buffer.alloc(L.width * L.height * 4, bg);
+  const data = new Uint8ClampedArray(L.width * L.height * 4).fill(bg);
   for (let i = 3; i < data.length; i += 4) data[i] = 255;
   const { height: h, width: w, channels: c } = o;
   const to8 = (v: number) => (Number.isNaN(v) ? 0 : Math.round((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo) * 255));
@@ -86,29 +94,3 @@ function gridRgba(pixels: ArrayLike<number>, o: ImageGridOptions): { data: Buffe
   return { data, width: L.width, height: L.height };
 }
 
-/**
- * A PNG of n images (NHWC, row-major) in a grid. Values are clipped to
- * `range` and mapped linearly to 0..255.
- */
-export function imageGridPng(pixels: ArrayLike<number>, opts: ImageGridOptions): Buffer {
-  check(pixels, opts);
-  const g = gridRgba(pixels, opts);
-  const png = new PNG({ width: g.width, height: g.height });
-  g.data.copy(png.data);
-  const plain = PNG.sync.write(png);
-  if (!opts.rowLabels || opts.rowLabels.length === 0) return plain;
-  const L = gridLayout(opts);
-  if (opts.rowLabels.length !== L.rows) throw new RangeError(`imageGridPng: rowLabels has ${opts.rowLabels.length} labels for ${L.rows} rows`);
-  const s = opts.scale ?? 1;
-  const fontSize = Math.max(10, Math.min(16, Math.round(opts.height * s * 0.5)));
-  const labelW = Math.ceil(Math.max(...opts.rowLabels.map((l) => l.length)) * fontSize * 0.62) + 8;
-  const cellH = (opts.height + (opts.padding ?? 2)) * s;
-  const texts = opts.rowLabels
-    .map((l, r) => `<text x="${labelW - 4}" y="${L.origin(r * L.cols).y + (opts.height * s) / 2}" text-anchor="end" dominant-baseline="central" font-size="${fontSize}">${escapeXml(l)}</text>`)
-    .join('');
-  void cellH;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + g.width}" height="${g.height}">` +
-    `<rect width="100%" height="100%" fill="white"/>${texts}` +
-    `<image x="${labelW}" y="0" width="${g.width}" height="${g.height}" href="data:image/png;base64,${plain.toString('base64')}"/></svg>`;
-  return renderSvg(svg);
-}

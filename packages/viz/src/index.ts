@@ -1,5 +1,4 @@
-export * from './grid.js';
-export * from './plot.js';
+export { gridLayout, imageGrid, type ImageGridOptions, type RgbaImage } from './grid.js';
+export { linePlotSvg, scatterPlotSvg, type PlotOptions, type Series } from './plot.js';
 export * from './ticks.js';
-export * from './write.js';
-export { renderSvg } from './svg.js';
+export { escapeXml } from './xml.js';

@@ -1,4 +1,4 @@
-import { escapeXml, renderSvg } from './svg.js';
+import { escapeXml } from './xml.js';
 import { formatTick, logTicks, niceTicks } from './ticks.js';
 
 export interface Series {
@@ -102,7 +102,12 @@ function frame(o: PlotOptions, kind: string): Frame {
 
 /** The SVG of a line plot (what `linePlotPng` rasterizes). Non-finite points break the line. */
 export function linePlotSvg(o: PlotOptions): string {
-  const f = frame(o, 'linePlotPng');
+  return lineSvg(o, 'linePlotSvg');
+}
+
+/** linePlotSvg with the caller's name in errors. */
+export function lineSvg(o: PlotOptions, where: string): string {
+  const f = frame(o, where);
   const lines = o.series.map((s, i) => {
     let d = '';
     let pen = false;
@@ -124,19 +129,19 @@ export function linePlotSvg(o: PlotOptions): string {
   return `${f.svgOpen}${lines.join('')}${f.legend}</svg>`;
 }
 
-/** A line plot with axes, ticks, labels, title and legend, as PNG bytes. */
-export function linePlotPng(o: PlotOptions): Buffer {
-  return renderSvg(linePlotSvg(o));
+/** The SVG of a scatter plot (for 2-D samples; what `scatterPlotPng` rasterizes). */
+export function scatterPlotSvg(o: PlotOptions & { radius?: number }): string {
+  return scatterSvg(o, 'scatterPlotSvg');
 }
 
-/** A scatter plot (for 2-D samples), as PNG bytes. */
-export function scatterPlotPng(o: PlotOptions & { radius?: number }): Buffer {
-  const f = frame(o, 'scatterPlotPng');
+/** scatterPlotSvg with the caller's name in errors. */
+export function scatterSvg(o: PlotOptions & { radius?: number }, where: string): string {
+  const f = frame(o, where);
   const r = o.radius ?? 2;
   const dots = o.series.map((s, i) => {
     let g = `<g fill="${f.colors[i]}" fill-opacity="0.7">`;
     for (let k = 0; k < s.x.length; k++) if (f.ok(s.x[k]!, s.y[k]!)) g += `<circle cx="${f.px(s.x[k]!).toFixed(1)}" cy="${f.py(s.y[k]!).toFixed(1)}" r="${r}"/>`;
     return `${g}</g>`;
   });
-  return renderSvg(`${f.svgOpen}${dots.join('')}${f.legend}</svg>`);
+  return `${f.svgOpen}${dots.join('')}${f.legend}</svg>`;
 }

@@ -10,10 +10,6 @@ function fonts(): string[] {
   return fontFiles;
 }
 
-export function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
-}
-
 /** Rasterizes an SVG document to PNG bytes with resvg and the bundled DejaVu fonts. */
 export function renderSvg(svg: string): Buffer {
   const r = new Resvg(svg, { font: { fontFiles: fonts(), loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' } });

@@ -1,6 +1,7 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { formatTick, gridLayout, imageGridPng, linePlotPng, logTicks, niceTicks, scatterPlotPng } from './index.js';
+import { formatTick, gridLayout, imageGrid, linePlotSvg, logTicks, niceTicks } from './index.js';
+import { imageGridPng, linePlotPng, scatterPlotPng } from './node.js';
 
 const decode = (b: Buffer) => PNG.sync.read(b);
 const rgb = (p: PNG, x: number, y: number) => Array.from(p.data.subarray((y * p.width + x) * 4, (y * p.width + x) * 4 + 3));
@@ -49,6 +50,17 @@ describe('imageGridPng', () => {
     expect(() => imageGridPng(new Float32Array(9), { n: 1, height: 3, width: 3, channels: 1, range: [1, 1] })).toThrow(/range/);
   });
 
+  it('imageGrid gives the same pixels as RGBA, without encoding (the browser path)', () => {
+    const pixels = Float32Array.from({ length: 3 * 2 * 2 * 3 }, (_, i) => Math.sin(i));
+    const o = { n: 3, height: 2, width: 2, channels: 3 as const, padding: 1, scale: 2 };
+    const g = imageGrid(pixels, o);
+    expect(g.data).toBeInstanceOf(Uint8ClampedArray);
+    const png = decode(imageGridPng(pixels, o));
+    expect([g.width, g.height]).toEqual([png.width, png.height]);
+    expect(Array.from(g.data)).toEqual(Array.from(png.data));
+    expect(() => imageGrid(new Float32Array(1), o)).toThrow(/imageGrid: pixels has 1 values/);
+  });
+
   it('lays out ceil(sqrt(n)) columns by default', () => {
     expect(gridLayout({ n: 10, height: 2, width: 2 })).toMatchObject({ cols: 4, rows: 3 });
   });
@@ -76,6 +88,8 @@ describe('linePlotPng', () => {
     expect(() => linePlotPng({ series: [{ name: 'a', x: [1, 2], y: [0, -1] }], logY: true })).toThrow(/no finite positive points/);
     expect(() => linePlotPng({ series: [{ name: 'a', x: [1, 2], y: [1] }] })).toThrow(/2 x values and 1 y values/);
     expect(decode(linePlotPng({ series: [{ name: 'a', x: [1, 2, 3], y: [1, NaN, 0.1] }], logY: true, title: 't', xLabel: 'x', yLabel: 'y' })).width).toBe(640);
+    expect(() => linePlotSvg({ series: [] })).toThrow(/linePlotSvg: series must be a non-empty array/);
+    expect(linePlotSvg({ series: [{ name: 'a', x: [0, 1], y: [0, 1] }] })).toMatch(/^<svg [^]*<path d="M[^]*<\/svg>$/);
     expect(decode(scatterPlotPng({ series: [{ name: 'pts', x: [0, 1], y: [1, 0] }] })).height).toBe(400);
   });
 });

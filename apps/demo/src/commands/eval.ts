@@ -1,11 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { classAccuracy, frechetDistance, memorizationRate, neighbourGrid, trainClassifier } from '@tfjs-diffusion/evaluation';
+import { classifierCache } from '@tfjs-diffusion/evaluation/node';
 import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
 import { loadDataset } from '../dataset.js';
-import { imageGridPng } from '@tfjs-diffusion/viz';
+import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
 import { openCheckpoint, writeFileAtomic } from '../runFolder.js';
 
@@ -102,7 +103,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
       train: { images: { data: data.train.data.subarray(0, ctrain * d), shape: shape(ctrain) }, labels: data.train.labels.subarray(0, ctrain) },
       test: { images: { data: data.val.data, shape: shape(data.val.n) }, labels: data.val.labels },
     },
-    { epochs, seed: 0, cacheDir: join(resolve(runDir, '..'), `.classifier-${c.dataset}-${ctrain}-${epochs}`) },
+    { epochs, seed: 0, cache: classifierCache(join(resolve(runDir, '..'), `.classifier-${c.dataset}-${ctrain}-${epochs}`)) },
   );
   try {
     const testAcc = classAccuracy(classifier, { data: data.val.data, shape: shape(data.val.n) }, data.val.labels);

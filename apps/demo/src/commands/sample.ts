@@ -4,7 +4,7 @@ import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
 import { validateConfig } from '../config.js';
-import { imageGridPng } from '@tfjs-diffusion/viz';
+import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
 import { openCheckpoint, writeFileAtomic } from '../runFolder.js';
 

@@ -1,4 +1,5 @@
-import { loadFashionMnist as fashion, loadMnist as mnist, split, type ImageDataset } from '@tfjs-diffusion/data';
+import { split, type ImageDataset } from '@tfjs-diffusion/data';
+import { loadFashionMnist as fashion, loadMnist as mnist } from '@tfjs-diffusion/data/node';
 
 export interface LoadedSplit {
   images: { data: Float32Array; shape: [number, number, number, number] };

@@ -3,7 +3,7 @@
  * tables (results/*.md, temperature-smoothing.json) with @tfjs-diffusion/viz,
  * without rerunning them.
  *
- *   npx tsx --conditions=source packages/evaluation/experiments/replot.ts
+ *   npx tsx --conditions=source apps/experiments/src/replot.ts
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
 
 export async function writeResult(name: string, content: string | Buffer): Promise<string> {
   await mkdir(resultsDir, { recursive: true });

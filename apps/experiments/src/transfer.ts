@@ -4,7 +4,7 @@
  * learning rate, against the same network trained from scratch; validation
  * loss (fixed noise and timesteps) at equal steps.
  *
- *   npx tsx --conditions=source packages/evaluation/experiments/transfer.ts
+ *   npx tsx --conditions=source apps/experiments/src/transfer.ts
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import { initBackend } from '@tfjs-diffusion/backend';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { createTrainer } from '@tfjs-diffusion/training';
 import { readModelWeights, saveCheckpoint } from '@tfjs-diffusion/training/node';
-import { loadFashionMnist, loadMnist } from '../src/testing/mnist.js';
+import { loadFashionMnist, loadMnist } from './mnist.js';
 import { markdownTable, writeResult } from './common.js';
 import { MlpDenoiser, randomBatches } from './mlpDenoiser.js';
 import { writeLinePlot } from './plot.js';
@@ -75,7 +75,7 @@ const plotNote = await writeLinePlot('transfer.png', {
 });
 const md = `# Experiment 5: transfer learning, MNIST → Fashion-MNIST
 
-Command: \`npx tsx --conditions=source packages/evaluation/experiments/transfer.ts\`
+Command: \`npx tsx --conditions=source apps/experiments/src/transfer.ts\`
 (${tf.getBackend()} backend). Network: the MLP ε-predictor of experiments 3–4 (784 → 512 → 2 residual SiLU layers → 784, sinusoidal t embedding).
 Pre-training: ${pretrainSteps} steps of batch 64 on 8,000 MNIST digits (AdamW 1e-3), saved with \`saveCheckpoint\`.
 Fine-tuning: \`fineTune: { weights, freeze: ['in.*', 'temb.*'] }\` (the input and timestep layers frozen; ${tuned.trainable} of the parameter tensors trained) at lr 3e-4,

@@ -9,13 +9,13 @@ import { createRng } from '@tfjs-diffusion/schedules';
  */
 export class MlpDenoiser {
   readonly prediction: 'epsilon' | 'sample';
-  readonly config: { dim: number; hidden: number; noiseConditioned: boolean };
+  readonly config: { dim: number; hidden: number; noiseConditioned: boolean; numClasses: null };
   private readonly params: { name: string; variable: tf.Variable }[] = [];
 
   constructor(dim: number, options: { hidden?: number; noiseConditioned?: boolean; seed?: number; prediction?: 'epsilon' | 'sample' } = {}) {
     const hidden = options.hidden ?? 512;
     this.prediction = options.prediction ?? 'epsilon';
-    this.config = { dim, hidden, noiseConditioned: options.noiseConditioned ?? true };
+    this.config = { dim, hidden, noiseConditioned: options.noiseConditioned ?? true, numClasses: null };
     const rng = createRng(options.seed ?? 0);
     const add = (name: string, shape: number[], scale: number) => {
       const seed = rng.nextSeed();
@@ -79,7 +79,7 @@ export function randomBatches(set: { data: Float32Array; shape: readonly number[
         const j = rng.nextInt(n);
         buf.set(set.data.subarray(j * d, (j + 1) * d), i * d);
       }
-      return { images: tf.tensor4d(buf, [batchSize, ...set.shape.slice(1)] as [number, number, number]) };
+      return { images: tf.tensor4d(buf, [batchSize, ...set.shape.slice(1)] as [number, number, number, number]) };
     },
   };
 }

@@ -1,4 +1,5 @@
-import { imageGridPng, linePlotPng, type ImageGridOptions, type Series } from '@tfjs-diffusion/viz';
+import type { Series } from '@tfjs-diffusion/viz';
+import { imageGridPng, linePlotPng, type ImageGridPngOptions } from '@tfjs-diffusion/viz/node';
 import { writeResult } from './common.js';
 
 /** Writes a line plot PNG (640×400) into results/ and returns a markdown note naming it. */
@@ -8,6 +9,6 @@ export async function writeLinePlot(file: string, opts: { series: Series[]; titl
 }
 
 /** Writes an image grid PNG into results/. */
-export async function writeImageGrid(file: string, pixels: Float32Array, opts: ImageGridOptions): Promise<void> {
+export async function writeImageGrid(file: string, pixels: Float32Array, opts: ImageGridPngOptions): Promise<void> {
   await writeResult(file, imageGridPng(pixels, opts));
 }

@@ -4,15 +4,16 @@
  * smoothing constant c (T_t = c/σ_t) and the number of neighbours K, on
  * points on a circle in R^64 and on an MNIST subset.
  *
- *   npx tsx --conditions=source packages/evaluation/experiments/temperature-smoothing.ts
+ *   npx tsx --conditions=source apps/experiments/src/temperature-smoothing.ts
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { ddim, sample } from '@tfjs-diffusion/samplers';
 import { createRng, makeSchedule } from '@tfjs-diffusion/schedules';
 import { join } from 'node:path';
-import { SmoothedEmpiricalDenoiser, memorizationRate, quantile, trainClassifier, type ImageSet } from '../src/index.js';
-import { loadMnist } from '../src/testing/mnist.js';
+import { SmoothedEmpiricalDenoiser, memorizationRate, quantile, trainClassifier, type ImageSet } from '@tfjs-diffusion/evaluation';
+import { classifierCache } from '@tfjs-diffusion/evaluation/node';
+import { loadMnist } from './mnist.js';
 import { markdownTable, pick, resultsDir, writeResult } from './common.js';
 import { writeImageGrid, writeLinePlot } from './plot.js';
 
@@ -91,7 +92,7 @@ const { train } = mnistData;
 const nMnist = 1000;
 const mnist = pick(train.images, Array.from({ length: nMnist }, (_, i) => i));
 // Sample quality: the evaluation classifier's mean top-class probability (held-out digits score about 0.98).
-const classifier = await trainClassifier(mnistData, { cacheDir: join(resultsDir, '..', '.cache', 'classifier') });
+const classifier = await trainClassifier(mnistData, { cache: classifierCache(join(resultsDir, '..', '.cache', 'classifier')) });
 const confidence: Extra = (xs) => {
   const n = xs.length / 784;
   return tf.tidy(() => tf.mean(tf.max(tf.softmax(classifier.forward(tf.tensor4d(xs, [n, 28, 28, 1])).logits), 1)).dataSync()[0]!);
@@ -124,7 +125,7 @@ const table = (cs: number[], ks: number[], r: { rates: number[][]; medians: numb
   );
 const md = `# Experiment 2: temperature smoothing of the empirical denoiser
 
-Command: \`npx tsx --conditions=source packages/evaluation/experiments/temperature-smoothing.ts\`
+Command: \`npx tsx --conditions=source apps/experiments/src/temperature-smoothing.ts\`
 (${tf.getBackend()} backend; DDIM η = 0, ${steps} steps, linear β schedule with 1000 steps, seed 1).
 Denoiser: \`SmoothedEmpiricalDenoiser\`, softmax over the K training points nearest to x_t with logits divided by 1 + c/σ_t, σ_t = √(1 − ᾱ_t).
 Each cell: memorization rate, the fraction of samples with d(NN1)/d(NN2) < 1/3 to the training set, and in brackets the median ℓ2 distance of a sample to its nearest training point.

@@ -4,17 +4,17 @@
  * grows), for a noise-conditioned and a noise-unconditioned network.
  * Data: n points at random angles on a unit circle in R^64, so "new samples
  * on the circle" and "copies of training points" can be told apart.
- * Network: a small MLP x0-predictor (experiments/mlpDenoiser.ts) trained with
+ * Network: a small MLP x0-predictor (src/mlpDenoiser.ts) trained with
  * @tfjs-diffusion/training; samples by deterministic DDIM.
  *
- *   npx tsx --conditions=source packages/evaluation/experiments/memorization-vs-n.ts
+ *   npx tsx --conditions=source apps/experiments/src/memorization-vs-n.ts
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { ddim, sample } from '@tfjs-diffusion/samplers';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { createTrainer } from '@tfjs-diffusion/training';
-import { distanceReport, memorizationRate } from '../src/index.js';
+import { distanceReport, memorizationRate } from '@tfjs-diffusion/evaluation';
 import { circleData } from './circle.js';
 import { markdownTable, writeResult } from './common.js';
 import { MlpDenoiser, randomBatches } from './mlpDenoiser.js';
@@ -61,7 +61,7 @@ const plotNote = await writeLinePlot(`memorization-vs-n${suffix}.png`, {
 });
 const md = `# Experiments 3 and 4: a trained network's memorization versus training-set size, noise-conditioned or not
 
-Command: \`${process.env.NETS ? `NETS=${process.env.NETS} ` : ''}npx tsx --conditions=source packages/evaluation/experiments/memorization-vs-n.ts\` (${tf.getBackend()} backend; without NETS both networks run in one process).
+Command: \`${process.env.NETS ? `NETS=${process.env.NETS} ` : ''}npx tsx --conditions=source apps/experiments/src/memorization-vs-n.ts\` (${tf.getBackend()} backend; without NETS both networks run in one process).
 Data: n points at random angles on a unit circle in a random plane of R^${dim}; held-out: 256 other points on the same circle.
 Network: MLP x0-predictor (prediction 'sample') ${dim} → 256 → 2 residual SiLU layers → ${dim}, with a sinusoidal timestep embedding (conditioned) or without any t input
 (noise-unconditioned, Zhou, Zhang and Wright 2026); trained by @tfjs-diffusion/training for ${steps} steps of batch 128 (AdamW 2e-3, no weight decay, uniform t).

@@ -4,14 +4,14 @@
  * training images. Memorization rate = fraction of samples whose nearest
  * training image is 3× closer than the second nearest.
  *
- *   npx tsx --conditions=source packages/evaluation/experiments/empirical-ddim.ts
+ *   npx tsx --conditions=source apps/experiments/src/empirical-ddim.ts
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { ddim, sample } from '@tfjs-diffusion/samplers';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
-import { EmpiricalDenoiser, distanceReport, memorizationRate, neighbourGrid } from '../src/index.js';
-import { loadMnist } from '../src/testing/mnist.js';
+import { EmpiricalDenoiser, distanceReport, memorizationRate, neighbourGrid } from '@tfjs-diffusion/evaluation';
+import { loadMnist } from './mnist.js';
 import { markdownTable, pick, writeResult } from './common.js';
 import { writeImageGrid, writeLinePlot } from './plot.js';
 
@@ -60,7 +60,7 @@ const plotNote = await writeLinePlot('empirical-ddim.png', {
 });
 const md = `# Experiment 1: empirical denoiser + DDIM on MNIST subsets
 
-Command: \`npx tsx --conditions=source packages/evaluation/experiments/empirical-ddim.ts\`
+Command: \`npx tsx --conditions=source apps/experiments/src/empirical-ddim.ts\`
 (${tf.getBackend()} backend; ${numSamples} samples per subset, DDIM η = 0, ${steps} steps, linear β schedule with 1000 steps, seed 1).
 Training subsets are the first n images of an 8,000-image split of the 10,000 MNIST digits of the \`mnist\` npm package, scaled to [-1, 1];
 held-out images come from the other 2,000 (as many as the subset, at most 2,000).

@@ -4,18 +4,19 @@
  * noise-unconditioned (timeConditioning: false); memorization rate of DDIM
  * samples against the training subset.
  *
- *   npx tsx --conditions=source packages/evaluation/experiments/memorization-unet.ts
+ *   npx tsx --conditions=source apps/experiments/src/memorization-unet.ts
  *   (STEPS=400 SIZES=16,128,1024 UNCOND_SIZES=16,128 to change the budget)
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
-import { batchSource, loadMnist, split, subset } from '@tfjs-diffusion/data';
+import { batchSource, split, subset } from '@tfjs-diffusion/data';
+import { loadMnist } from '@tfjs-diffusion/data/node';
 import { UNet, unetPreset } from '@tfjs-diffusion/models';
 import { ddim, sample } from '@tfjs-diffusion/samplers';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { createTrainer } from '@tfjs-diffusion/training';
-import { imageGridPng, linePlotPng } from '@tfjs-diffusion/viz';
-import { distanceReport, memorizationRate, neighbourGrid } from '../src/index.js';
+import { imageGridPng, linePlotPng } from '@tfjs-diffusion/viz/node';
+import { distanceReport, memorizationRate, neighbourGrid } from '@tfjs-diffusion/evaluation';
 import { markdownTable, writeResult } from './common.js';
 
 await initBackend({ prefer: 'wasm' });
@@ -79,7 +80,7 @@ if (neighbours) {
 const md = [
   '# Experiments 3 and 4 on images: a trained U-Net memorizes small training sets',
   '',
-  'Command: `npx tsx --conditions=source packages/evaluation/experiments/memorization-unet.ts` (wasm backend).',
+  'Command: `npx tsx --conditions=source apps/experiments/src/memorization-unet.ts` (wasm backend).',
   `Model: the \`mnist-tiny\` U-Net of @tfjs-diffusion/models, unconditional, v-prediction, cosine schedule; ${steps} steps of batch min(${batchSize}, n)`,
   '(AdamW, peak lr 4e-3, cosine decay) on a class-balanced subset of n MNIST digits, the same budget for every n.',
   '"noise-unconditioned": `timeConditioning: false`, the network never sees t (Zhou, Zhang and Wright 2026).',

@@ -1,21 +1,22 @@
 /**
  * The evaluation classifier on MNIST: test accuracy, and Fréchet distances
  * between its features of real digit sets (the floor any generated set is
- * compared against). Cached in experiments/.cache so it is trained once.
+ * compared against). Cached in apps/experiments/.cache so it is trained once.
  *
- *   npx tsx --conditions=source packages/evaluation/experiments/classifier.ts
+ *   npx tsx --conditions=source apps/experiments/src/classifier.ts
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { initBackend } from '@tfjs-diffusion/backend';
-import { frechetDistance, trainClassifier } from '../src/index.js';
-import { loadMnist } from '../src/testing/mnist.js';
+import { frechetDistance, trainClassifier } from '@tfjs-diffusion/evaluation';
+import { classifierCache } from '@tfjs-diffusion/evaluation/node';
+import { loadMnist } from './mnist.js';
 import { markdownTable, pick, resultsDir, writeResult } from './common.js';
 
 await initBackend({ prefer: 'wasm' });
 const ds = loadMnist();
 const t0 = Date.now();
-const clf = await trainClassifier(ds, { cacheDir: join(resultsDir, '..', '.cache', 'classifier'), onEpoch: (e, l) => console.log(`epoch ${e} loss ${l.toFixed(4)}`) });
+const clf = await trainClassifier(ds, { cache: classifierCache(join(resultsDir, '..', '.cache', 'classifier')), onEpoch: (e, l) => console.log(`epoch ${e} loss ${l.toFixed(4)}`) });
 const secs = (Date.now() - t0) / 1000;
 const train2000 = pick(ds.train.images, Array.from({ length: 2000 }, (_, i) => i));
 const fTrain = clf.features(train2000);
@@ -34,7 +35,7 @@ const rows = [
 ];
 const md = `# The evaluation classifier on MNIST
 
-Command: \`npx tsx --conditions=source packages/evaluation/experiments/classifier.ts\`
+Command: \`npx tsx --conditions=source apps/experiments/src/classifier.ts\`
 (${tf.getBackend()} backend). Data: the 10,000 digits of the \`mnist\` npm package in [-1, 1], split 8,000 / 2,000 per class proportionally.
 Defaults of \`trainClassifier\`: two 3×3 stride-2 ReLU convs (32, 64 channels), a 128-unit ReLU layer (the features), Adam at 2e-3 with cosine decay, batch 64, 8 epochs, ±1 pixel shifts.
 

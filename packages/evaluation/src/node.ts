@@ -1,0 +1,2 @@
+// Node-only parts: the classifier cache folder.
+export * from './classifierCache.js';

@@ -1,0 +1,65 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createModel, loadWeights, modelTensors, type Model } from './io.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
+
+const WEIGHTS = 'model.safetensors';
+const CONFIG = 'config.json';
+
+/**
+ * Writes `bytes` to `path` (parent folders created) through a temporary file
+ * beside it and a rename, so a crash never leaves a half-written file.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Writes a safetensors file atomically: to a temporary file beside it, then renamed over `path`. */
+export async function writeSafetensors(path: string, tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string> = {}): Promise<void> {
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+/** Reads a safetensors file; a truncated or corrupt file gives an error naming it and what is wrong. */
+export async function readSafetensors(path: string): Promise<SafetensorsFile> {
+  return decodeSafetensors(await readFile(path), path);
+}
+
+/** Writes dir/model.safetensors and dir/config.json (each to a temporary file, then renamed). */
+export async function saveModel(model: Model, dir: string): Promise<void> {
+  await writeSafetensors(join(dir, WEIGHTS), modelTensors(model), { format: 'pt', library: 'tfjs-diffusion', kind: model.config.kind });
+  await writeFileAtomic(join(dir, CONFIG), JSON.stringify(model.config, null, 2) + '\n');
+}
+
+/**
+ * Rebuilds the model saved in `dir` and loads its weights (strict).
+ * `config.json` is a bare model config (as `saveModel` writes) or a run
+ * folder's config with the model config under `model`.
+ */
+export async function loadModel(dir: string): Promise<Model> {
+  const cfgPath = join(dir, CONFIG);
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(await readFile(cfgPath, 'utf8'));
+  } catch (e) {
+    throw new Error(`loadModel: cannot read ${cfgPath}: ${(e as Error).message}`);
+  }
+  const inner = config.model;
+  if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) config = inner as Record<string, unknown>;
+  const file = await readSafetensors(join(dir, WEIGHTS));
+  const model = createModel(config);
+  try {
+    loadWeights(model, file.tensors as never, { source: join(dir, WEIGHTS) });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}

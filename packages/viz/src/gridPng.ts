@@ -1,0 +1,39 @@
+import { PNG } from 'pngjs';
+import { checkGrid, gridLayout, imageGrid, type ImageGridOptions, type RgbaImage } from './grid.js';
+import { renderSvg } from './svg.js';
+import { escapeXml } from './xml.js';
+
+export interface ImageGridPngOptions extends ImageGridOptions {
+  /** A label drawn left of each row (for example the class of a class-conditional row). */
+  rowLabels?: string[];
+}
+
+/** PNG bytes of an RGBA image (pngjs). */
+export function encodePng(image: RgbaImage): Buffer {
+  const png = new PNG({ width: image.width, height: image.height });
+  png.data.set(image.data);
+  return PNG.sync.write(png);
+}
+
+/**
+ * A PNG of n images (NHWC, row-major) in a grid. Values are clipped to
+ * `range` and mapped linearly to 0..255.
+ */
+export function imageGridPng(pixels: ArrayLike<number>, opts: ImageGridPngOptions): Buffer {
+  checkGrid(pixels, opts, 'imageGridPng');
+  const g = imageGrid(pixels, opts);
+  const plain = encodePng(g);
+  if (!opts.rowLabels || opts.rowLabels.length === 0) return plain;
+  const L = gridLayout(opts);
+  if (opts.rowLabels.length !== L.rows) throw new RangeError(`imageGridPng: rowLabels has ${opts.rowLabels.length} labels for ${L.rows} rows`);
+  const s = opts.scale ?? 1;
+  const fontSize = Math.max(10, Math.min(16, Math.round(opts.height * s * 0.5)));
+  const labelW = Math.ceil(Math.max(...opts.rowLabels.map((l) => l.length)) * fontSize * 0.62) + 8;
+  const texts = opts.rowLabels
+    .map((l, r) => `<text x="${labelW - 4}" y="${L.origin(r * L.cols).y + (opts.height * s) / 2}" text-anchor="end" dominant-baseline="central" font-size="${fontSize}">${escapeXml(l)}</text>`)
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + g.width}" height="${g.height}">` +
+    `<rect width="100%" height="100%" fill="white"/>${texts}` +
+    `<image x="${labelW}" y="0" width="${g.width}" height="${g.height}" href="data:image/png;base64,${plain.toString('base64')}"/></svg>`;
+  return renderSvg(svg);
+}
