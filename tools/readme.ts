@@ -10,9 +10,7 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
  * change; remove a name as soon as its example runs (the README test and the
  * pack check skip these and say so).
  */
-export const PENDING_EXAMPLES: Record<string, string> = {
-  training: "the example's `batch` helper is not defined (issue 17.5, training's README)",
-};
+export const PENDING_EXAMPLES: Record<string, string> = {};
 
 /** The first ```ts (or ```js) block of a markdown text, or undefined. */
 export function firstExample(markdown: string): string | undefined {
