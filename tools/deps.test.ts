@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { expectedReadmes } from './depgraph.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
@@ -66,4 +67,12 @@ describe.each(packages)('@tfjs-diffusion/%s dependencies', (dir) => {
 it('reads every kind of import', () => {
   const src = `import a from 'x';\nimport type { B } from '@s/y/sub';\nexport * from "z";\nimport 'side';\nconst m = await import('dyn');\nimport { c } from './local.js';\nimport { d } from 'node:fs';`;
   expect(importsOf(src).sort()).toEqual(['@s/y', 'dyn', 'side', 'x', 'z']);
+});
+
+describe('README dependency blocks', () => {
+  it.each(expectedReadmes().map((r) => [relative(root, r.path), r.block]))('%s matches the package.json files (regenerate: tsx tools/depgraph.ts --write)', (path, block) => {
+    const text = readFileSync(join(root, path), 'utf8');
+    const m = /<!-- deps:start -->\n([\s\S]*?)\n<!-- deps:end -->/.exec(text);
+    expect(m?.[1]).toBe(block);
+  });
 });
