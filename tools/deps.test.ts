@@ -58,7 +58,9 @@ describe.each(packages)('@tfjs-diffusion/%s dependencies', (dir) => {
   });
 
   it('has what its tests import among its dependencies or devDependencies', () => {
-    const available = new Set([...declared, ...Object.keys(pkg.devDependencies ?? {}), 'vitest']);
+    // The root's devDependencies are the shared test tooling (vitest, playwright-core, ...).
+    const rootDev = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies ?? {});
+    const available = new Set([...declared, ...Object.keys(pkg.devDependencies ?? {}), ...rootDev]);
     const missing = used(all.filter(isTest)).filter((n) => !available.has(n));
     expect(missing, `imported by tests of ${relative(root, pkgDir)}`).toEqual([]);
   });
