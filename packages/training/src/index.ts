@@ -13,3 +13,4 @@ export * from './checkpoint.js';
 export * from './weights.js';
 export * from './replica.js';
 export * from './trainer.js';
+export * from './distill.js';

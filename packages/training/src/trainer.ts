@@ -2,14 +2,14 @@
 // batch preparation, the step, validation, fit, checkpoint state).
 import * as tf from '@tensorflow/tfjs';
 import type { AdamW, Ema, NamedParameter, NonFiniteGuard } from '@tfjs-diffusion/regularizers';
-import { createRng } from '@tfjs-diffusion/schedules';
-import { createBatchPreparer } from './batch.js';
+import { createRng, type NoiseSchedule, type Rng } from '@tfjs-diffusion/schedules';
+import { createBatchPreparer, type PrepareBatch } from './batch.js';
 import { assertFiniteCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type TensorMap } from './checkpoint.js';
 import { fit, type FitOptions, type FitResult } from './fit.js';
 import { loadFineTuneWeights, partitionParameters } from './freeze.js';
 import { learningRateAt } from './lrSchedule.js';
 import { createOptimization } from './optimization.js';
-import { resolveOptions, type TrainerOptions } from './options.js';
+import { resolveOptions, type ResolvedOptions, type TrainerOptions } from './options.js';
 import type { ParallelRunner } from './replica.js';
 import { applyGradients, batchGradients, type StepContext, type StepResult } from './step.js';
 import type { Prediction } from '@tfjs-diffusion/schedules';
@@ -62,8 +62,17 @@ function checkShapes(where: string, role: string, tensors: TensorMap, params: re
   }
 }
 
+/**
+ * For trainers of another objective over the same step (progressive distillation):
+ * `prepare` replaces the batch preparation and draws from the trainer's Rng, so
+ * checkpoints still resume the same draws.
+ */
+export interface TrainerObjective {
+  prepare(schedule: NoiseSchedule, o: ResolvedOptions, rng: Rng): PrepareBatch;
+}
+
 /** Builds a trainer. Async because parallel training starts workers. */
-export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
+export async function createTrainer(options: TrainerOptions, objective?: TrainerObjective): Promise<Trainer> {
   const o = resolveOptions(options);
   const { denoiser, schedule, data } = options;
   const { prediction } = o;
@@ -88,7 +97,7 @@ export async function createTrainer(options: TrainerOptions): Promise<Trainer> {
     prediction,
     trainable,
     microBatch: o.microBatch,
-    prepare: createBatchPreparer(schedule, o, rng),
+    prepare: (objective?.prepare ?? createBatchPreparer)(schedule, o, rng),
     opt,
     clipGradNorm: o.reg.clipGradNorm,
     parallel,
