@@ -2,6 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { distillCommand } from './commands/distill.js';
 import { evalCommand } from './commands/eval.js';
 import { EXPORT_FORMATS, exportCommand } from './commands/export.js';
 import { fineTuneCommand } from './commands/fineTune.js';
@@ -201,6 +202,25 @@ export function createProgram(): Command {
       out: o.out.startsWith('runs/<preset>') ? undefined : o.out, overrides: flagOverrides(this), maxSteps: o.maxSteps || undefined,
     });
   });
+  program.command('distill')
+    .description('progressive distillation: students of teacher-steps/2, /4, … DDIM steps, one run folder per halving, and a table of accuracy and Fréchet distance beside the teacher')
+    .requiredOption('--checkpoint <path>', 'the teacher: run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
+    .requiredOption('--halvings <k>', 'rounds; the last student takes teacher-steps / 2^k steps', int('--halvings'))
+    .option('--teacher-steps <n>', "the first teacher's DDIM steps", int('--teacher-steps'), 64)
+    .option('--steps-per-halving <n>', 'optimisation steps per halving', int('--steps-per-halving'), 2000)
+    .option('--guidance <scale>', "teacher's classifier-free guidance (default: the run's)", num('--guidance'))
+    .option('--batch-size <n>', "images per step (default: the run's)", int('--batch-size'))
+    .option('--lr <x>', "peak learning rate, cosine to 0 per halving (default: the run's / 4)", num('--lr'))
+    .option('--eval-n <n>', 'evaluation samples per class (0 = no table)', int('--eval-n'), 20)
+    .option('--max-steps <n>', 'stop after this many steps in this call; the same command continues', int('--max-steps'))
+    .requiredOption('--out <dir>', 'folder of the halving run folders and the table (an existing one is continued)')
+    .action(async function (this: Command) {
+      const o = this.opts();
+      await distillCommand({
+        checkpoint: o.checkpoint, halvings: o.halvings, teacherSteps: o.teacherSteps, stepsPerHalving: o.stepsPerHalving, guidance: o.guidance,
+        batchSize: o.batchSize, lr: o.lr, evalN: o.evalN, maxSteps: o.maxSteps, out: o.out,
+      });
+    });
   program.command('export')
     .description("write a run's model in another library's format (diffusers: UNet2DModel.from_pretrained loads it)")
     .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
