@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx --conditions=source
+#!/usr/bin/env -S node --conditions=source --import tsx
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -10,6 +10,7 @@ import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
 import { BETA_SCHEDULES, PREDICTIONS } from '@tfjs-diffusion/schedules';
 import { DATASETS, PRESETS, SAMPLERS, THRESHOLDS, presetConfig } from './presets.js';
+import { flagNames } from './config.js';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -26,11 +27,14 @@ const bool = (v: string) => {
   return v === 'true';
 };
 const json = (v: string) => {
+  let o: unknown;
   try {
-    return JSON.parse(v) as Record<string, unknown>;
+    o = JSON.parse(v);
   } catch {
     throw new InvalidArgumentError(`must be a JSON object; got '${v}'`);
   }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new InvalidArgumentError(`must be a JSON object; got '${v}'`);
+  return o as Record<string, unknown>;
 };
 
 interface FlagSpec {
@@ -49,7 +53,7 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { flags: '--train-size <n>', path: 'trainSize', help: 'training images used (0 = all)', parse: int('--train-size') },
   { flags: '--val-size <n>', path: 'valSize', help: 'held-out validation images', parse: int('--val-size') },
   { flags: '--model <preset>', path: 'model.preset', help: 'U-Net preset of the models package', choices: ['mnist-tiny', 'mnist-ref'] },
-  { flags: '--model-overrides <json>', path: 'model.overrides', help: 'partial UNetConfig as JSON, e.g. \'{"channels":[8,16]}\'', parse: json },
+  { flags: '--model-overrides <json>', path: 'model.overrides', help: 'partial UNetConfig as JSON, e.g. \'{"blockOutChannels":[8,16],"normNumGroups":4}\'', parse: json },
   { flags: '--class-conditional <bool>', path: 'classConditional', help: 'condition on class labels', parse: bool },
   { flags: '--prediction <type>', path: 'prediction', help: 'what the model predicts', choices: PREDICTIONS },
   { flags: '--beta-schedule <name>', path: 'schedule.betaSchedule', help: 'noise schedule', choices: BETA_SCHEDULES },
@@ -83,6 +87,8 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { flags: '--seed <n>', path: 'seed', help: 'seed of all randomness', parse: int('--seed') },
   { flags: '--threads <n>', path: 'threads', help: 'worker threads for data parallelism (1 = none)', parse: int('--threads') },
 ];
+
+for (const f of TRAIN_FLAGS) flagNames[f.path] = f.flags.split(' ')[0]!;
 
 function getPath(o: unknown, path: string): unknown {
   return path.split('.').reduce<unknown>((a, k) => (a as Record<string, unknown> | undefined)?.[k], o);
@@ -135,10 +141,12 @@ export function createProgram(): Command {
       .option('--max-steps <n>', 'stop after this many steps in this call (0 = run to --steps)', int('--max-steps'), 0),
   ).action(async function (this: Command) {
     const o = this.opts();
-    await trainCommand({
+    const res = await trainCommand({
       preset: o.preset, config: o.config || undefined, out: o.out === 'runs/<preset>-<timestamp>' ? undefined : o.out,
       resume: o.resume || undefined, overrides: flagOverrides(this), maxSteps: o.maxSteps || undefined,
     });
+    // Saved and stopped by Ctrl-C: the shell's convention for a SIGINT exit.
+    if (res.interrupted) process.exitCode = 130;
   });
 
   const tiny = presetConfig('mnist-tiny').sampler;
@@ -197,10 +205,11 @@ export function createProgram(): Command {
       .option('--max-steps <n>', 'stop after this many steps in this call (0 = run to --steps)', int('--max-steps'), 0),
   ).action(async function (this: Command) {
     const o = this.opts();
-    await fineTuneCommand({
+    const res = await fineTuneCommand({
       checkpoint: o.checkpoint, freeze: list(o.freeze), config: o.config || undefined,
       out: o.out.startsWith('runs/<preset>') ? undefined : o.out, overrides: flagOverrides(this), maxSteps: o.maxSteps || undefined,
     });
+    if (res.interrupted) process.exitCode = 130;
   });
   program.command('distill')
     .description('progressive distillation: students of teacher-steps/2, /4, … DDIM steps, one run folder per halving, and a table of accuracy and Fréchet distance beside the teacher')
@@ -238,6 +247,9 @@ export function createProgram(): Command {
 export async function main(argv = process.argv): Promise<void> {
   // `pnpm run cli -- <command>` hands the `--` on; commander would read every flag after it as an operand.
   const args = argv[2] === '--' ? [...argv.slice(0, 2), ...argv.slice(3)] : argv;
+  // pnpm runs the `cli`/`demo` scripts in apps/demo; paths are meant from where the command was typed.
+  const typedIn = process.env.INIT_CWD;
+  if (typedIn && ['cli', 'demo'].includes(process.env.npm_lifecycle_event ?? '') && typedIn !== process.cwd()) process.chdir(typedIn);
   try {
     await createProgram().parseAsync(args);
   } catch (e) {

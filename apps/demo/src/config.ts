@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { BETA_SCHEDULES, PREDICTIONS } from '@tfjs-diffusion/schedules';
-import { DATASETS, SAMPLERS, THRESHOLDS, presetConfig, type DemoConfig } from './presets.js';
+import { PRESETS, presetConfig, type DemoConfig } from './presets.js';
+import { checkDemoConfig, checkPartialKeys } from './schema.js';
 
 type Json = Record<string, unknown>;
 
@@ -13,7 +13,7 @@ export function deepMerge<T>(target: T, source: unknown): T {
   if (!isObject(source)) return target;
   const out: Json = { ...(target as Json) };
   for (const [k, v] of Object.entries(source)) {
-    if (v === undefined) continue;
+    if (v === undefined || k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
     out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k], v) : structuredClone(v);
   }
   return out as T;
@@ -31,75 +31,70 @@ export function setPath(obj: Json, path: string, value: unknown): void {
 }
 
 export function readConfigFile(path: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`--config ${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
-    throw new Error(`--config ${path}: cannot read a JSON object (${(e as Error).message})`);
+    throw new Error(`--config ${path}: not valid JSON (${(e as Error).message})`);
   }
-  if (!isObject(parsed)) throw new Error(`--config ${path}: must hold a JSON object`);
+  if (!isObject(parsed)) throw new Error(`--config ${path}: must hold a JSON object of DemoConfig fields; got ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`);
   return parsed;
 }
 
-function oneOf(name: string, v: unknown, allowed: readonly string[]): void {
-  if (!allowed.includes(v as string)) throw new Error(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got '${String(v)}'`);
+function hasPath(o: unknown, path: string): boolean {
+  let cur = o;
+  for (const k of path.split('.')) {
+    if (!isObject(cur) || !Object.prototype.hasOwnProperty.call(cur, k)) return false;
+    cur = cur[k];
+  }
+  return true;
 }
 
-function positiveInt(name: string, v: unknown, min = 1): void {
-  if (!Number.isInteger(v) || (v as number) < min) throw new Error(`${name} must be an integer >= ${min}; got ${String(v)}`);
-}
+/** Config path → the train flag that sets it ('regularizers.ema' → '--ema'); filled by the CLI. */
+export const flagNames: Record<string, string> = {};
 
-function inRange(name: string, v: unknown, lo: number, hi: number): void {
-  if (typeof v !== 'number' || !(v >= lo && v <= hi)) throw new Error(`${name} must be a number in [${lo}, ${hi}]; got ${String(v)}`);
+/** Where a field's value came from, for error messages: the flag, the config file, or the base (a run's config.json, a preset). */
+function sourceOf(path: string, file: { name: string; value: Json } | undefined, flags: Record<string, unknown>, base: string): string {
+  const flag = Object.keys(flags).find((f) => f === path || f.startsWith(`${path}.`) || path.startsWith(`${f}.`));
+  if (flag !== undefined) return `${flagNames[flag] ?? `the flag for ${flag}`}: `;
+  if (file && hasPath(file.value, path)) return `--config ${file.name}: `;
+  return base ? `${base}: ` : '';
 }
 
 /** Checks every field and names the one that is wrong and what it accepts. */
-export function validateConfig(c: DemoConfig): DemoConfig {
-  oneOf('dataset', c.dataset, DATASETS);
-  oneOf('prediction', c.prediction, PREDICTIONS);
-  oneOf('schedule.betaSchedule', c.schedule.betaSchedule, BETA_SCHEDULES);
-  oneOf('sampler.name', c.sampler.name, SAMPLERS);
-  oneOf('sampler.threshold', c.sampler.threshold, THRESHOLDS);
-  oneOf('model.preset', c.model.preset, ['mnist-tiny', 'mnist-ref']);
-  oneOf('lrSchedule', c.lrSchedule, ['constant', 'cosine']);
-  positiveInt('steps', c.steps);
-  positiveInt('batchSize', c.batchSize);
-  positiveInt('trainSize', c.trainSize, 0);
-  positiveInt('valSize', c.valSize);
-  positiveInt('warmupSteps', c.warmupSteps, 0);
-  positiveInt('schedule.numTrainTimesteps', c.schedule.numTrainTimesteps, 2);
-  positiveInt('sampler.steps', c.sampler.steps);
-  positiveInt('sampler.cols', c.sampler.cols);
-  positiveInt('threads', c.threads);
-  positiveInt('augmentShift', c.augmentShift, 0);
-  for (const k of ['log', 'validate', 'sample', 'checkpoint'] as const) positiveInt(`every.${k}`, c.every[k]);
-  inRange('lr', c.lr, 1e-8, 1);
-  inRange('regularizers.ema', c.regularizers.ema, 0, 1);
-  inRange('regularizers.dropout', c.regularizers.dropout, 0, 0.99);
-  inRange('regularizers.pUncond', c.regularizers.pUncond, 0, 1);
-  inRange('regularizers.weightDecay', c.regularizers.weightDecay, 0, 10);
-  for (const k of ['clipGradNorm', 'minSnrGamma', 'offsetNoise', 'inputPerturbation'] as const) {
-    inRange(`regularizers.${k}`, c.regularizers[k], 0, 1e6);
-  }
-  inRange('sampler.guidance', c.sampler.guidance, 0, 100);
-  inRange('sampler.guidanceRescale', c.sampler.guidanceRescale, 0, 1);
-  inRange('sampler.eta', c.sampler.eta, 0, 1);
-  if (!Number.isInteger(c.seed)) throw new Error(`seed must be an integer; got ${String(c.seed)}`);
-  return c;
+export function validateConfig(c: DemoConfig, where = ''): DemoConfig {
+  return checkDemoConfig(c, () => (where ? `${where}: ` : ''));
 }
 
 /**
  * The config of a run: the preset, then a JSON config file, then flags
  * (`overrides`, dotted paths such as 'regularizers.ema'), each overriding the last.
+ * Every error names where the field came from (`baseLabel` for `base`, e.g. a run's config.json).
  */
-export function resolveConfig(opts: { preset?: string; configFile?: string; overrides?: Record<string, unknown>; base?: DemoConfig }): DemoConfig {
+export function resolveConfig(opts: { preset?: string; configFile?: string; overrides?: Record<string, unknown>; base?: DemoConfig; baseLabel?: string }): DemoConfig {
   const file = opts.configFile ? readConfigFile(opts.configFile) : {};
+  const fileRef = opts.configFile ? { name: opts.configFile, value: file } : undefined;
+  if (fileRef) {
+    const { preset: _preset, ...rest } = file;
+    checkPartialKeys({ preset: 'x', ...rest }, () => `--config ${opts.configFile}: `);
+    if (_preset !== undefined && typeof _preset !== 'string') throw new Error(`--config ${opts.configFile}: preset must be one of ${Object.keys(PRESETS).map((k) => `'${k}'`).join(', ')}; got ${JSON.stringify(_preset)}`);
+  }
   const presetName = opts.preset ?? (typeof file.preset === 'string' ? file.preset : 'mnist-tiny');
+  if (opts.configFile && !opts.preset && typeof file.preset === 'string' && !PRESETS[file.preset]) {
+    throw new Error(`--config ${opts.configFile}: preset must be one of ${Object.keys(PRESETS).map((k) => `'${k}'`).join(', ')}; got '${file.preset}'`);
+  }
   let c = opts.base ? structuredClone(opts.base) : presetConfig(presetName);
   c = deepMerge(c, file);
   c.preset = opts.base?.preset ?? presetName;
   const flags: Json = {};
-  for (const [path, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) setPath(flags, path, v);
+  const given: Record<string, unknown> = {};
+  for (const [path, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) { setPath(flags, path, v); given[path] = v; }
   c = deepMerge(c, flags);
-  return validateConfig(c);
+  return checkDemoConfig(c, (path) => sourceOf(path, fileRef, given, opts.baseLabel ?? (opts.base ? 'the run\'s config' : `preset ${presetName}`)));
 }

@@ -1,5 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, renameSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { acquireRunLock, LOCK_FILE, type RunLock } from './lock.js';
+import { checkDemoConfig } from './schema.js';
 import { diffusersRunConfig, isDiffusersFolder } from './diffusersFolder.js';
 import type { DemoConfig } from './presets.js';
 
@@ -30,13 +32,48 @@ export function defaultRunDir(preset: string, now = new Date()): string {
   return join('runs', `${preset}-${ts}`);
 }
 
-export function createRunFolder(dir: string, config: unknown): RunPaths {
+/**
+ * Creates a run folder and takes its lock; call it only after every check has passed. Refuses an
+ * --out that holds a run (use --resume) or any other non-empty folder. The "holds a run" check is
+ * repeated under the lock, so two processes starting at once cannot both pass it.
+ * `cleanup()` removes what this made (for a failure before the first checkpoint).
+ */
+export function createRunFolder(dir: string, config: unknown, log?: (s: string) => void): RunPaths & { lock: RunLock; cleanup(): void } {
   const p = runPaths(dir);
-  if (existsSync(p.config)) throw new Error(`--out ${p.dir} already holds a run; use --resume ${p.dir} to continue it or choose another --out`);
-  mkdirSync(p.samples, { recursive: true });
-  mkdirSync(p.checkpoints, { recursive: true });
-  writeJsonAtomic(p.config, config);
-  return p;
+  const holdsRun = () => existsSync(p.config);
+  const refuseRun = () => new Error(`--out ${p.dir} already holds a run; use --resume ${p.dir} to continue it or choose another --out`);
+  let existed = false;
+  if (existsSync(p.dir)) {
+    existed = true;
+    if (!statSync(p.dir).isDirectory()) throw new Error(`--out ${p.dir} is a file, not a folder; choose another --out`);
+    if (holdsRun()) {
+      // A run in progress there: name its writer.
+      acquireRunLock(p.dir).release();
+      throw refuseRun();
+    }
+    const entries = readdirSync(p.dir).filter((e) => e !== LOCK_FILE);
+    if (entries.length) {
+      throw new Error(`--out ${p.dir} is an existing folder that is not a run (it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); choose a new or empty folder`);
+    }
+  }
+  mkdirSync(p.dir, { recursive: true });
+  const lock = acquireRunLock(p.dir, { log });
+  try {
+    if (holdsRun()) throw refuseRun();
+    mkdirSync(p.samples, { recursive: true });
+    mkdirSync(p.checkpoints, { recursive: true });
+    writeJsonAtomic(p.config, config);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  const cleanup = () => {
+    for (const f of [p.config, p.metrics, p.lossPlot]) rmSync(f, { force: true });
+    for (const d of [p.samples, p.checkpoints]) rmSync(d, { recursive: true, force: true });
+    lock.release();
+    if (!existed) rmSync(p.dir, { recursive: true, force: true });
+  };
+  return { ...p, lock, cleanup };
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
@@ -51,6 +88,30 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
   renameSync(tmp, path);
 }
 
+/**
+ * Writes a new file, never replacing one: `name.png`, else `name-2.png`, `name-3.png`, ...
+ * Whole or absent (temporary file, then a hard link, which fails if the name exists). Returns the path written.
+ */
+export function writeFileNew(path: string, data: Uint8Array): string {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  try {
+    const dot = path.lastIndexOf('.');
+    const [stem, ext] = dot > path.lastIndexOf('/') ? [path.slice(0, dot), path.slice(dot)] : [path, ''];
+    for (let k = 1; ; k++) {
+      const target = k === 1 ? path : `${stem}-${k}${ext}`;
+      try {
+        linkSync(tmp, target);
+        return target;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
 export interface RunConfigFile {
   demo: DemoConfig;
   model: Record<string, unknown>;
@@ -62,7 +123,23 @@ export interface RunConfigFile {
 export function readRunConfig(dir: string): RunConfigFile {
   const p = runPaths(dir);
   if (!existsSync(p.config)) throw new Error(`${p.dir} is not a run folder (no config.json)`);
-  return JSON.parse(readFileSync(p.config, 'utf8')) as RunConfigFile;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(p.config, 'utf8'));
+  } catch (e) {
+    throw new Error(`${p.config}: not valid JSON (${(e as Error).message}); restore it from a copy, or start a new run`);
+  }
+  const o = parsed as Partial<RunConfigFile> | null;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${p.config}: must hold a JSON object with demo, model and dataset; got ${JSON.stringify(parsed)}`);
+  for (const k of ['demo', 'model', 'dataset'] as const) {
+    if (typeof o[k] !== 'object' || o[k] === null) throw new Error(`${p.config}: the field '${k}' is missing or not an object`);
+  }
+  checkDemoConfig(o.demo, () => `${p.config} (under "demo"): `);
+  const d = o.dataset!;
+  for (const k of ['numClasses', 'height', 'width', 'channels'] as const) {
+    if (!Number.isInteger(d[k]) || d[k] < 1) throw new Error(`${p.config}: dataset.${k} must be a positive integer; got ${JSON.stringify(d[k])}`);
+  }
+  return o as RunConfigFile;
 }
 
 export interface MetricsLine {
@@ -73,9 +150,26 @@ export interface MetricsLine {
   [k: string]: unknown;
 }
 
+/** The metrics lines; a torn line (a write cut by a crash or power loss) is skipped, not fatal. */
 export function readMetrics(path: string): MetricsLine[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricsLine);
+  const out: MetricsLine[] = [];
+  for (const l of readFileSync(path, 'utf8').split('\n')) {
+    if (!l.trim()) continue;
+    try {
+      const v = JSON.parse(l) as MetricsLine;
+      if (typeof v === 'object' && v !== null && typeof v.step === 'number') out.push(v);
+    } catch {
+      /* torn line */
+    }
+  }
+  return out;
+}
+
+/** The step of a checkpoint folder named ckpt-XXXXXXXX, else undefined. */
+export function checkpointStep(path: string): number | undefined {
+  const m = /^ckpt-(\d+)$/.exec(basename(path));
+  return m ? Number(m[1]) : undefined;
 }
 
 /**

@@ -28,6 +28,8 @@ export interface TrainRunOptions {
   resume: boolean;
   fineTune?: { checkpoint: string; freeze: string[] };
   quiet?: boolean;
+  /** Called once the run can start (after a resumed checkpoint loaded), before the first step: e.g. to write a changed config.json. */
+  afterLoad?: () => void;
   /** Stop after this many steps in this process (tests); the run's total stays config.steps. */
   maxStepsThisProcess?: number;
 }
@@ -94,6 +96,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       // Steps after the checkpoint are redone: their metrics lines go.
       truncateMetrics(paths.metrics, trainer.step);
       log(`resumed at step ${trainer.step}`);
+      o.afterLoad?.();
     } else if (o.fineTune) {
       log(`fine-tuning from ${o.fineTune.checkpoint}: ${trainer.trainable().length} trainable, ${trainer.frozen().length} frozen parameter tensors`);
     }

@@ -32,7 +32,7 @@ describe('config merging', () => {
 
   it('names the bad field and what it accepts', () => {
     expect(() => resolveConfig({ overrides: { 'sampler.name': 'plms' } })).toThrow(
-      "sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m', 'pndm', 'lms', 'unipc'; got 'plms'",
+      "sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m', 'pndm', 'lms', 'unipc'; got \"plms\"",
     );
     expect(() => resolveConfig({ overrides: { steps: 0 } })).toThrow('steps must be an integer >= 1; got 0');
     expect(() => resolveConfig({ preset: 'cifar' })).toThrow("preset must be one of 'mnist-tiny', 'mnist', 'fashion-mnist'; got 'cifar'");
@@ -87,5 +87,38 @@ describe('cli', () => {
         expect(opt.defaultValue !== undefined || opt.defaultValueDescription !== undefined, `${cmd.name()} ${opt.long}`).toBe(true);
       }
     }
+  });
+});
+
+describe('config files are checked against the schema, naming the file, the field and what it accepts', () => {
+  const file = (content: string) => {
+    const f = join(mkdtempSync(join(tmpdir(), 'demo-schema-')), 'c.json');
+    writeFileSync(f, content);
+    return f;
+  };
+  it.each<[string, string, string]>([
+    ['a string for a boolean', '{"classConditional": "false"}', ': classConditional must be true or false (a JSON boolean, not a string); got "false"'],
+    ['an unknown key', '{"regularizers": {"emaDecay": 0.9}}', ": unknown field 'regularizers.emaDecay'; did you mean 'regularizers.ema'?"],
+    ['a top-level typo', '{"stpes": 10}', ": unknown field 'stpes'; did you mean 'steps'?"],
+    ['__proto__', '{"__proto__": {"steps": 1}}', ": unknown field '__proto__'"],
+    ['null', 'null', ': must hold a JSON object of DemoConfig fields; got null'],
+    ['truncated JSON', '{"steps": 5', ': not valid JSON'],
+    ['a value out of range', '{"regularizers": {"dropout": 2}}', ': regularizers.dropout must be a number in [0, 0.99]; got 2'],
+    ['an unknown sampler', '{"sampler": {"name": "plms"}}', ": sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m'; got \"plms\""],
+  ])('refuses %s', (_, content, msg) => {
+    const f = file(content);
+    expect(() => resolveConfig({ configFile: f })).toThrow(`--config ${f}${msg}`);
+    expect(({} as Record<string, unknown>).steps).toBeUndefined();
+  });
+
+  it('a flag value is blamed on the flag', () => {
+    expect(() => resolveConfig({ overrides: { 'regularizers.weightDecay': 11 } })).toThrow('--weight-decay: regularizers.weightDecay must be a number in [0, 10]; got 11');
+  });
+
+  it("--model-overrides' help example is a valid override", async () => {
+    const help = createProgram().commands.find((c) => c.name() === 'train')!.options.find((o) => o.long === '--model-overrides')!.description;
+    const example = JSON.parse(/'(\{.*\})'/.exec(help)![1]!) as Record<string, unknown>;
+    const { modelConfig } = await import('../src/build.js');
+    expect(() => modelConfig(resolveConfig({ overrides: { 'model.overrides': example } }), 10)).not.toThrow();
   });
 });

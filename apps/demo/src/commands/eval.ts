@@ -4,7 +4,8 @@ import { classAccuracy, frechetDistance, memorizationRate, neighbourGrid, trainC
 import { classifierCache } from '@tfjs-diffusion/evaluation/node';
 import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
-import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
+import { buildModel, buildSchedule, checkFiniteWeights, gridLabels, loadWeights, sampleImages } from '../build.js';
+import { checkImageCount } from '../sizes.js';
 import { loadDataset } from '../dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
@@ -56,6 +57,9 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   const perClass = o.n ?? 20;
   if (!Number.isInteger(perClass) || perClass < 1) throw new Error(`--n must be an integer >= 1; got ${perClass}`);
   const outDir = resolve(o.out ?? join(runDir, 'eval'));
+  const { height: h0, width: w0, channels: c0 } = run.dataset;
+  const rows = c.classConditional ? run.dataset.numClasses : 1;
+  checkImageCount(rows * perClass, rows, perClass, { height: h0, width: w0, channels: c0 }, `--n ${perClass}`);
   mkdirSync(outDir, { recursive: true });
   const data = loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
   const { height, width, channels } = run.dataset;
@@ -67,6 +71,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   let pixels: Float32Array;
   try {
     const w = await loadWeights(model, checkpoint);
+    checkFiniteWeights(model, w.path);
     log(`sampling ${n} images (${sampler}, ${o.steps ?? c.sampler.steps} steps) with the ${w.source} weights of ${w.path}`);
     const bar = createTaskProgress('sample', n, 'images', o.quiet);
     pixels = await sampleImages(model, buildSchedule(c), {

@@ -2,7 +2,7 @@ import { initDemoBackend } from '../backendInit.js';
 import { resolveConfig } from '../config.js';
 import { createRunFolder, defaultRunDir, openCheckpoint, type RunConfigFile } from '../runFolder.js';
 import { runTraining, type TrainRunResult } from '../trainLoop.js';
-import { report } from './train.js';
+import { checkRun, hasCheckpoint, report } from './train.js';
 
 export interface FineTuneCommandOptions {
   checkpoint: string;
@@ -22,7 +22,7 @@ export interface FineTuneCommandOptions {
  * start, another dataset, frozen parameters and a new learning rate (flags).
  */
 export async function fineTuneCommand(o: FineTuneCommandOptions): Promise<TrainRunResult> {
-  await initDemoBackend(o.quiet);
+  const log = (s: string) => { if (!o.quiet) console.log(s); };
   const src = openCheckpoint(o.checkpoint);
   const saved = src.run;
   const { height, width, channels } = saved.dataset;
@@ -30,11 +30,21 @@ export async function fineTuneCommand(o: FineTuneCommandOptions): Promise<TrainR
     throw new Error(`--checkpoint ${o.checkpoint}: the model takes ${height}×${width}×${channels} images; the demo's datasets are 28×28×1`);
   }
   const overrides = { ...o.overrides, ...(o.dataset ? { dataset: o.dataset } : {}) };
-  const demo = resolveConfig({ base: { ...saved.demo, preset: `${saved.demo.preset}-ft` }, configFile: o.config, overrides });
+  const demo = resolveConfig({ base: { ...saved.demo, preset: `${saved.demo.preset}-ft` }, configFile: o.config, overrides, baseLabel: `${src.dir}/config.json` });
   const run: RunConfigFile = { ...saved, demo, fineTunedFrom: src.checkpoint, freeze: o.freeze ?? [] };
-  const paths = createRunFolder(o.out ?? defaultRunDir(`${demo.preset}-${demo.dataset}`), run);
-  if (!o.quiet) console.log(`run folder: ${paths.dir}`);
-  const res = await runTraining({ paths, run, resume: false, quiet: o.quiet, maxStepsThisProcess: o.maxSteps, fineTune: { checkpoint: src.checkpoint, freeze: run.freeze! } });
-  if (!o.quiet) report(res);
-  return res;
+  checkRun(run, `${src.dir}/config.json`);
+  // Every check has passed: only now is anything written.
+  await initDemoBackend(o.quiet);
+  const paths = createRunFolder(o.out ?? defaultRunDir(`${demo.preset}-${demo.dataset}`), run, log);
+  log(`run folder: ${paths.dir}`);
+  try {
+    const res = await runTraining({ paths, run, resume: false, quiet: o.quiet, maxStepsThisProcess: o.maxSteps, fineTune: { checkpoint: src.checkpoint, freeze: run.freeze! } });
+    if (!o.quiet) report(res);
+    return res;
+  } catch (e) {
+    if (!hasCheckpoint(paths)) paths.cleanup();
+    throw e;
+  } finally {
+    paths.lock.release();
+  }
 }

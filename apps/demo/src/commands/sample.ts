@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import type { UNetConfig } from '@tfjs-diffusion/models';
 import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
-import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
+import { buildModel, buildSchedule, checkFiniteWeights, gridLabels, loadWeights, SAMPLE_CHUNK, sampleImages } from '../build.js';
+import { checkFits, checkImageCount } from '../sizes.js';
 import { validateConfig } from '../config.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
-import { openCheckpoint, writeFileAtomic } from '../runFolder.js';
+import { checkpointStep, openCheckpoint, writeFileNew } from '../runFolder.js';
 
 export interface SampleCommandOptions {
   checkpoint: string;
@@ -51,7 +53,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     ...(o.eta !== undefined && { eta: o.eta }),
     ...(o.n !== undefined && { cols: o.n }),
   };
-  validateConfig({ ...c, sampler: s });
+  validateConfig({ ...c, sampler: s }, 'sample options');
   if (!SAMPLERS.includes(s.name)) throw new Error(`--sampler must be one of ${SAMPLERS.join(', ')}; got '${s.name}'`);
   if (!THRESHOLDS.includes(s.threshold)) throw new Error(`--threshold must be one of ${THRESHOLDS.join(', ')}; got '${s.threshold}'`);
   const numClasses = c.classConditional ? run.dataset.numClasses : undefined;
@@ -59,12 +61,18 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     if (numClasses === undefined) throw new Error('--class needs a class-conditional model');
     if (!Number.isInteger(k) || k < 0 || k >= numClasses) throw new Error(`--class must be integers in [0, ${numClasses - 1}]; got ${k}`);
   }
+  const { height, width, channels } = run.dataset;
+  const labels = gridLabels(numClasses, s.cols, o.classes);
+  const n = labels?.length ?? s.cols * s.cols;
+  const rows = Math.ceil(n / s.cols);
+  // Sizes first: nothing is allocated for a request that cannot fit.
+  checkImageCount(n, rows, s.cols, { height, width, channels }, `--n ${s.cols}${labels ? ` × ${rows} class${rows === 1 ? '' : 'es'}` : ` (an ${s.cols} × ${s.cols} grid)`}`);
+  const guided = numClasses !== undefined && s.guidance !== 1 && s.guidance > 0;
+  checkFits(run.model as unknown as UNetConfig, Math.min(n, SAMPLE_CHUNK) * (guided ? 2 : 1), false, `${runDir}/config.json: the model`);
   const model = buildModel(run.model, c.seed);
   try {
     const weights = await loadWeights(model, checkpoint, !o.noEma);
-    const { height, width, channels } = run.dataset;
-    const labels = gridLabels(numClasses, s.cols, o.classes);
-    const n = labels?.length ?? s.cols * s.cols;
+    checkFiniteWeights(model, weights.path);
     const seed = o.seed ?? 0;
     const t0 = performance.now();
     const bar = createTaskProgress('sample', n, 'images', o.quiet);
@@ -74,16 +82,19 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     bar.stop();
     const outDir = resolve(o.out ?? join(runDir, 'sampled'));
     mkdirSync(outDir, { recursive: true });
-    const tag = `${s.name}-${s.steps}steps-g${s.guidance}-${s.threshold}-seed${seed}`;
-    const grid = join(outDir, `${tag}.png`);
+    // The name says what made the images; an existing file is never replaced (a -2, -3, ... suffix instead).
+    const step = checkpointStep(weights.path);
+    const from = step !== undefined ? `step${step}` : basename(weights.path);
+    const cls = numClasses === undefined ? 'uncond' : o.classes?.length ? `class${o.classes.join('_')}` : 'allclasses';
+    const extra = `${s.guidanceRescale ? `-rescale${s.guidanceRescale}` : ''}${s.eta ? `-eta${s.eta}` : ''}`;
+    const tag = `${from}-${weights.source === 'ema' ? 'ema' : 'raw'}-${cls}-${s.name}-${s.steps}steps-g${s.guidance}${extra}-${s.threshold}-seed${seed}`;
     const png = imageGridPng;
-    writeFileAtomic(grid, png(pixels, { n, height, width, channels: channels as 1 | 3, cols: s.cols, padding: 2 }));
+    const grid = writeFileNew(join(outDir, `${tag}.png`), png(pixels, { n, height, width, channels: channels as 1 | 3, cols: s.cols, padding: 2 }));
     const images: string[] = [];
     if (o.each) {
       const d = height * width * channels;
       for (let i = 0; i < n; i++) {
-        const f = join(outDir, `${tag}-${String(i).padStart(3, '0')}${labels ? `-class${labels[i]}` : ''}.png`);
-        writeFileAtomic(f, png(pixels.slice(i * d, (i + 1) * d), { n: 1, height, width, channels: channels as 1 | 3, cols: 1, padding: 0 }));
+        const f = writeFileNew(join(outDir, `${tag}-${String(i).padStart(3, '0')}${labels ? `-class${labels[i]}` : ''}.png`), png(pixels.slice(i * d, (i + 1) * d), { n: 1, height, width, channels: channels as 1 | 3, cols: 1, padding: 0 }));
         images.push(f);
       }
     }

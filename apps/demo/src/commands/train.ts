@@ -1,9 +1,15 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { initDemoBackend } from '../backendInit.js';
 import { resolveConfig } from '../config.js';
 import { loadDataset } from '../dataset.js';
 import { modelConfig } from '../build.js';
-import { createRunFolder, defaultRunDir, readRunConfig, runPaths, writeJsonAtomic, type RunConfigFile } from '../runFolder.js';
+import { acquireRunLock } from '../lock.js';
+import { createRunFolder, defaultRunDir, readRunConfig, runPaths, writeJsonAtomic, type RunConfigFile, type RunPaths } from '../runFolder.js';
+import { checkFits, checkThreads } from '../sizes.js';
 import { runTraining, type TrainRunResult } from '../trainLoop.js';
+import type { UNetConfig } from '@tfjs-diffusion/models';
 
 export interface TrainCommandOptions {
   preset?: string;
@@ -22,31 +28,90 @@ function datasetInfo(c: RunConfigFile['demo']): RunConfigFile['dataset'] {
   return { numClasses: d.numClasses, height: d.height, width: d.width, channels: d.channels, classNames: d.classNames };
 }
 
+/**
+ * The checks every run passes before anything is written: the U-Net config (models package),
+ * threads against the cores, the model and batch against the memory one instance holds.
+ * `where` names the source of the model settings for the message.
+ */
+export function checkRun(run: RunConfigFile, where: string, opts: { capThreads?: boolean; log?: (s: string) => void } = {}): void {
+  const c = run.demo;
+  if (opts.capThreads && c.threads > availableParallelism()) {
+    // A run saved on a larger machine resumes here with a thread per core.
+    opts.log?.(`threads ${c.threads} (the run's) is more than the ${availableParallelism()} cores here; using ${availableParallelism()}`);
+    c.threads = availableParallelism();
+  } else {
+    checkThreads(c.threads, '--');
+  }
+  const model = run.model as unknown as UNetConfig;
+  const perInstance = Math.ceil(c.batchSize / c.threads);
+  checkFits(model, perInstance, true, `${where}: --batch-size ${c.batchSize}${c.threads > 1 ? ` over ${c.threads} threads` : ''}`);
+  const classes = c.classConditional ? run.dataset.numClasses : 1;
+  const gridImages = Math.min(64, classes * c.sampler.cols) * (c.classConditional && c.sampler.guidance !== 1 ? 2 : 1);
+  checkFits(model, gridImages, false, `${where}: sample grids of ${classes} × ${c.sampler.cols} (--grid-cols)`);
+}
+
+/** The U-Net config of a demo config, with errors naming where its settings came from. */
+function buildModelConfig(demo: RunConfigFile['demo'], numClasses: number, where: string): Record<string, unknown> {
+  try {
+    return modelConfig(demo, numClasses);
+  } catch (e) {
+    throw new Error(`${where}: model.overrides ${JSON.stringify(demo.model.overrides)}: ${(e as Error).message}`);
+  }
+}
+
 /** `train`: a new run from a preset, config file and flags, or `--resume <run>` to continue one. */
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainRunResult> {
-  await initDemoBackend(o.quiet);
+  const log = (s: string) => { if (!o.quiet) console.log(s); };
   let run: RunConfigFile;
-  let paths;
+  let paths: RunPaths;
+  let release: () => void;
+  let cleanup: (() => void) | undefined;
+  let afterLoad: (() => void) | undefined;
   if (o.resume) {
-    paths = runPaths(o.resume);
+    const rp = runPaths(o.resume);
     const saved = readRunConfig(o.resume);
     // On resume only flags change the run (e.g. more --steps); the preset and file stay as saved.
-    const demo = resolveConfig({ base: saved.demo, overrides: o.overrides });
+    const demo = resolveConfig({ base: saved.demo, overrides: o.overrides, baseLabel: rp.config });
     run = { ...saved, demo };
-    writeJsonAtomic(paths.config, run);
+    checkRun(run, rp.config, { capThreads: !o.overrides?.threads, log });
+    const lock = acquireRunLock(rp.dir, { log });
+    release = lock.release;
+    paths = rp;
+    // config.json changes only once the checkpoint has loaded: a failed resume leaves it as it was.
+    const changed = JSON.stringify(run) !== JSON.stringify(saved);
+    afterLoad = changed ? () => writeJsonAtomic(rp.config, run) : undefined;
   } else {
     const demo = resolveConfig({ preset: o.preset, configFile: o.config, overrides: o.overrides });
     const dataset = datasetInfo(demo);
-    run = { demo, model: modelConfig(demo, dataset.numClasses), dataset };
-    paths = createRunFolder(o.out ?? defaultRunDir(demo.preset), run);
+    const where = o.config ? `--config ${o.config} / --model-overrides` : '--model-overrides';
+    run = { demo, model: buildModelConfig(demo, dataset.numClasses, where), dataset };
+    checkRun(run, where);
+    // Every check has passed: only now is anything written.
+    await initDemoBackend(o.quiet);
+    const made = createRunFolder(o.out ?? defaultRunDir(demo.preset), run, log);
+    paths = made;
+    release = made.lock.release;
+    cleanup = made.cleanup;
   }
-  if (!o.quiet) console.log(`run folder: ${paths.dir}`);
-  const res = await runTraining({
-    paths, run, resume: !!o.resume, quiet: o.quiet, maxStepsThisProcess: o.maxSteps,
-    fineTune: run.fineTunedFrom ? { checkpoint: run.fineTunedFrom, freeze: run.freeze ?? [] } : undefined,
-  });
-  if (!o.quiet) report(res);
-  return res;
+  await initDemoBackend(o.quiet);
+  log(`run folder: ${paths.dir}`);
+  try {
+    const res = await runTraining({
+      paths, run, resume: !!o.resume, quiet: o.quiet, maxStepsThisProcess: o.maxSteps, afterLoad,
+      fineTune: run.fineTunedFrom ? { checkpoint: run.fineTunedFrom, freeze: run.freeze ?? [] } : undefined,
+    });
+    if (!o.quiet) report(res);
+    return res;
+  } catch (e) {
+    if (cleanup && !hasCheckpoint(paths)) cleanup();
+    throw e;
+  } finally {
+    release();
+  }
+}
+
+export function hasCheckpoint(paths: RunPaths): boolean {
+  return existsSync(join(paths.checkpoints, 'latest'));
 }
 
 export function report(res: TrainRunResult): void {
