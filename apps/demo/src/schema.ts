@@ -59,7 +59,8 @@ export const demoConfigSchema = z.strictObject({
     guidanceRescale: range(0, 1),
     threshold: oneOf(THRESHOLDS),
     eta: range(0, 1),
-    cols: int(1, 65_536),
+    // Large values are refused by the size check, with the estimate.
+    cols: int(1, 10_000_000),
   }, { error: 'must be an object' }),
   seed: int(-(2 ** 31), 2 ** 31 - 1),
   threads: int(1, 64),
