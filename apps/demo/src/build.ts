@@ -52,9 +52,9 @@ export function buildThreshold(t: Threshold): X0Processor | undefined {
  * one ckpt-* folder, or a model folder) into `model`: the EMA for the trained
  * parameters when the run kept one and `preferEma`, the raw weights for frozen ones.
  */
-export async function loadWeights(model: DemoModel, dir: string, preferEma = true): Promise<{ source: 'ema' | 'model' | 'model-folder' | 'diffusers'; path: string }> {
-  const { source, path } = await loadWeightsFrom(model, dir, { ema: preferEma });
-  return { source, path };
+export async function loadWeights(model: DemoModel, dir: string, preferEma = true): Promise<{ source: 'ema' | 'model' | 'model-folder' | 'diffusers'; path: string; step?: number }> {
+  const { source, path, step } = await loadWeightsFrom(model, dir, { ema: preferEma });
+  return { source, path, step };
 }
 
 export interface GridRequest {
@@ -122,20 +122,4 @@ export function gridLabels(numClasses: number | undefined, cols: number, classes
   if (numClasses === undefined) return undefined;
   const rows = classes ?? Array.from({ length: numClasses }, (_, c) => c);
   return rows.flatMap((c) => Array.from({ length: cols }, () => c));
-}
-
-/**
- * Refuses weights holding NaN or ±Inf (a run that diverged), checked once after loading:
- * sampling them gives black images without a word.
- */
-export function checkFiniteWeights(model: DemoModel, path: string): void {
-  const params = model.parameters();
-  const bad = tf.tidy(() => tf.stack(params.map((p) => tf.logicalNot(tf.all(tf.isFinite(p.variable))))).dataSync());
-  const names = params.filter((_, i) => bad[i]).map((p) => p.name);
-  if (names.length) {
-    throw new Error(
-      `${path}: ${names.length} of ${params.length} weight tensors hold NaN or infinite values (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}); ` +
-        'the run diverged before this checkpoint. Sample an earlier checkpoint (checkpoints/ckpt-*) or resume with a smaller --lr',
-    );
-  }
 }

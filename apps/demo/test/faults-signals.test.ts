@@ -108,5 +108,9 @@ describe('kill -9 at random moments', () => {
     expect(Object.keys(got)).toEqual(Object.keys(want));
     for (const k of Object.keys(want)) expect(got[k]!.equals(want[k]!), k).toBe(true);
     expect(existsSync(join(out, 'lock'))).toBe(false);
+    // What the killed writers left (temporary checkpoint folders) is gone, and the metrics of redone steps are not doubled.
+    expect(readdirSync(join(out, 'checkpoints')).filter((f) => f.startsWith('tmp-'))).toEqual([]);
+    const steps = metricSteps(out);
+    expect(steps).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   }, 300_000);
 });

@@ -3,7 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import type { UNetConfig } from '@tfjs-diffusion/models';
 import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
-import { buildModel, buildSchedule, checkFiniteWeights, gridLabels, loadWeights, SAMPLE_CHUNK, sampleImages } from '../build.js';
+import { buildModel, buildSchedule, gridLabels, loadWeights, SAMPLE_CHUNK, sampleImages } from '../build.js';
 import { checkFits, checkImageCount } from '../sizes.js';
 import { validateConfig } from '../config.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
@@ -72,7 +72,6 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
   const model = buildModel(run.model, c.seed);
   try {
     const weights = await loadWeights(model, checkpoint, !o.noEma);
-    checkFiniteWeights(model, weights.path);
     const seed = o.seed ?? 0;
     const t0 = performance.now();
     const bar = createTaskProgress('sample', n, 'images', o.quiet);
@@ -83,7 +82,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     const outDir = resolve(o.out ?? join(runDir, 'sampled'));
     mkdirSync(outDir, { recursive: true });
     // The name says what made the images; an existing file is never replaced (a -2, -3, ... suffix instead).
-    const step = checkpointStep(weights.path);
+    const step = weights.step ?? checkpointStep(weights.path);
     const from = step !== undefined ? `step${step}` : basename(weights.path);
     const cls = numClasses === undefined ? 'uncond' : o.classes?.length ? `class${o.classes.join('_')}` : 'allclasses';
     const extra = `${s.guidanceRescale ? `-rescale${s.guidanceRescale}` : ''}${s.eta ? `-eta${s.eta}` : ''}`;
