@@ -202,6 +202,8 @@ describe('restore', () => {
     await expect(tw.restore(ck, 'mem')).rejects.toThrow(/weights of 'in.kernel' has shape \[18,64\] in the checkpoint, \[18,32\]/);
     expect(wide.parameters().map((p) => Array.from(p.variable.dataSync()))).toEqual(w0);
     expect(tw.step).toBe(0);
+    const nan: Checkpoint = { ...ck, adam: { ...ck.adam, v: { ...ck.adam.v, 'mid.bias': { shape: ck.adam.v['mid.bias']!.shape, data: ck.adam.v['mid.bias']!.data.map(() => Infinity) } } } };
+    await expect(t.restore(nan, 'mem')).rejects.toThrow(/checkpoint mem: Adam v of 'mid.bias' holds NaN or Inf; continue from an earlier checkpoint/);
     await t.restore(ck);
     expect(tf.memory().numTensors).toBe(before);
     await Promise.all([t.dispose(), tw.dispose()]);

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AdamW, Ema, NamedParameter, NonFiniteGuard } from '@tfjs-diffusion/regularizers';
 import { createRng, type NoiseSchedule, type Rng } from '@tfjs-diffusion/schedules';
 import { createBatchPreparer, type PrepareBatch } from './batch.js';
-import { assertFiniteCheckpoint, CHECKPOINT_VERSION, type Checkpoint, type TensorMap } from './checkpoint.js';
+import { assertFiniteCheckpoint, CHECKPOINT_VERSION, firstNonFinite, type Checkpoint, type TensorMap } from './checkpoint.js';
 import { fit, type FitOptions, type FitResult } from './fit.js';
 import { loadFineTuneWeights, partitionParameters } from './freeze.js';
 import { learningRateAt } from './lrSchedule.js';
@@ -181,6 +181,8 @@ export async function createTrainer(options: TrainerOptions, objective?: Trainer
       checkShapes(where, 'Adam moments', ck.adam.v, trainable, false);
       if (opt.ema && !ck.ema) throw new Error(`checkpoint ${where}: has no EMA weights, but this trainer uses an EMA`);
       if (opt.ema) checkShapes(where, 'EMA weights', ck.ema!, trainable, false);
+      const bad = firstNonFinite(ck);
+      if (bad) throw new Error(`checkpoint ${where}: ${bad} holds NaN or Inf; continue from an earlier checkpoint`);
       if (st.data !== null && st.data !== undefined && !data.setState) {
         throw new Error(`checkpoint ${where}: holds a data-iterator position, but options.data has no setState`);
       }
