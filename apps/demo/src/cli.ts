@@ -221,6 +221,8 @@ export function createProgram(): Command {
     .option('--batch-size <n>', "images per step (default: the run's)", int('--batch-size'))
     .option('--lr <x>', "peak learning rate, cosine to 0 per halving (default: the run's / 4)", num('--lr'))
     .option('--eval-n <n>', 'evaluation samples per class (0 = no table)', int('--eval-n'), 20)
+    .option('--classifier-epochs <n>', 'epochs of the evaluation classifier (cached)', int('--classifier-epochs'), 4)
+    .option('--classifier-train-size <n>', 'training images of the evaluation classifier (0 = all)', int('--classifier-train-size'), 0)
     .option('--max-steps <n>', 'stop after this many steps in this call; the same command continues', int('--max-steps'))
     .requiredOption('--out <dir>', 'folder of the halving run folders and the table (an existing one is continued)')
     .action(async function (this: Command) {
@@ -228,6 +230,7 @@ export function createProgram(): Command {
       await distillCommand({
         checkpoint: o.checkpoint, halvings: o.halvings, teacherSteps: o.teacherSteps, stepsPerHalving: o.stepsPerHalving, guidance: o.guidance,
         batchSize: o.batchSize, lr: o.lr, evalN: o.evalN, maxSteps: o.maxSteps, out: o.out,
+        classifierEpochs: o.classifierEpochs, classifierTrainSize: o.classifierTrainSize,
       });
     });
   program.command('export')

@@ -1,13 +1,57 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+import * as tf from '@tensorflow/tfjs';
+import { createRng } from '@tfjs-diffusion/schedules';
+
+/** Where tables and plots go: results/ (committed), or RESULTS_DIR (tiny test runs write to a temporary folder). */
+export const resultsDir = process.env.RESULTS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+
+/**
+ * A script's step budget: `--steps <n>` on the command line, else the STEPS
+ * environment variable, else `fallback`. `name` picks another variable/flag
+ * (PRETRAIN_STEPS / --pretrain-steps).
+ */
+export function stepBudget(fallback: number, name = 'steps'): number {
+  const flag = `--${name.toLowerCase().replace(/_/g, '-')}`;
+  const i = process.argv.indexOf(flag);
+  const raw = i >= 0 ? process.argv[i + 1] : process.env[name.toUpperCase()];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} / ${name.toUpperCase()} must be a non-negative integer; got '${raw}'`);
+  return n;
+}
+
+/** Writes a table as `<name>.json` beside its markdown. */
+export async function writeJsonResult(name: string, value: unknown): Promise<string> {
+  return writeResult(`${name}.json`, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Batches of `batchSize` images drawn with replacement from a host set, seeded. */
+export function randomBatches(set: { data: Float32Array; shape: readonly number[] }, batchSize: number, seed: number) {
+  const rng = createRng(seed);
+  const n = set.shape[0]!;
+  const d = set.data.length / n;
+  const buf = new Float32Array(batchSize * d);
+  return {
+    next: () => {
+      for (let i = 0; i < batchSize; i++) {
+        const j = rng.nextInt(n);
+        buf.set(set.data.subarray(j * d, (j + 1) * d), i * d);
+      }
+      return { images: tf.tensor4d(buf, [batchSize, ...set.shape.slice(1)] as [number, number, number, number]) };
+    },
+  };
+}
 
 export async function writeResult(name: string, content: string | Buffer): Promise<string> {
   await mkdir(resultsDir, { recursive: true });
   const path = join(resultsDir, name);
-  await writeFile(path, content);
+  // temporary file + rename: a killed run never leaves a half-written table
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, content);
+  await rename(tmp, path);
   return path;
 }
 

@@ -4,28 +4,28 @@
  * grows), for a noise-conditioned and a noise-unconditioned network.
  * Data: n points at random angles on a unit circle in R^64, so "new samples
  * on the circle" and "copies of training points" can be told apart.
- * Network: a small MLP x0-predictor (src/mlpDenoiser.ts) trained with
+ * Network: the models package's MLPDenoiser, an x0-predictor, trained with
  * @tfjs-diffusion/training; samples by deterministic DDIM.
  *
- *   npx tsx --conditions=source apps/experiments/src/memorization-vs-n.ts
+ *   npx tsx --conditions=source apps/experiments/src/memorization-vs-n.ts [--steps 2000]
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { ddim, sample } from '@tfjs-diffusion/samplers';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
+import { MLPDenoiser } from '@tfjs-diffusion/models';
 import { createTrainer } from '@tfjs-diffusion/training';
 import { distanceReport, memorizationRate } from '@tfjs-diffusion/evaluation';
 import { circleData } from './circle.js';
-import { markdownTable, writeResult } from './common.js';
-import { MlpDenoiser, randomBatches } from './mlpDenoiser.js';
+import { markdownTable, randomBatches, stepBudget, writeJsonResult, writeResult } from './common.js';
 import { writeLinePlot } from './plot.js';
 
 await initBackend({ prefer: process.env.BACKEND === 'cpu' ? 'cpu' : 'wasm' });
 const schedule = makeSchedule();
 const dim = 64;
-const steps = Number(process.env.STEPS ?? 2000);
+const steps = stepBudget(2000);
 const sizes = (process.env.SIZES ?? '4,16,64,256').split(',').map(Number);
-const numSamples = 256;
+const numSamples = Number(process.env.NUM_SAMPLES ?? 256);
 const heldOut = circleData(256, dim, 99);
 const rows: (string | number)[][] = [];
 const curves: Record<string, number[]> = {};
@@ -34,7 +34,7 @@ for (const noiseConditioned of (process.env.NETS ?? 'conditioned,unconditioned')
   curves[label] = [];
   for (const n of sizes) {
     const { data: train, medianDistanceToCircle } = circleData(n, dim, 11);
-    const net = new MlpDenoiser(dim, { hidden: 256, noiseConditioned, seed: 1, prediction: 'sample' });
+    const net = new MLPDenoiser({ dim, hidden: 256, layers: 2, predictionType: 'sample', timeConditioning: noiseConditioned }, { seed: 1 });
     const trainer = await createTrainer({ denoiser: net, schedule, data: randomBatches(train, 128, 2), learningRate: 2e-3, seed: 3, regularizers: { weightDecay: 0 } });
     const t0 = Date.now();
     const fit = await trainer.fit({ steps });
@@ -61,10 +61,10 @@ const plotNote = await writeLinePlot(`memorization-vs-n${suffix}.png`, {
 });
 const md = `# Experiments 3 and 4: a trained network's memorization versus training-set size, noise-conditioned or not
 
-Command: \`${process.env.NETS ? `NETS=${process.env.NETS} ` : ''}npx tsx --conditions=source apps/experiments/src/memorization-vs-n.ts\` (${tf.getBackend()} backend; without NETS both networks run in one process).
+Command: \`${process.env.NETS ? `NETS=${process.env.NETS} ` : ''}npx tsx --conditions=source apps/experiments/src/memorization-vs-n.ts --steps ${steps}\` (${tf.getBackend()} backend; without NETS both networks run in one process).
 Data: n points at random angles on a unit circle in a random plane of R^${dim}; held-out: 256 other points on the same circle.
-Network: MLP x0-predictor (prediction 'sample') ${dim} → 256 → 2 residual SiLU layers → ${dim}, with a sinusoidal timestep embedding (conditioned) or without any t input
-(noise-unconditioned, Zhou, Zhang and Wright 2026); trained by @tfjs-diffusion/training for ${steps} steps of batch 128 (AdamW 2e-3, no weight decay, uniform t).
+Network: the models package's \`MLPDenoiser\` x0-predictor (\`predictionType: 'sample'\`, dim ${dim}, hidden 256, 2 residual blocks), with its sinusoidal timestep embedding (conditioned) or \`timeConditioning: false\` (no t input:
+noise-unconditioned, Zhou, Zhang and Wright 2026); trained by @tfjs-diffusion/training for ${steps} steps of batch 128 (AdamW 2e-3, no weight decay, uniform t).
 ${numSamples} samples by DDIM η = 0, 50 steps. "on-circle" is the median distance of a sample to the circle (0 = on the data manifold).
 
 ${markdownTable(['network', 'n train', 'memorization rate (NN1/NN2 < 1/3)', 'median d(train NN)', 'median d(held-out NN)', 'median d(circle)', 'final train loss', 'training s'], rows)}
@@ -75,4 +75,6 @@ Reference points: samples spread uniformly along the circle score about 0.5 with
 Plot: ${plotNote}.
 `;
 await writeResult(`memorization-vs-n${suffix}.md`, md);
+const header = ['network', 'n', 'memorizationRate', 'medianTrainNN', 'medianHeldOutNN', 'medianCircle', 'finalTrainLoss', 'seconds'];
+await writeJsonResult(`memorization-vs-n${suffix}`, { steps, numSamples, rows: rows.map((r) => Object.fromEntries(r.map((v, i) => [header[i]!, v]))) });
 console.log(md);

@@ -4,7 +4,7 @@
  * learning rate, against the same network trained from scratch; validation
  * loss (fixed noise and timesteps) at equal steps.
  *
- *   npx tsx --conditions=source apps/experiments/src/transfer.ts
+ *   npx tsx --conditions=source apps/experiments/src/transfer.ts [--steps 600] [--pretrain-steps 1000]
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,42 +12,45 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
+import { MLPDenoiser } from '@tfjs-diffusion/models';
 import { createTrainer } from '@tfjs-diffusion/training';
 import { readModelWeights, saveCheckpoint } from '@tfjs-diffusion/training/node';
 import { loadFashionMnist, loadMnist } from './mnist.js';
-import { markdownTable, writeResult } from './common.js';
-import { MlpDenoiser, randomBatches } from './mlpDenoiser.js';
+import { markdownTable, randomBatches, stepBudget, writeJsonResult, writeResult } from './common.js';
 import { writeLinePlot } from './plot.js';
 
 await initBackend({ prefer: 'wasm' });
 const schedule = makeSchedule();
-const pretrainSteps = Number(process.env.PRETRAIN_STEPS ?? 1000);
-const steps = Number(process.env.STEPS ?? 600);
+const pretrainSteps = stepBudget(1000, 'pretrain_steps');
+const steps = stepBudget(600);
 const every = Math.max(1, Math.floor(steps / 6));
+// MLPDenoiser takes vectors as [n, 1, 1, 784]
+const flat = (s: { data: Float32Array; shape: readonly number[] }) => ({ data: s.data, shape: [s.shape[0]!, 1, 1, 784] as [number, number, number, number] });
 const mnist = loadMnist();
 const fashion = loadFashionMnist({ perClass: 250 });
 const dir = await mkdtemp(join(tmpdir(), 'transfer-'));
 
-const pre = new MlpDenoiser(784, { seed: 1 });
-const preTrainer = await createTrainer({ denoiser: pre, schedule, data: randomBatches(mnist.train.images, 64, 2), learningRate: 1e-3, seed: 3, regularizers: { weightDecay: 0 } });
+const mlp = { dim: 784, hidden: 512, layers: 2, predictionType: 'epsilon' } as const;
+const pre = new MLPDenoiser(mlp, { seed: 1 });
+const preTrainer = await createTrainer({ denoiser: pre, schedule, data: randomBatches(flat(mnist.train.images), 64, 2), learningRate: 1e-3, seed: 3, regularizers: { weightDecay: 0 } });
 await preTrainer.fit({ steps: pretrainSteps });
 await saveCheckpoint(preTrainer, dir);
 const pretrained = (await readModelWeights(dir)).tensors;
 await preTrainer.dispose();
 pre.dispose();
 
-const validation = { images: tf.tensor4d(fashion.test.images.data, fashion.test.images.shape), timesteps: 10, seed: 1234 };
+const validation = { images: tf.tensor4d(fashion.test.images.data, flat(fashion.test.images).shape), timesteps: 10, seed: 1234 };
 async function run(fineTune: boolean) {
-  const net = new MlpDenoiser(784, { seed: 5 });
+  const net = new MLPDenoiser(mlp, { seed: 5 });
   const trainer = await createTrainer({
     denoiser: net,
     schedule,
-    data: randomBatches(fashion.train.images, 64, 6),
+    data: randomBatches(flat(fashion.train.images), 64, 6),
     learningRate: fineTune ? 3e-4 : 1e-3,
     seed: 7,
     regularizers: { weightDecay: 0 },
     validation,
-    ...(fineTune ? { fineTune: { weights: pretrained, freeze: ['in.*', 'temb.*'] } } : {}),
+    ...(fineTune ? { fineTune: { weights: pretrained, freeze: ['in.*', 'timeEmbed.*'] } } : {}),
   });
   const start = trainer.evaluate().loss;
   const t0 = Date.now();
@@ -75,10 +78,10 @@ const plotNote = await writeLinePlot('transfer.png', {
 });
 const md = `# Experiment 5: transfer learning, MNIST → Fashion-MNIST
 
-Command: \`npx tsx --conditions=source apps/experiments/src/transfer.ts\`
-(${tf.getBackend()} backend). Network: the MLP ε-predictor of experiments 3–4 (784 → 512 → 2 residual SiLU layers → 784, sinusoidal t embedding).
+Command: \`npx tsx --conditions=source apps/experiments/src/transfer.ts --steps ${steps} --pretrain-steps ${pretrainSteps}\`
+(${tf.getBackend()} backend). Network: the models package's \`MLPDenoiser\` ε-predictor (dim 784, hidden 512, 2 residual blocks, sinusoidal t embedding).
 Pre-training: ${pretrainSteps} steps of batch 64 on 8,000 MNIST digits (AdamW 1e-3), saved with \`saveCheckpoint\`.
-Fine-tuning: \`fineTune: { weights, freeze: ['in.*', 'temb.*'] }\` (the input and timestep layers frozen; ${tuned.trainable} of the parameter tensors trained) at lr 3e-4,
+Fine-tuning: \`fineTune: { weights, freeze: ['in.*', 'timeEmbed.*'] }\` (the input and timestep layers frozen; ${tuned.trainable} of the parameter tensors trained) at lr 3e-4,
 versus the same network from scratch at lr 1e-3; ${steps} steps of batch 64 on 2,000 Fashion-MNIST images (250 per class, 80% for training) in [-1, 1].
 Validation: ε-MSE on the other 500 Fashion-MNIST images at 10 fixed timesteps with fixed noise.
 
@@ -89,4 +92,5 @@ Training time: ${tuned.secs.toFixed(0)} s fine-tuned, ${scratch.secs.toFixed(0)}
 Plot: ${plotNote}.
 `;
 await writeResult('transfer.md', md);
+await writeJsonResult('transfer', { steps, pretrainSteps, rows: rows.map(([step, tunedLoss, scratchLoss]) => ({ step, tunedLoss, scratchLoss })) });
 console.log(md);
