@@ -217,13 +217,13 @@ export function createProgram(): Command {
     .requiredOption('--halvings <k>', 'rounds; the last student takes teacher-steps / 2^k steps', int('--halvings'))
     .option('--teacher-steps <n>', "the first teacher's DDIM steps", int('--teacher-steps'), 64)
     .option('--steps-per-halving <n>', 'optimisation steps per halving', int('--steps-per-halving'), 2000)
-    .option('--guidance <scale>', "teacher's classifier-free guidance (default: the run's)", num('--guidance'))
-    .option('--batch-size <n>', "images per step (default: the run's)", int('--batch-size'))
-    .option('--lr <x>', "peak learning rate, cosine to 0 per halving (default: the run's / 4)", num('--lr'))
+    .addOption(new Option('--guidance <scale>', "teacher's classifier-free guidance (default: the run's)").argParser(num('--guidance')).default(undefined, "the run's"))
+    .addOption(new Option('--batch-size <n>', "images per step (default: the run's)").argParser(int('--batch-size')).default(undefined, "the run's"))
+    .addOption(new Option('--lr <x>', "peak learning rate, cosine to 0 per halving (default: the run's / 4)").argParser(num('--lr')).default(undefined, "the run's / 4"))
     .option('--eval-n <n>', 'evaluation samples per class (0 = no table)', int('--eval-n'), 20)
     .option('--classifier-epochs <n>', 'epochs of the evaluation classifier (cached)', int('--classifier-epochs'), 4)
     .option('--classifier-train-size <n>', 'training images of the evaluation classifier (0 = all)', int('--classifier-train-size'), 0)
-    .option('--max-steps <n>', 'stop after this many steps in this call; the same command continues', int('--max-steps'))
+    .addOption(new Option('--max-steps <n>', 'stop after this many steps in this call; the same command continues').argParser(int('--max-steps')).default(undefined, 'run to the end'))
     .requiredOption('--out <dir>', 'folder of the halving run folders and the table (an existing one is continued)')
     .action(async function (this: Command) {
       const o = this.opts();

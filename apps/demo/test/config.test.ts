@@ -74,7 +74,7 @@ describe('cli', () => {
   it('every command has --help and every option shows a default', () => {
     const program = createProgram();
     const names = program.commands.map((c) => c.name()).sort();
-    expect(names).toEqual(['eval', 'export', 'fine-tune', 'sample', 'train']);
+    expect(names).toEqual(['distill', 'eval', 'export', 'fine-tune', 'sample', 'train']);
     for (const cmd of program.commands) {
       const help = cmd.helpInformation();
       expect(help).toContain('--help');
