@@ -1,0 +1,407 @@
+/**
+ * The playground page: picks a backend, opens the shipped mnist-tiny
+ * checkpoint (or the user's model folder), samples with every sampler of
+ * @tfjs-diffusion/samplers showing x̂0 at every step, and trains mnist-tiny in
+ * the tab. Every failure ends up in #error, never a blank page.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@tfjs-diffusion/backend';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { drawGrid, gridCols, type GridLayout } from './grid.js';
+import { fetchDigits, type Digits } from './mnist.js';
+import { disposeLoaded, fetchModelFolder, loadModelFolder, readDataTransfer, readFiles, type FolderFile, type LoadedModel } from './modelFolder.js';
+import { parseParams, type PageParams } from './params.js';
+import { drawLossPlot } from './plot.js';
+import { listSamplers, sampleImages, type SampleRequest, type SamplerEntry, type Threshold } from './sampling.js';
+import { createInTabTrainer, type InTabTrainer, type RunConfig } from './training.js';
+
+const SHIPPED = 'models/mnist-tiny';
+const SCALE = 3;
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el as T;
+};
+
+/** What tests and automation read besides the DOM. */
+interface PlaygroundApi {
+  backend?: string;
+  samplers: string[];
+  /** The last sampled images, [n, h, w, c] floats. */
+  samples?: Float32Array;
+  msPerStep?: number;
+  losses: number[];
+  model?: string;
+  error?: string;
+}
+const api: PlaygroundApi = { samplers: [], losses: [] };
+(window as unknown as { playground: PlaygroundApi }).playground = api;
+
+function setState(state: string): void {
+  document.body.dataset.state = state;
+}
+
+function status(text: string): void {
+  $('status').textContent = text;
+}
+
+function showError(err: unknown, where: string): void {
+  const msg = err instanceof Error ? err.message : String(err);
+  const box = $('error');
+  box.hidden = false;
+  box.textContent = `${where}: ${msg}`;
+  api.error = box.textContent;
+  setState('error');
+  console.error(err);
+}
+
+function clearError(): void {
+  const box = $('error');
+  box.hidden = true;
+  box.textContent = '';
+  api.error = undefined;
+}
+
+window.addEventListener('error', (e) => showError(e.error ?? e.message, 'unexpected error'));
+window.addEventListener('unhandledrejection', (e) => showError(e.reason, 'unexpected error'));
+
+let params: PageParams;
+let entries: SamplerEntry[] = [];
+let shipped: LoadedModel | undefined;
+let current: LoadedModel | undefined;
+let busy = false;
+let digits: Promise<Digits> | undefined;
+let training: InTabTrainer | undefined;
+let stopTraining = false;
+
+function scaleCanvas(c: HTMLCanvasElement): void {
+  c.style.width = `${c.width * SCALE}px`;
+  c.style.height = `${c.height * SCALE}px`;
+}
+
+function numberInput(id: string): number {
+  const el = $<HTMLInputElement>(id);
+  const v = Number(el.value);
+  if (el.value.trim() === '' || !Number.isFinite(v)) throw new Error(`${el.labels?.[0]?.textContent?.trim() ?? id} must be a number; got '${el.value}'`);
+  return v;
+}
+
+function fillClassSelect(m: LoadedModel): void {
+  const sel = $<HTMLSelectElement>('class');
+  const prev = sel.value;
+  sel.replaceChildren();
+  if (m.numClasses === undefined) {
+    sel.append(new Option('unconditional', ''));
+    sel.disabled = true;
+    return;
+  }
+  sel.disabled = false;
+  const names = (m.config.dataset as { classNames?: string[] } | undefined)?.classNames;
+  sel.append(new Option('every class (one column each)', 'all'));
+  for (let c = 0; c < m.numClasses; c++) sel.append(new Option(names?.[c] !== undefined && names[c] !== String(c) ? `${c}: ${names[c]}` : String(c), String(c)));
+  if ([...sel.options].some((o) => o.value === prev)) sel.value = prev;
+}
+
+function useModel(m: LoadedModel): void {
+  if (current && current !== shipped && current !== m && !(training && current.model === training.model)) disposeLoaded(current);
+  current = m;
+  api.model = m.description;
+  $('model-info').textContent = `${m.description}; ${m.height}×${m.width}×${m.channels}` +
+    (m.numClasses !== undefined ? `, ${m.numClasses} classes` : ', unconditional') +
+    (m.notes.length ? `. Note: ${m.notes.join('; ')}` : '');
+  fillClassSelect(m);
+  const demo = m.config.demo as { sampler?: { name?: string; steps?: number; guidance?: number } } | undefined;
+  // A run config names the demo's sampler options (e.g. 'euler-a'); take those that are export names here.
+  if (demo?.sampler?.steps) $<HTMLInputElement>('steps').value = String(demo.sampler.steps);
+  if (demo?.sampler?.guidance !== undefined) $<HTMLInputElement>('guidance').value = String(demo.sampler.guidance);
+}
+
+function readRequest(): SampleRequest & { cols: number } {
+  if (!current) throw new Error('no model is loaded');
+  const cls = $<HTMLSelectElement>('class').value;
+  const n = numberInput('n');
+  const every = cls === 'all' && current.numClasses !== undefined;
+  const labels = current.numClasses === undefined ? undefined
+    : every ? Array.from({ length: n }, (_, i) => i % current!.numClasses!)
+    : Array.from({ length: n }, () => Number(cls));
+  return {
+    sampler: $<HTMLSelectElement>('sampler').value,
+    steps: numberInput('steps'),
+    guidance: numberInput('guidance'),
+    threshold: $<HTMLSelectElement>('threshold').value as Threshold,
+    eta: numberInput('eta'),
+    seed: numberInput('seed'),
+    n,
+    labels,
+    cols: gridCols(n, every ? current.numClasses : undefined),
+  };
+}
+
+async function runSampling(): Promise<void> {
+  if (busy) return;
+  busy = true;
+  clearError();
+  setState('sampling');
+  const button = $<HTMLButtonElement>('sample-button');
+  button.disabled = true;
+  try {
+    const m = current!;
+    const r = readRequest();
+    const layout: GridLayout = { n: r.n, cols: r.cols, height: m.height, width: m.width, channels: m.channels };
+    const preview = $<HTMLCanvasElement>('preview');
+    status(`sampling ${r.n} images with ${r.sampler}, ${r.steps} steps on ${tf.getBackend()}…`);
+    const res = await sampleImages(m, entries, r, async (i, n, x0, ms) => {
+      drawGrid(preview, x0, layout);
+      scaleCanvas(preview);
+      $('preview-caption').textContent = `x̂0 after step ${i + 1} of ${n} (${ms.toFixed(0)} ms/step)`;
+      await tf.nextFrame();
+    });
+    const canvas = $<HTMLCanvasElement>('samples');
+    drawGrid(canvas, res.pixels, layout);
+    scaleCanvas(canvas);
+    api.samples = res.pixels;
+    api.msPerStep = res.msPerStep;
+    document.body.dataset.msPerStep = res.msPerStep.toFixed(2);
+    const label = entries.find((e) => e.id === r.sampler)?.label ?? r.sampler;
+    $('samples-caption').textContent = `${r.n} samples: ${label}, ${r.steps} steps, guidance ${r.guidance}, threshold ${r.threshold}, seed ${r.seed}`;
+    $('backend-info').textContent = `${backendLine} · ${res.msPerStep.toFixed(1)} ms/step (${r.n} images${r.labels && r.guidance !== 1 ? ', guided: 2 model evaluations per image' : ''})`;
+    status(`done: ${r.n} images in ${((res.msPerStep * res.steps) / 1000).toFixed(1)} s, ${res.msPerStep.toFixed(1)} ms/step on ${tf.getBackend()}`);
+    setState('done');
+  } catch (e) {
+    showError(e, 'sampling failed');
+  } finally {
+    busy = false;
+    button.disabled = false;
+  }
+}
+
+async function openFolder(files: FolderFile[] | Promise<FolderFile[]>): Promise<void> {
+  if (busy) {
+    showError(new Error('wait for the current run to finish'), 'loading the model');
+    return;
+  }
+  clearError();
+  setState('loading');
+  try {
+    const list = await files;
+    status(`reading ${list.map((f) => f.name).join(', ') || 'no files'}…`);
+    const m = await loadModelFolder(list);
+    useModel(m);
+    status(`loaded ${m.description}`);
+    setState('ready');
+  } catch (e) {
+    showError(e, 'this model folder cannot be loaded');
+  }
+}
+
+// ---- training ----
+
+function readTrainSettings() {
+  return { steps: numberInput('train-steps'), batchSize: numberInput('train-batch'), lr: numberInput('train-lr'), seed: numberInput('train-seed') };
+}
+
+async function previewTraining(t: InTabTrainer): Promise<void> {
+  const canvas = $<HTMLCanvasElement>('train-samples');
+  const n = 20;
+  const res = await t.withEma((m) =>
+    sampleImages(m, entries, { sampler: entries.some((e) => e.id === 'ddim') ? 'ddim' : entries[0]!.id, steps: 25, guidance: 3, threshold: 'none', seed: 42, n, labels: Array.from({ length: n }, (_, i) => i % 10) }),
+  );
+  drawGrid(canvas, res.pixels, { n, cols: 10, height: 28, width: 28, channels: 1 });
+  scaleCanvas(canvas);
+  $('train-samples-caption').textContent = `samples of the EMA weights at step ${t.trainer.step} (DDIM, 25 steps, guidance 3)`;
+}
+
+async function runTraining(): Promise<void> {
+  if (busy) return;
+  busy = true;
+  clearError();
+  stopTraining = false;
+  const buttons = { start: $<HTMLButtonElement>('train-button'), stop: $<HTMLButtonElement>('train-stop'), use: $<HTMLButtonElement>('train-use'), dl: $<HTMLButtonElement>('train-download') };
+  buttons.start.disabled = true;
+  buttons.stop.disabled = false;
+  buttons.use.disabled = buttons.dl.disabled = true;
+  document.body.dataset.trainState = 'training';
+  try {
+    const s = readTrainSettings();
+    const previewEvery = numberInput('train-preview-every');
+    if (!shipped) throw new Error('the shipped checkpoint is not loaded, so the recipe is unknown');
+    $('train-status').textContent = 'loading MNIST digits…';
+    const d = await (digits ??= fetchDigits('data/mnist.bin.gz'));
+    if (training) {
+      if (current?.model === training.model) useModel(shipped);
+      await training.dispose();
+      training = undefined;
+    }
+    const t = await createInTabTrainer(shipped.config as unknown as RunConfig, d, s);
+    training = t;
+    api.losses = t.losses;
+    const loss = $<HTMLCanvasElement>('loss');
+    let trainMs = 0;
+    drawLossPlot(loss, t.losses);
+    while (t.trainer.step < s.steps && !stopTraining) {
+      const t0 = performance.now();
+      const l = await t.step();
+      trainMs += performance.now() - t0;
+      const done = t.trainer.step;
+      const sec = trainMs / 1000;
+      $('train-status').textContent = `step ${done}/${s.steps} · loss ${l.toFixed(4)} · ${((done * s.batchSize) / sec).toFixed(1)} img/s on ${tf.getBackend()}`;
+      document.body.dataset.trainStep = String(done);
+      if (done % 5 === 0 || done === s.steps) drawLossPlot(loss, t.losses);
+      if (previewEvery > 0 && done % previewEvery === 0) await previewTraining(t);
+      await tf.nextFrame();
+    }
+    drawLossPlot(loss, t.losses);
+    if (previewEvery > 0 && t.trainer.step % previewEvery !== 0) await previewTraining(t);
+    document.body.dataset.trainState = 'trained';
+    buttons.use.disabled = buttons.dl.disabled = false;
+  } catch (e) {
+    document.body.dataset.trainState = 'error';
+    showError(e, 'training failed');
+  } finally {
+    busy = false;
+    buttons.start.disabled = false;
+    buttons.stop.disabled = true;
+  }
+}
+
+function download(name: string, data: BlobPart, type: string): void {
+  const url = URL.createObjectURL(new Blob([data], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+async function downloadModelFolder(): Promise<void> {
+  try {
+    if (!training) throw new Error('train first');
+    const { config, weights } = await training.modelFolder();
+    download('config.json', config, 'application/json');
+    await new Promise((r) => setTimeout(r, 300));
+    download('model.safetensors', weights as BlobPart, 'application/octet-stream');
+    $('train-status').textContent += ' · downloaded config.json and model.safetensors: put them in one folder; `cli sample --checkpoint <folder>` reads it';
+  } catch (e) {
+    showError(e, 'download failed');
+  }
+}
+
+// ---- start-up ----
+
+let backendLine = '';
+
+async function startBackend(choice: PageParams['backend']): Promise<void> {
+  const wasmPaths = new URL('wasm/', location.href).href;
+  setWasmPaths(wasmPaths); // TEMP until initBackend takes wasmPaths
+  // wasm: one thread per core (tfjs' own default is half the cores); used when the page is cross-origin isolated.
+  const threads = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+  const info = await initBackend({ prefer: choice as never, wasmPaths, threads, quiet: true } as never);
+  const i = info as { name: string; threads?: number; skipped?: { backend?: string; reason: string }[] };
+  api.backend = i.name;
+  document.body.dataset.backend = i.name;
+  backendLine = `backend: ${i.name}${i.name === 'wasm' ? ` (${i.threads ?? 1} thread${i.threads === 1 ? '' : 's'}${crossOriginIsolated ? ', cross-origin isolated' : ''})` : ''}`;
+  const skipped = (i.skipped ?? []).map((s) => s.reason).join('; ');
+  $('backend-info').textContent = backendLine;
+  $('backend-info').title = skipped ? `skipped: ${skipped}` : '';
+  $<HTMLSelectElement>('backend').value = choice;
+}
+
+function applyParams(p: PageParams): void {
+  const set = (id: string, v: unknown) => {
+    if (v !== undefined) $<HTMLInputElement>(id).value = String(v);
+  };
+  if (p.sampler !== undefined) {
+    if (!entries.some((e) => e.id === p.sampler)) throw new Error(`URL parameter sampler must be one of ${entries.map((e) => e.id).join(', ')}; got '${p.sampler}'`);
+    $<HTMLSelectElement>('sampler').value = p.sampler;
+  }
+  if (p.threshold !== undefined) {
+    if (!['none', 'clip', 'dynamic'].includes(p.threshold)) throw new Error(`URL parameter threshold must be one of none, clip, dynamic; got '${p.threshold}'`);
+    $<HTMLSelectElement>('threshold').value = p.threshold;
+  }
+  if (p.classLabel !== undefined) {
+    const sel = $<HTMLSelectElement>('class');
+    if (![...sel.options].some((o) => o.value === String(p.classLabel))) {
+      throw new Error(`URL parameter class must be 'all' or a class from 0 to ${(current?.numClasses ?? 1) - 1}; got '${p.classLabel}'`);
+    }
+    sel.value = String(p.classLabel);
+  }
+  set('steps', p.steps);
+  set('guidance', p.guidance);
+  set('seed', p.seed);
+  set('n', p.n);
+  set('eta', p.eta);
+  set('train-steps', p.train);
+  set('train-batch', p.batch);
+  set('train-lr', p.lr);
+  set('train-preview-every', p.previewEvery);
+}
+
+function wireUi(): void {
+  drawLossPlot($<HTMLCanvasElement>('loss'), []);
+  $('sample-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void runSampling();
+  });
+  $('train-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void runTraining();
+  });
+  $('train-stop').addEventListener('click', () => (stopTraining = true));
+  $('train-use').addEventListener('click', () => {
+    if (!training) return;
+    const t = training;
+    // Sampling the trained model uses its EMA weights: copy them into a second model.
+    void t.modelFolder().then((f) => openFolder([{ name: 'config.json', bytes: new TextEncoder().encode(f.config) }, { name: 'model.safetensors', bytes: f.weights }]));
+  });
+  $('train-download').addEventListener('click', () => void downloadModelFolder());
+  $<HTMLInputElement>('file-input').addEventListener('change', (e) => void openFolder(readFiles((e.target as HTMLInputElement).files)));
+  $<HTMLInputElement>('folder-input').addEventListener('change', (e) => void openFolder(readFiles((e.target as HTMLInputElement).files)));
+  $('reset-model').addEventListener('click', () => {
+    if (shipped) useModel(shipped);
+  });
+  const zone = $('dropzone');
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    void openFolder(readDataTransfer(e.dataTransfer?.items ?? null, e.dataTransfer?.files ?? null));
+  });
+  // Dropping anywhere else must not navigate away from the page.
+  window.addEventListener('dragover', (e) => e.preventDefault());
+  window.addEventListener('drop', (e) => e.preventDefault());
+  $<HTMLSelectElement>('backend').addEventListener('change', (e) => {
+    const url = new URL(location.href);
+    url.searchParams.set('backend', (e.target as HTMLSelectElement).value);
+    location.href = url.href;
+  });
+}
+
+async function main(): Promise<void> {
+  wireUi();
+  params = parseParams(location.search);
+  status(`starting the ${params.backend} backend…`);
+  await startBackend(params.backend);
+  entries = listSamplers();
+  api.samplers = entries.map((e) => e.id);
+  const sel = $<HTMLSelectElement>('sampler');
+  for (const e of entries) sel.append(new Option(e.label, e.id));
+  if (entries.some((e) => e.id === 'ddim')) sel.value = 'ddim';
+  status('loading the shipped mnist-tiny checkpoint…');
+  shipped = await loadModelFolder(await fetchModelFolder(SHIPPED));
+  shipped.description = `shipped ${shipped.description}`;
+  useModel(shipped);
+  applyParams(params);
+  setState('ready');
+  status(`ready on ${tf.getBackend()}`);
+  if (params.train !== undefined) await runTraining();
+  else if (params.autostart) await runSampling();
+}
+
+main().catch((e) => showError(e, 'the page could not start'));
