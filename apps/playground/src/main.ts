@@ -357,8 +357,15 @@ function wireUi(): void {
     void t.modelFolder().then((f) => openFolder([{ name: 'config.json', bytes: new TextEncoder().encode(f.config) }, { name: 'model.safetensors', bytes: f.weights }]));
   });
   $('train-download').addEventListener('click', () => void downloadModelFolder());
-  $<HTMLInputElement>('file-input').addEventListener('change', (e) => void openFolder(readFiles((e.target as HTMLInputElement).files)));
-  $<HTMLInputElement>('folder-input').addEventListener('change', (e) => void openFolder(readFiles((e.target as HTMLInputElement).files)));
+  for (const id of ['file-input', 'folder-input']) {
+    const input = $<HTMLInputElement>(id);
+    input.addEventListener('change', () => {
+      const files = readFiles(input.files);
+      // Cleared, so picking the same files again (after fixing them) loads them again.
+      void files.finally(() => (input.value = ''));
+      void openFolder(files);
+    });
+  }
   $('reset-model').addEventListener('click', () => {
     if (shipped) useModel(shipped);
   });
