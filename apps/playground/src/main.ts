@@ -6,7 +6,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { drawGrid, gridCols, type GridLayout } from './grid.js';
 import { fetchDigits, type Digits } from './mnist.js';
 import { disposeLoaded, fetchModelFolder, loadModelFolder, readDataTransfer, readFiles, type FolderFile, type LoadedModel } from './modelFolder.js';
@@ -295,11 +294,9 @@ let backendLine = '';
 
 async function startBackend(choice: PageParams['backend']): Promise<void> {
   const wasmPaths = new URL('wasm/', location.href).href;
-  setWasmPaths(wasmPaths); // TEMP until initBackend takes wasmPaths
   // wasm: one thread per core (tfjs' own default is half the cores); used when the page is cross-origin isolated.
   const threads = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
-  const info = await initBackend({ prefer: choice as never, wasmPaths, threads, quiet: true } as never);
-  const i = info as { name: string; threads?: number; skipped?: { backend?: string; reason: string }[] };
+  const i = await initBackend({ prefer: choice, wasmPaths, threads, quiet: true });
   api.backend = i.name;
   document.body.dataset.backend = i.name;
   backendLine = `backend: ${i.name}${i.name === 'wasm' ? ` (${i.threads ?? 1} thread${i.threads === 1 ? '' : 's'}${crossOriginIsolated ? ', cross-origin isolated' : ''})` : ''}`;

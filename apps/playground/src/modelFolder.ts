@@ -11,8 +11,7 @@
  *   `scheduler_config.json`).
  */
 import * as tf from '@tensorflow/tfjs';
-import * as models from '@tfjs-diffusion/models';
-import { createModel, decodeSafetensors, loadWeights, type Model } from '@tfjs-diffusion/models';
+import { createModel, decodeSafetensors, fromDiffusers, loadWeights, type Model, type SafetensorsTensor } from '@tfjs-diffusion/models';
 import { fromDiffusersConfig } from '@tfjs-diffusion/samplers';
 import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 
@@ -66,10 +65,10 @@ function pick(files: FolderFile[], names: string[]): FolderFile | undefined {
 }
 
 /** The weights under the model's own names: a checkpoint's `ema.*` set when complete, else its `model.*` set. */
-function modelWeights(tensors: Record<string, models.SafetensorsTensor>, paramNames: string[]): { tensors: Record<string, models.SafetensorsTensor>; source: string } {
+function modelWeights(tensors: Record<string, SafetensorsTensor>, paramNames: string[]): { tensors: Record<string, SafetensorsTensor>; source: string } {
   for (const prefix of ['ema.', 'model.']) {
     if (paramNames.every((n) => `${prefix}${n}` in tensors)) {
-      const out: Record<string, models.SafetensorsTensor> = {};
+      const out: Record<string, SafetensorsTensor> = {};
       for (const n of paramNames) out[n] = tensors[`${prefix}${n}`]!;
       return { tensors: out, source: prefix === 'ema.' ? 'EMA weights' : 'raw weights' };
     }
@@ -83,30 +82,31 @@ function hw(sampleSize: unknown): [number, number] {
   throw new Error(`config.json: sample_size/sampleSize must be a number or [height, width]; got ${JSON.stringify(sampleSize)}`);
 }
 
-type FromDiffusers = (config: Record<string, unknown>, weights: Uint8Array) => Model | Promise<Model>;
-
 async function loadDiffusers(config: Record<string, unknown>, files: FolderFile[], notes: string[]): Promise<LoadedModel> {
   if (config._class_name !== 'UNet2DModel') {
     throw new Error(`config.json: _class_name ${JSON.stringify(config._class_name)} is not supported; the page loads diffusers' UNet2DModel folders`);
   }
   const weightsFile = pick(files, ['diffusion_pytorch_model.safetensors']) ?? files.find((f) => f.name.endsWith('.safetensors'));
   if (!weightsFile) throw new Error('a diffusers model folder needs diffusion_pytorch_model.safetensors beside config.json (the .bin format is not read)');
-  const fromDiffusers = (models as unknown as { fromDiffusers?: FromDiffusers }).fromDiffusers;
-  if (typeof fromDiffusers !== 'function') throw new Error('this build of @tfjs-diffusion/models cannot read diffusers folders (no fromDiffusers)');
-  const model = await fromDiffusers(config, weightsFile.bytes);
+  // The schedule and prediction type live in the pipeline's scheduler config, not the model's.
   let schedule: NoiseSchedule;
+  let predictionType: 'epsilon' | 'v' | 'sample' = 'epsilon';
   const scheduler = pick(files, ['scheduler_config.json']);
   if (scheduler) {
-    schedule = fromDiffusersConfig(parseJson(scheduler)).schedule;
+    const read = fromDiffusersConfig(parseJson(scheduler));
+    schedule = read.schedule;
+    predictionType = read.prediction;
   } else {
     schedule = makeSchedule({ ...DDPM_DEFAULT_SCHEDULE });
-    notes.push("no scheduler_config.json: using DDPM's linear schedule (1000 steps, β 0.0001 to 0.02); add the pipeline's scheduler_config.json to use its own");
+    notes.push("no scheduler_config.json: DDPM's linear schedule (1000 steps, β 0.0001 to 0.02) and ε-prediction; add the pipeline's scheduler/scheduler_config.json to use its own");
   }
-  const [height, width] = hw(config.sample_size);
-  const classes = typeof config.num_class_embeds === 'number' ? config.num_class_embeds - 1 : undefined;
+  const model = fromDiffusers(config as never, weightsFile.bytes, { predictionType, source: weightsFile.name });
+  const m = model.config;
+  const [height, width] = hw(m.sampleSize);
+  const count = model.parameters().reduce((a, p) => a + p.variable.size, 0);
   return {
-    model, schedule, numClasses: classes, height, width, channels: Number(config.in_channels ?? 3), config,
-    description: `diffusers UNet2DModel from ${weightsFile.name}`, notes,
+    model, schedule, numClasses: m.numClasses ?? undefined, height, width, channels: m.inChannels, config,
+    description: `diffusers UNet2DModel (${count.toLocaleString('en')} parameters, ${predictionType}-prediction, from ${weightsFile.name})`, notes,
   };
 }
 

@@ -70,7 +70,7 @@ export const THRESHOLDS: readonly Threshold[] = ['none', 'clip', 'dynamic'];
 
 export function thresholdProcessor(t: Threshold): X0Processor | undefined {
   // The demo's dynamic thresholding: Imagen's percentile 0.995, at most 1.5.
-  if (t === 'dynamic') return dynamicThreshold({ ratio: 0.995, maxValue: 1.5 });
+  if (t === 'dynamic') return dynamicThreshold({ dynamicThresholdingRatio: 0.995, sampleMaxValue: 1.5 });
   if (t === 'clip') return clip(1);
   return undefined;
 }
@@ -136,7 +136,7 @@ export async function sampleImages(
       numInferenceSteps: r.steps,
       seed: r.seed,
       cond: labels ? { classLabels: labels } : undefined,
-      guidance: guided ? { scale: r.guidance, nullClass: m.numClasses! } : undefined,
+      guidance: guided ? { guidanceScale: r.guidance, nullClass: m.numClasses! } : undefined,
       x0Processor: thresholdProcessor(r.threshold),
       onStep: async (i, n, x0) => {
         const data = (await x0.data()) as Float32Array;

@@ -83,7 +83,7 @@ export async function createInTabTrainer(base: RunConfig, digits: Digits, s: Tra
     denoiser: model as unknown as TrainerOptions['denoiser'],
     schedule,
     data,
-    lr: { schedule: c.lrSchedule, peak: s.lr, warmupSteps: Math.min(c.warmupSteps, Math.floor(s.steps / 4)), totalSteps: s.steps },
+    learningRate: { schedule: c.lrSchedule, peak: s.lr, warmupSteps: Math.min(c.warmupSteps, Math.floor(s.steps / 4)), totalSteps: s.steps },
     regularizers: {
       ema: r.ema > 0 ? { decay: r.ema, useWarmup: true, power: 3 / 4 } : undefined,
       weightDecay: r.weightDecay,

@@ -61,7 +61,7 @@ async function nodeSamples(q: { cls: number; steps: number; guidance: number; se
       numInferenceSteps: q.steps,
       seed: q.seed,
       cond: { classLabels: labels },
-      guidance: { scale: q.guidance, nullClass: config.dataset.numClasses },
+      guidance: { guidanceScale: q.guidance, nullClass: config.dataset.numClasses },
     });
     const data = (await out.samples.data()) as Float32Array;
     tf.dispose([out.samples, ...out.intermediates, ...out.predictions]);
