@@ -1,31 +1,22 @@
 /**
  * Writes the page's shipped model folder (public/models/mnist-tiny) from a
- * demo run: the run's config.json as it is, and model.safetensors holding the
- * EMA weights of its newest checkpoint under the models package's names.
+ * demo run: the run's config.json as it is, and model.safetensors with the
+ * inference (EMA) weights of its newest checkpoint, as the training package
+ * writes a run folder's model.safetensors.
  *
  *   npx tsx --conditions=source scripts/ship-checkpoint.ts <run folder> [out folder]
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '@tfjs-diffusion/models';
+import { readCheckpoint, writeModelFolder } from '@tfjs-diffusion/training/node';
 
 const [runArg, outArg] = process.argv.slice(2);
 if (!runArg) throw new Error('usage: ship-checkpoint.ts <run folder> [out folder]');
 const run = resolve(runArg);
 const out = resolve(outArg ?? new URL('../public/models/mnist-tiny', import.meta.url).pathname);
-const latest = readFileSync(join(run, 'checkpoints', 'latest'), 'utf8').trim();
-const ckpt = join(run, 'checkpoints', latest, 'checkpoint.safetensors');
-const file = decodeSafetensors(readFileSync(ckpt), ckpt);
-const ema: Record<string, SafetensorsTensor> = {};
-for (const [k, t] of Object.entries(file.tensors)) if (k.startsWith('ema.')) ema[k.slice(4)] = t;
-if (Object.keys(ema).length === 0) throw new Error(`${ckpt} has no ema.* tensors`);
-const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
-const step = Number(file.metadata.step ?? latest.replace(/\D/g, ''));
+const ck = await readCheckpoint(join(run, 'checkpoints'));
 mkdirSync(out, { recursive: true });
-const write = (name: string, data: Uint8Array | string) => {
-  writeFileSync(join(out, `${name}.tmp`), data);
-  renameSync(join(out, `${name}.tmp`), join(out, name));
-};
-write('model.safetensors', encodeSafetensors(ema, { format: 'pt', library: 'tfjs-diffusion', kind: 'unet', step: String(step), weights: 'ema' }));
-write('config.json', JSON.stringify(config, null, 2) + '\n');
-console.log(`${out}: ${Object.keys(ema).length} EMA tensors of ${latest} (step ${step})`);
+copyFileSync(join(run, 'config.json'), join(out, 'config.json.tmp'));
+renameSync(join(out, 'config.json.tmp'), join(out, 'config.json'));
+await writeModelFolder(out, ck);
+console.log(`${out}: inference weights of ${ck.path} (step ${ck.state.step})`);
