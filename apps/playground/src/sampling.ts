@@ -23,6 +23,11 @@ const LABELS: Record<string, string> = {
   uniPC: 'UniPC',
 };
 
+/** Options the page (like the demo's CLI) gives a factory besides trailing spacing: PNDM as diffusers' pipelines run it. */
+const EXTRA: Record<string, Record<string, unknown>> = {
+  pndm: { skipPrkSteps: true, setAlphaToOne: true },
+};
+
 /** Exports that are functions of an options object but not sampler factories. */
 const NOT_SAMPLERS = new Set(['sample', 'clip', 'dynamicThreshold', 'classifierFreeGuidance', 'ensemble', 'fromDiffusersConfig', 'startRun', 'eulerFamily', 'eulerStart']);
 
@@ -58,7 +63,7 @@ export function listSamplers(): SamplerEntry[] {
     out.push({
       id,
       label: LABELS[id] ?? id,
-      make: ({ eta }) => factory({ timestepSpacing: 'trailing', ...(eta !== undefined && /ddim|ancestral/i.test(id) ? { eta } : {}) }) as Sampler,
+      make: ({ eta }) => factory({ timestepSpacing: 'trailing', ...EXTRA[id], ...(eta !== undefined && /ddim|ancestral/i.test(id) ? { eta } : {}) }) as Sampler,
     });
   }
   const known = Object.keys(LABELS);
@@ -78,7 +83,7 @@ export function thresholdProcessor(t: Threshold): X0Processor | undefined {
 export interface SampleRequest {
   sampler: string;
   steps: number;
-  /** Classifier-free guidance scale w; 1 (or an unconditional model) means no guidance. */
+  /** Classifier-free guidance scale w; 0 or 1 (or an unconditional model) means no guidance. */
   guidance: number;
   threshold: Threshold;
   /** DDIM's / ancestral samplers' η. */
@@ -124,7 +129,8 @@ export async function sampleImages(
   checkRequest(r, m, entries);
   const entry = entries.find((e) => e.id === r.sampler)!;
   const labels = r.labels ? tf.tensor1d(Int32Array.from(r.labels), 'int32') : undefined;
-  const guided = labels !== undefined && m.numClasses !== undefined && r.guidance !== 1;
+  // As the demo's CLI: guidance 0 or 1 samples the conditional model alone.
+  const guided = labels !== undefined && m.numClasses !== undefined && r.guidance > 0 && r.guidance !== 1;
   const t0 = performance.now();
   let last = t0;
   let stepsDone = 0;

@@ -4,12 +4,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@tfjs-diffusion/backend';
 import { decodeSafetensors, encodeSafetensors, modelTensors } from '@tfjs-diffusion/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mnistBinary } from '../scripts/mnist-binary.js';
 import { parseDigits } from '../src/mnist.js';
 import { loadModelFolder, type FolderFile } from '../src/modelFolder.js';
 import { parseParams } from '../src/params.js';
+import { listSamplers, sampleImages } from '../src/sampling.js';
 
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const shipped = join(app, 'public', 'models', 'mnist-tiny');
@@ -18,7 +20,7 @@ const file = (name: string, path: string): FolderFile => ({ name, bytes: new Uin
 const text = (name: string, s: string): FolderFile => ({ name, bytes: new TextEncoder().encode(s) });
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend({ prefer: 'wasm', quiet: true });
 });
 
 describe('loadModelFolder', () => {
@@ -144,5 +146,28 @@ describe('URL parameters', () => {
     expect(parseParams('').backend).toBe('auto');
     expect(() => parseParams('?backend=gpu')).toThrow(/backend must be one of auto, webgpu, webgl, wasm, cpu; got 'gpu'/);
     expect(() => parseParams('?steps=2.5')).toThrow(/steps must be an integer; got '2.5'/);
+  });
+});
+
+describe('sampling', () => {
+  it("lists every sampler factory the samplers package exports and samples with each, without leaking tensors", async () => {
+    const entries = listSamplers();
+    expect(entries.map((e) => e.id)).toEqual(expect.arrayContaining(['ddim', 'ddpm', 'euler', 'eulerAncestral', 'heun', 'dpmSolverPlusPlus2M']));
+    const m = await loadModelFolder([file('config.json', join(shipped, 'config.json')), file('model.safetensors', join(shipped, 'model.safetensors'))]);
+    try {
+      for (const e of entries) {
+        const before = tf.memory().numTensors;
+        const seen: number[] = [];
+        const r = await sampleImages(m, entries, { sampler: e.id, steps: 3, guidance: 3, threshold: 'dynamic', seed: 1, n: 1, labels: [7] }, (i) => void seen.push(i));
+        expect(r.pixels.length, e.id).toBe(28 * 28);
+        expect(r.pixels.every(Number.isFinite), e.id).toBe(true);
+        expect(seen.length, e.id).toBe(r.steps);
+        expect(tf.memory().numTensors, e.id).toBe(before);
+      }
+      await expect(sampleImages(m, entries, { sampler: 'nope', steps: 3, guidance: 3, threshold: 'none', seed: 1, n: 1 })).rejects.toThrow(/sampler must be one of ddim, /);
+      await expect(sampleImages(m, entries, { sampler: 'ddim', steps: 3, guidance: 3, threshold: 'none', seed: 1, n: 1, labels: [10] })).rejects.toThrow(/class must be an integer from 0 to 9; got 10/);
+    } finally {
+      m.model.dispose();
+    }
   });
 });
