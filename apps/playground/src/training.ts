@@ -85,7 +85,7 @@ export async function createInTabTrainer(base: RunConfig, digits: Digits, s: Tra
     data,
     learningRate: { schedule: c.lrSchedule, peak: s.lr, warmupSteps: Math.min(c.warmupSteps, Math.floor(s.steps / 4)), totalSteps: s.steps },
     regularizers: {
-      ema: r.ema > 0 ? { decay: r.ema, useWarmup: true, power: 3 / 4 } : undefined,
+      ema: r.ema > 0 ? { decay: r.ema, useEmaWarmup: true, power: 3 / 4 } : undefined,
       weightDecay: r.weightDecay,
       clipGradNorm: r.clipGradNorm > 0 ? r.clipGradNorm : undefined,
       pUncond: r.pUncond > 0 ? r.pUncond : undefined,
