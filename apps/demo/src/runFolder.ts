@@ -189,14 +189,17 @@ export function runOfCheckpoint(path: string): { run: string; checkpoint: string
 
 /**
  * What `--checkpoint` names: a run folder, its checkpoints/ folder, one
- * checkpoints/ckpt-* folder, or a diffusers model folder (config.json with
- * `_class_name: "UNet2DModel"` + diffusion_pytorch_model.safetensors). `dir` is
- * where outputs go by default; `checkpoint` what `loadWeights` reads.
+ * checkpoints/ckpt-* folder, a model folder with a run config (config.json +
+ * model.safetensors, e.g. the playground's download), or a diffusers model
+ * folder (config.json with `_class_name: "UNet2DModel"` +
+ * diffusion_pytorch_model.safetensors). `dir` is where outputs go by default;
+ * `checkpoint` what `loadWeights` reads.
  */
 export function openCheckpoint(path: string): { dir: string; checkpoint: string; run: RunConfigFile } {
-  if (isDiffusersFolder(path)) {
-    const d = resolve(path);
-    return { dir: d, checkpoint: d, run: diffusersRunConfig(d) };
+  const d = resolve(path);
+  if (isDiffusersFolder(path)) return { dir: d, checkpoint: d, run: diffusersRunConfig(d) };
+  if (existsSync(join(d, 'config.json')) && existsSync(join(d, 'model.safetensors')) && !existsSync(join(d, 'checkpoints'))) {
+    return { dir: d, checkpoint: d, run: readRunConfig(d) };
   }
   const { run, checkpoint } = runOfCheckpoint(path);
   return { dir: run, checkpoint, run: readRunConfig(run) };
