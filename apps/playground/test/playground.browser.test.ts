@@ -5,7 +5,7 @@
  * drop), and bad files get a clear message on the page.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,6 +163,15 @@ describe.skipIf(skip !== undefined)('playground page in Chromium', () => {
       } finally {
         model.dispose();
       }
+      // The demo's CLI samples from the downloaded folder.
+      const folder = join(out, 'downloaded');
+      await mkdir(folder);
+      await writeFile(join(folder, 'config.json'), downloaded.config);
+      await writeFile(join(folder, 'model.safetensors'), downloaded.weights);
+      const demo = join(app, '..', 'demo');
+      const cli = await promisify(execFile)(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'sample', '--checkpoint', folder, '--steps', '2', '--n', '1', '--class', '4', '--out', join(out, 'cli-samples')], { cwd: demo });
+      expect(cli.stdout).toMatch(/1 samples with ddim, 2 steps/);
+      expect((await readdir(join(out, 'cli-samples'))).some((f) => f.endsWith('.png'))).toBe(true);
     } finally {
       await page.close();
     }
