@@ -92,7 +92,7 @@ describe.skipIf(skip !== undefined)('playground page in Chromium', () => {
     if (out) await rm(out, { recursive: true, force: true });
   });
 
-  const query = { cls: 3, steps: 8, guidance: 3, seed: 1, n: 4 };
+  const query = { cls: 3, steps: 5, guidance: 3, seed: 1, n: 4 };
   for (const backend of ['wasm', 'webgl'] as const) {
     it(`samples for a fixed seed equal Node's on ${backend} (URL automation)`, async () => {
       const page = await browser.newPage();
