@@ -20,7 +20,8 @@ export type BackendPreference =
 export interface InitBackendOptions {
   /**
    * Which backend to use. 'auto' takes the first that works of, in Node,
-   * tfjs-node-gpu, tfjs-node, wasm, cpu; in a browser, webgpu, webgl, wasm, cpu.
+   * tfjs-node-gpu, tfjs-node, wasm, cpu; in a browser, webgpu, webgl, wasm,
+   * cpu, passing over a GPU that is only emulated (SwiftShader, a fallback adapter).
    */
   prefer?: BackendPreference;
   /** Threads for the backend's own kernels where it has a pool (TensorFlow's; wasm's when multi-threaded). */
@@ -129,16 +130,45 @@ async function tryTensorflow(threads: number | undefined): Promise<Attempt> {
   return { ok: false, skipped };
 }
 
-async function tryWebgpu(): Promise<Attempt> {
+// Emulated GPUs (SwiftShader, WebGPU's fallback adapter) run the U-Net about a
+// hundred times slower than wasm (bench/RESULTS.md): 'auto' passes over them.
+const SOFTWARE = 'slower than wasm for training; ask for it with prefer';
+
+function isSoftwareAdapter(a: { isFallbackAdapter?: boolean; info?: { architecture?: string; vendor?: string; description?: string } }): boolean {
+  const info = a.info ?? {};
+  return a.isFallbackAdapter === true || /swiftshader/i.test(`${info.architecture ?? ''} ${info.description ?? ''}`) || info.vendor === 'google';
+}
+
+/** WebGL's unmasked renderer string, e.g. 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device ...))', or '' when hidden. */
+function webglRenderer(): string {
+  try {
+    const g = globalThis as { document?: { createElement(t: 'canvas'): { getContext(k: string): unknown } }; OffscreenCanvas?: new (w: number, h: number) => { getContext(k: string): unknown } };
+    const canvas = g.document ? g.document.createElement('canvas') : g.OffscreenCanvas ? new g.OffscreenCanvas(1, 1) : undefined;
+    type GL = { getExtension(name: string): unknown; getParameter(p: number): unknown; RENDERER: number };
+    const gl = (canvas?.getContext('webgl2') ?? canvas?.getContext('webgl')) as GL | null | undefined;
+    if (!gl) return '';
+    const info = gl.getExtension('WEBGL_debug_renderer_info') as { UNMASKED_RENDERER_WEBGL: number } | null;
+    const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
+    // Free the probe's context now: browsers cap live WebGL contexts.
+    (gl.getExtension('WEBGL_lose_context') as { loseContext(): void } | null)?.loseContext();
+    return renderer;
+  } catch {
+    return '';
+  }
+}
+
+async function tryWebgpu(auto: boolean): Promise<Attempt> {
   const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
   if (gpu === undefined) return fail('webgpu', 'navigator.gpu is undefined (no WebGPU in this environment)');
-  let adapter: { isFallbackAdapter?: boolean; info?: { architecture?: string; vendor?: string } } | null;
+  let adapter: { isFallbackAdapter?: boolean; info?: { architecture?: string; vendor?: string; description?: string } } | null;
   try {
     adapter = (await gpu.requestAdapter()) as typeof adapter;
   } catch (err) {
     return fail('webgpu', `requestAdapter() failed (${message(err)})`);
   }
   if (adapter === null) return fail('webgpu', 'requestAdapter() found no WebGPU adapter');
+  const software = isSoftwareAdapter(adapter);
+  if (software && auto) return fail('webgpu', `only a software WebGPU adapter, ${SOFTWARE}: 'webgpu'`);
   try {
     await import('@tensorflow/tfjs-backend-webgpu');
   } catch (err) {
@@ -150,17 +180,18 @@ async function tryWebgpu(): Promise<Attempt> {
   // they agree with cpu (backend.browser.test.ts): nothing to add.
   const kernels: string[] = [];
   const notes: string[] = [];
-  if (adapter.isFallbackAdapter || adapter.info?.architecture === 'swiftshader' || adapter.info?.vendor === 'google') {
-    notes.push('software adapter');
-  }
+  if (software) notes.push('software adapter');
   return { ok: true, info: { name: 'webgpu', kernels, threads: 1, notes } };
 }
 
-async function tryWebgl(): Promise<Attempt> {
+async function tryWebgl(auto: boolean): Promise<Attempt> {
   const g = globalThis as { document?: unknown; OffscreenCanvas?: unknown };
   if (g.document === undefined && g.OffscreenCanvas === undefined) {
     return fail('webgl', 'no canvas (not a browser page or worker)');
   }
+  const renderer = webglRenderer();
+  const software = /swiftshader|llvmpipe|software/i.test(renderer);
+  if (software && auto) return fail('webgl', `WebGL runs on a software renderer (${renderer}), ${SOFTWARE}: 'webgl'`);
   if (tf.findBackendFactory('webgl') === null) return fail('webgl', "@tensorflow/tfjs registered no 'webgl' backend");
   const bad = await setBackendOr('webgl', 'webgl', 'WebGL');
   if (bad) return bad;
@@ -171,7 +202,7 @@ async function tryWebgl(): Promise<Attempt> {
   // As for webgpu: every gradient kernel is there and agrees with cpu.
   const kernels: string[] = [];
   const version = tf.env().getNumber('WEBGL_VERSION');
-  return { ok: true, info: { name: 'webgl', kernels, threads: 1, notes: [`WebGL ${version}`] } };
+  return { ok: true, info: { name: 'webgl', kernels, threads: 1, notes: software ? [`WebGL ${version}`, 'software renderer'] : [`WebGL ${version}`] } };
 }
 
 async function tryWasm(threads: number | undefined, wasmPaths: InitBackendOptions['wasmPaths']): Promise<Attempt> {
@@ -213,13 +244,13 @@ async function tryCpu(): Promise<Attempt> {
   return bad ?? { ok: true, info: { name: 'cpu', kernels: registerCpuKernelFixes(), threads: 1, notes: [] } };
 }
 
-function attempt(choice: Choice, opts: InitBackendOptions): Promise<Attempt> {
+function attempt(choice: Choice, opts: InitBackendOptions & { auto: boolean }): Promise<Attempt> {
   switch (choice) {
     case 'tfjs-node-gpu': return tryTfjsNode('@tensorflow/tfjs-node-gpu', opts.threads);
     case 'tfjs-node': return tryTfjsNode('@tensorflow/tfjs-node', opts.threads);
     case 'tensorflow': return tryTensorflow(opts.threads);
-    case 'webgpu': return tryWebgpu();
-    case 'webgl': return tryWebgl();
+    case 'webgpu': return tryWebgpu(opts.auto);
+    case 'webgl': return tryWebgl(opts.auto);
     case 'wasm': return tryWasm(opts.threads, opts.wasmPaths);
     case 'cpu': return tryCpu();
   }
@@ -262,7 +293,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   const order = prefer === 'auto' ? autoOrder() : [prefer];
   const skipped: SkippedBackend[] = [];
   for (const choice of order) {
-    const result = await attempt(choice, opts);
+    const result = await attempt(choice, { ...opts, auto: prefer === 'auto' });
     if (result.ok) {
       await tf.ready();
       const info: BackendInfo = { ...result.info, skipped: [...skipped, ...(result.skipped ?? [])] };
