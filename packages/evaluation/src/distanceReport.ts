@@ -81,7 +81,7 @@ export function distanceReport(samples: ImageSet, train: ImageSet, heldOut: Imag
 
 /**
  * The report's two histograms as line series over the bin centres, ready for
- * `linePlotPng({ series })` of `@tfjs-diffusion/viz`.
+ * `linePlotSvg({ series })` of `@tfjs-diffusion/viz`.
  */
 export function distanceReportSeries(report: DistanceReport): { name: string; x: number[]; y: number[] }[] {
   const e = report.histogram.edges;

@@ -7,7 +7,7 @@ export interface NeighbourGridOptions extends NeighbourOptions {
   k?: number;
 }
 
-/** Pixels and layout for `imageGridPng` of `@tfjs-diffusion/viz`. */
+/** Pixels and layout for `imageGrid` of `@tfjs-diffusion/viz` (or `imageGridPng` of its `/node` entry). */
 export interface NeighbourGrid {
   /** Row-major images, one grid row per sample: the sample, then its k nearest training images. */
   pixels: Float32Array;
