@@ -48,6 +48,12 @@ function relativeLinks(markdown: string): string[] {
   return out;
 }
 
+/** The files a package's exports point at (a public `testing` entry ships its folder). */
+function manifestExports(dir: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  return JSON.stringify(pkg.exports ?? {}).match(/\.\/[^"]+/g) ?? [];
+}
+
 function pack(): void {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -55,7 +61,7 @@ function pack(): void {
   for (const p of publishedPackages()) {
     const tgz = tarballOf(p.name);
     const files = execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
-    const bad = files.filter((f) => /(^|\/)\.?tsbuildinfo$|\.tsbuildinfo$/.test(f) || /\.test\.[cm]?[jt]sx?(\.map)?$|\.test\.d\.ts(\.map)?$/.test(f) || /(^|\/)testing\//.test(f));
+    const bad = files.filter((f) => /(^|\/)\.?tsbuildinfo$|\.tsbuildinfo$/.test(f) || /\.test\.[cm]?[jt]sx?(\.map)?$|\.test\.d\.ts(\.map)?$/.test(f) || (/(^|\/)testing\//.test(f) && !manifestExports(p.path).some((e) => e.includes('testing'))));
     if (bad.length) problems.push(`${p.name}: the tarball ships ${bad.join(', ')}`);
     const manifest = JSON.parse(execFileSync('tar', ['xzf', tgz, '-O', 'package/package.json'], { encoding: 'utf8' }));
     for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
