@@ -115,6 +115,17 @@ describe('fromDiffusers on a checkpoint made by diffusers', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('maps add_attention, num_class_embeds, center_input_sample, scale_shift and attention_head_dim null', () => {
+    const cfg = unetConfigFromDiffusers({
+      ...config, add_attention: false, num_class_embeds: 5, center_input_sample: true, resnet_time_scale_shift: 'scale_shift', attention_head_dim: null,
+    });
+    expect(cfg).toMatchObject({ midBlockAttention: false, numClasses: 4, centerInputSample: true, resnetTimeScaleShift: 'scale_shift', attentionHeadDim: null, attentionHeads: 1 });
+    const names = unetParameterShapes(cfg);
+    expect(names.filter((p) => p.name.startsWith('mid.attn'))).toEqual([]);
+    expect(names.find((p) => p.name === 'classEmbed.table')!.shape).toEqual([5, 128]);
+    expect(names.find((p) => p.name === 'mid.res.0.emb.kernel')!.shape).toEqual([128, 128]); // 2 × 64: scale and shift
+  });
+
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['fourier time embedding', { time_embedding_type: 'fourier' }, /time_embedding_type = "fourier" is not supported; accepted: "positional"/],
     ['a cross-attention block', { down_block_types: ['DownBlock2D', 'CrossAttnDownBlock2D'] }, /down_block_types\[1\] = "CrossAttnDownBlock2D"/],
