@@ -27,12 +27,13 @@ const req = createRequire(fileURLToPath(new URL('../packages/backend/package.jso
 const wasmDir = dirname(req.resolve('@tensorflow/tfjs-backend-wasm'));
 for (const f of await readdir(wasmDir)) if (f.endsWith('.wasm')) await cp(join(wasmDir, f), join(dir, f));
 const server = await serveDir(dir, { isolated: true });
-const browser = await launchChromium();
-console.log(`${values.preset}, batch ${values.batch}, mean of ${values.steps} steps after 2 warm-up steps; Chromium ${browser.version()}`);
+console.log(`${values.preset}, batch ${values.batch}, mean of ${values.steps} steps after 2 warm-up steps`);
 console.log('| backend | notes | train ms/step | train img/s | forward ms | forward img/s |');
 console.log('|---|---|---|---|---|---|');
 try {
   for (const backend of values.backends.split(',')) {
+    // A browser per backend: a GPU-process crash on one does not end the others.
+    const browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${server.url}/index.html`);
     await page.waitForFunction(() => document.body.dataset.ready === 'true');
@@ -42,15 +43,14 @@ try {
         { backend, preset: values.preset, batch: Number(values.batch), steps: Number(values.steps), wasmPaths: `${server.url}/` },
       );
       const notes = [...r.info.notes, `${r.info.threads} thread${r.info.threads === 1 ? '' : 's'}`].join(', ');
-      console.log(`| ${r.info.name} | ${notes} | ${r.trainMs.toFixed(0)} | ${r.trainImgPerS.toFixed(1)} | ${r.forwardMs.toFixed(0)} | ${r.forwardImgPerS.toFixed(1)} |`);
+      console.log(`| ${r.info.name} (Chromium ${browser.version()}) | ${notes} | ${r.trainMs.toFixed(0)} | ${r.trainImgPerS.toFixed(1)} | ${r.forwardMs.toFixed(0)} | ${r.forwardImgPerS.toFixed(1)} |`);
     } catch (e) {
       console.log(`| ${backend} | failed: ${(e as Error).message.split('\n')[0]} | | | | |`);
     } finally {
-      await page.close();
+      await browser.close();
     }
   }
 } finally {
-  await browser.close();
   await server.close();
   await rm(dir, { recursive: true, force: true });
 }
