@@ -6,6 +6,7 @@ import { initDemoBackend } from '../backendInit.js';
 import { buildModel, buildSchedule, loadWeights } from '../build.js';
 import { batchSource, loadDataset } from '../dataset.js';
 import { createProgress } from '../progress.js';
+import { acquireRunLock } from '../lock.js';
 import { openCheckpoint, runPaths, writeFileAtomic, writeJsonAtomic, type RunConfigFile } from '../runFolder.js';
 import { evalCommand } from './eval.js';
 
@@ -89,6 +90,9 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
       distilledFrom: { teacher: teacherPath, teacherSteps: 2 * n, guidance, halving: r, weighting: 'truncated-snr' },
       studentSteps: n,
     };
+    // One writer per halving folder, as for train.
+    mkdirSync(dir, { recursive: true });
+    const lock = acquireRunLock(dir, { log });
     const resume = existsSync(join(paths.checkpoints, 'latest'));
     if (!resume) {
       mkdirSync(paths.checkpoints, { recursive: true });
@@ -159,6 +163,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
       if (trainer) await trainer.dispose();
       teacher.dispose();
       student.dispose();
+      lock.release();
     }
     teacherPath = dir;
   }
