@@ -44,6 +44,7 @@ describe('cli distill', () => {
       expect(Number.isFinite(x.frechetDistance)).toBe(true);
     }
     expect(readFileSync(b.table!.markdown, 'utf8')).toMatch(/\| 1 \| student \|/);
+    await expect(distillCommand({ ...opts, guidance: 2 })).rejects.toThrow(/holds a distillation with other settings/);
     await expect(distillCommand({ ...opts, teacherSteps: 6 })).rejects.toThrow(/--teacher-steps must be divisible by 2\^halvings = 4; got 6/);
   }, 600_000);
 });

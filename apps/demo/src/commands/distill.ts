@@ -94,7 +94,16 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
     mkdirSync(dir, { recursive: true });
     const lock = acquireRunLock(dir, { log });
     const resume = existsSync(join(paths.checkpoints, 'latest'));
-    if (!resume) {
+    if (resume) {
+      // Continue only the same distillation: another teacher, guidance or budget would mix two runs in one folder.
+      const saved = JSON.parse(readFileSync(paths.config, 'utf8')) as typeof run;
+      const a = JSON.stringify([saved.distilledFrom, saved.demo.steps, saved.demo.batchSize, saved.demo.lr]);
+      const b = JSON.stringify([run.distilledFrom, stepsPerHalving, batchSize, lr]);
+      if (a !== b) {
+        throw new Error(`--out ${out}: ${dir} holds a distillation with other settings (teacher, guidance, steps per halving, batch size, lr: ${a}); ` +
+          `now ${b}. Use another --out or the same settings`);
+      }
+    } else {
       mkdirSync(paths.checkpoints, { recursive: true });
       writeJsonAtomic(paths.config, run);
     }
