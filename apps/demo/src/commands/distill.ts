@@ -80,6 +80,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   const schedule = buildSchedule(c);
   const result: DistillCommandResult = { halvings: [] };
   let budget = o.maxSteps ?? Infinity;
+  let stop = false;
   let teacherPath = source;
   for (let r = 1, n = teacherSteps / 2; r <= halvings; r++, n /= 2) {
     const dir = halvingDir(out, r, n);
@@ -143,8 +144,19 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
         const t0 = performance.now();
         let sum = 0;
         let k = 0;
+        let saved = start;
+        // Ctrl-C: finish the step, save a checkpoint, stop (the same command continues); twice: leave at once.
+        const onSigint = () => {
+          if (stop) process.exit(130);
+          stop = true;
+          process.stderr.write('\nCtrl-C: saving a checkpoint and exiting (Ctrl-C again to exit at once)\n');
+        };
+        process.on('SIGINT', onSigint);
         try {
-          while (tr.step < end) {
+          while (tr.step < end && !stop) {
+            // a step is synchronous compute: yield so a Ctrl-C is seen between steps
+            await new Promise((res) => setImmediate(res));
+            if (stop) break;
             const res = await tr.trainStep();
             sum += res.loss;
             k++;
@@ -156,9 +168,14 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
               sum = 0;
               k = 0;
             }
-            if ((res.step % c.every.checkpoint === 0 || last) && !res.skipped) await saveCheckpoint(tr, paths.checkpoints, { keep: 2, modelDir: dir });
+            if ((res.step % c.every.checkpoint === 0 || last) && !res.skipped) {
+              await saveCheckpoint(tr, paths.checkpoints, { keep: 2, modelDir: dir });
+              saved = res.step;
+            }
           }
+          if (stop && saved !== tr.step && tr.guard.consecutive === 0) await saveCheckpoint(tr, paths.checkpoints, { keep: 2, modelDir: dir });
         } finally {
+          process.off('SIGINT', onSigint);
           progress.stop();
         }
         budget -= tr.step - start;
