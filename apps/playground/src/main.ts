@@ -15,7 +15,7 @@ import { listSamplers, sampleImages, type SampleRequest, type SamplerEntry, type
 import { createInTabTrainer, type InTabTrainer, type RunConfig } from './training.js';
 
 const SHIPPED = 'models/mnist-tiny';
-const SCALE = 3;
+const SCALE = 4;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -74,9 +74,11 @@ let digits: Promise<Digits> | undefined;
 let training: InTabTrainer | undefined;
 let stopTraining = false;
 
+/** Pixels are enlarged (at most SCALE times) so a grid is about 500 CSS pixels wide: preview and result fit side by side. */
 function scaleCanvas(c: HTMLCanvasElement): void {
-  c.style.width = `${c.width * SCALE}px`;
-  c.style.height = `${c.height * SCALE}px`;
+  const k = Math.min(SCALE, 500 / c.width);
+  c.style.width = `${Math.round(c.width * k)}px`;
+  c.style.height = `${Math.round(c.height * k)}px`;
 }
 
 function numberInput(id: string): number {

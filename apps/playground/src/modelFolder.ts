@@ -147,7 +147,10 @@ export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel>
   try {
     const params = model.parameters().map((p) => p.name);
     const w = modelWeights(file.tensors, params);
-    source = w.source;
+    // A model folder's metadata says which weights it holds and after how many steps (as the trainer writes it).
+    const meta = file.metadata ?? {};
+    source = w.source === 'weights' && meta.weights === 'ema' ? 'EMA weights' : w.source;
+    if (meta.step !== undefined && Number.isFinite(Number(meta.step))) source += ` after ${Number(meta.step).toLocaleString('en')} steps`;
     loadWeights(model, w.tensors as never, { source: weightsFile.name });
   } catch (e) {
     model.dispose();
