@@ -150,7 +150,7 @@ export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel>
     // A model folder's metadata says which weights it holds and after how many steps (as the trainer writes it).
     const meta = file.metadata ?? {};
     source = w.source === 'weights' && meta.weights === 'ema' ? 'EMA weights' : w.source;
-    if (meta.step !== undefined && Number.isFinite(Number(meta.step))) source += ` after ${Number(meta.step).toLocaleString('en')} steps`;
+    if (meta.step !== undefined && Number.isFinite(Number(meta.step))) source += ` after ${Number(meta.step).toLocaleString("en")} steps`;
     loadWeights(model, w.tensors as never, { source: weightsFile.name });
   } catch (e) {
     model.dispose();
@@ -162,7 +162,7 @@ export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel>
   const count = model.parameters().reduce((a, p) => a + p.variable.size, 0);
   return {
     model, schedule, numClasses: m.numClasses ?? undefined, height, width, channels: m.inChannels, config,
-    description: `${(config.demo as { preset?: string } | undefined)?.preset ?? 'U-Net'} (${count.toLocaleString('en')} parameters, ${source} of ${weightsFile.name})` +
+    description: `${(config.demo as { preset?: string } | undefined)?.preset ?? 'U-Net'} (${count.toLocaleString('en')} parameters, ${source}, from ${weightsFile.name})` +
       (dataset?.classNames ? `, classes ${dataset.classNames.join(' ')}` : ''),
     notes,
   };
