@@ -5,6 +5,7 @@
  * drop), and bad files get a clear message on the page.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -196,6 +197,18 @@ describe.skipIf(skip !== undefined)('playground page in Chromium', () => {
       await page.click('#sample-button');
       await expectState(page, 'done', ['done', 'error']);
       expect((await api(page)).samples!.length).toBe(3 * 28 * 28);
+
+      // A diffusers UNet2DModel folder (the models package's fixture, when the shared fixtures are beside the repository).
+      const fixture = join(app, '..', '..', '..', 'shared', 'fixtures', 'diffusers-unet-tiny');
+      if (existsSync(join(fixture, 'config.json'))) {
+        await page.setInputFiles('#file-input', [join(fixture, 'config.json'), join(fixture, 'diffusion_pytorch_model.safetensors')]);
+        await expectState(page, 'ready', ['ready', 'error']);
+        expect(await page.textContent('#model-info')).toMatch(/diffusers UNet2DModel \(702,499 parameters/);
+        await page.fill('#n', '2');
+        await page.click('#sample-button');
+        await expectState(page, 'done', ['done', 'error']);
+        expect((await api(page)).samples!.length).toBe(2 * 16 * 16 * 3);
+      }
 
       // The folder trained in the tab, dropped onto the page.
       if (downloaded) {
