@@ -298,6 +298,8 @@ async function startBackend(choice: PageParams['backend']): Promise<void> {
   const wasmPaths = new URL('wasm/', location.href).href;
   // wasm: one thread per core (tfjs' own default is half the cores); used when the page is cross-origin isolated.
   const threads = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+  // tfjs' WebGPU backend registers itself on import; load it only where WebGPU exists.
+  if ('gpu' in navigator && (choice === 'auto' || choice === 'webgpu')) await import('@tensorflow/tfjs-backend-webgpu');
   const i = await initBackend({ prefer: choice, wasmPaths, threads, quiet: true });
   api.backend = i.name;
   document.body.dataset.backend = i.name;

@@ -1,6 +1,7 @@
 // The page behind src/backend.browser.test.ts: exposes initBackend, the gradient
 // checks and a timed training step to the test through `window.backendTest`.
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
 import { initBackend, type InitBackendOptions } from '../src/initBackend.js';
 import { registerCpuKernelFixes } from '../src/registerTrainingKernels.js';
 import { runGradientChecks } from '../src/testing/gradientChecks.js';

@@ -169,10 +169,10 @@ async function tryWebgpu(auto: boolean): Promise<Attempt> {
   if (adapter === null) return fail('webgpu', 'requestAdapter() found no WebGPU adapter');
   const software = isSoftwareAdapter(adapter);
   if (software && auto) return fail('webgpu', `only a software WebGPU adapter, ${SOFTWARE}: 'webgpu'`);
-  try {
-    await import('@tensorflow/tfjs-backend-webgpu');
-  } catch (err) {
-    return fail('webgpu', `@tensorflow/tfjs-backend-webgpu could not be loaded (${message(err)})`);
+  // An optional peer (17 MB installed): the page registers it by importing
+  // '@tensorflow/tfjs-backend-webgpu', as with any tfjs backend package.
+  if (tf.findBackendFactory('webgpu') === null) {
+    return fail('webgpu', "@tensorflow/tfjs-backend-webgpu is not registered (install it and `import '@tensorflow/tfjs-backend-webgpu'` before initBackend)");
   }
   const bad = await setBackendOr('webgpu', 'webgpu', 'the webgpu backend');
   if (bad) return bad;
