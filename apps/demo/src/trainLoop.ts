@@ -11,6 +11,7 @@ import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { writeLossPlot } from './plot.js';
 import { createProgress } from './progress.js';
 import { readMetrics, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';
+import { onCtrlC } from './interrupt.js';
 
 export interface TrainRunResult {
   run: string;
@@ -77,16 +78,11 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   let trainer: Trainer | undefined;
   let stopRequested = false;
   let saving = false;
-  const onSigint = () => {
-    if (stopRequested) {
-      // Second Ctrl-C: leave now; checkpoints are written to a temp folder and renamed, so the last one stays whole.
-      process.stderr.write('\nexiting without saving\n');
-      process.exit(130);
-    }
+  // A second Ctrl-C leaves at once: checkpoints are written to a temp folder and renamed, so the last one stays whole.
+  const ctrlC = onCtrlC(() => {
     stopRequested = true;
     process.stderr.write(`\nCtrl-C: ${saving ? 'finishing the checkpoint' : 'saving a checkpoint'} and exiting (Ctrl-C again to exit at once)\n`);
-  };
-  process.on('SIGINT', onSigint);
+  });
   const progressRef: { p?: ReturnType<typeof createProgress> } = {};
   try {
     trainer = await createTrainer(options);
@@ -165,7 +161,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     return { run: paths.dir, step: tr.step, samples, lossPlot: paths.lossPlot, seconds, imagesPerSecond: ips, interrupted: stopRequested };
   } finally {
     progressRef.p?.stop();
-    process.off('SIGINT', onSigint);
+    ctrlC.release();
     if (trainer) await trainer.dispose();
     valImages.dispose();
     model.dispose();

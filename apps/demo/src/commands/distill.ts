@@ -9,6 +9,7 @@ import { createProgress } from '../progress.js';
 import { acquireRunLock } from '../lock.js';
 import { openCheckpoint, runPaths, writeFileAtomic, writeJsonAtomic, type RunConfigFile } from '../runFolder.js';
 import { evalCommand } from './eval.js';
+import { onCtrlC } from '../interrupt.js';
 
 export interface DistillCommandOptions {
   /** The teacher: a run folder, checkpoint or model folder the demo reads. */
@@ -146,12 +147,10 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
         let k = 0;
         let saved = start;
         // Ctrl-C: finish the step, save a checkpoint, stop (the same command continues); twice: leave at once.
-        const onSigint = () => {
-          if (stop) process.exit(130);
+        const ctrlC = onCtrlC(() => {
           stop = true;
           process.stderr.write('\nCtrl-C: saving a checkpoint and exiting (Ctrl-C again to exit at once)\n');
-        };
-        process.on('SIGINT', onSigint);
+        });
         try {
           while (tr.step < end && !stop) {
             // a step is synchronous compute: yield so a Ctrl-C is seen between steps
@@ -175,7 +174,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
           }
           if (stop && saved !== tr.step && tr.guard.consecutive === 0) await saveCheckpoint(tr, paths.checkpoints, { keep: 2, modelDir: dir });
         } finally {
-          process.off('SIGINT', onSigint);
+          ctrlC.release();
           progress.stop();
         }
         budget -= tr.step - start;
