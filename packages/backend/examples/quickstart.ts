@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
 
-const info = await initBackend(); // prints e.g. "@tfjs-diffusion/backend: using 'wasm' + training kernels (...), SIMD, 1 thread; skipped ..."
+const info = await initBackend(); // prints e.g. "@tfjs-diffusion/backend: using 'wasm' + training kernels (...), SIMD, own kernels with relaxed SIMD, 1 thread; skipped ..."
 
 // A tiny convolutional denoiser trained for a few steps: the gradients of
 // conv2d (filter and input) and of gather run on the wasm training kernels.

@@ -12,7 +12,7 @@ describe('README', () => {
       log.mockRestore();
     }
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    expect(lines[0]).toMatch(/^@tfjs-diffusion\/backend: using 'wasm' \+ training kernels \(Conv2DBackpropFilter, .*\), SIMD, 1 thread; skipped tfjs-node-gpu: /);
+    expect(lines[0]).toMatch(/^@tfjs-diffusion\/backend: using 'wasm' \+ training kernels \(Conv2DBackpropFilter, .*\), SIMD, own kernels with relaxed SIMD, 1 thread; skipped tfjs-node-gpu: /);
     for (const step of [0, 4]) {
       const shown = readme.match(new RegExp(`wasm step ${step}: loss ([0-9.]+)`))![1];
       expect(lines).toContain(`wasm step ${step}: loss ${shown}`);

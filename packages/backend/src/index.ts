@@ -8,3 +8,4 @@ export * from './kernels/Identity.js';
 export * from './kernels/Cast.js';
 export * from './kernels/SplitV.js';
 export * from './kernels/ResizeNearestNeighborGrad.js';
+export { loadWasmKernels, wasmKernels, useWasmVariant, WasmKernelModule, type WasmKernels, type WasmVariant } from './kernels/wasm/loader.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerCpuKernelFixes, registerTrainingKernels } from './registerTrainingKernels.js';
 import { isNode, nodeCores, setNodeEnv } from './environment.js';
+import { loadWasmKernels } from './kernels/wasm/loader.js';
 
 /**
  * A backend to ask for. `'tensorflow'` is tfjs' name for the tfjs-node(-gpu)
@@ -233,6 +234,14 @@ async function tryWasm(threads: number | undefined, wasmPaths: InitBackendOption
   try { actual = wasm.getThreadsCount(); } catch { /* not initialised: keep 1 */ }
   const notes: string[] = [];
   if (tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) notes.push('SIMD');
+  // This package's own wasm kernels (compiled once; the kernels that use them
+  // fall back to tfjs' own when they are missing).
+  try {
+    const own = await loadWasmKernels();
+    notes.push(own.variant === 'relaxed' ? 'own kernels with relaxed SIMD' : 'own kernels with plain SIMD');
+  } catch (err) {
+    notes.push(`own wasm kernels unavailable (${message(err)})`);
+  }
   if (!isNode() && !tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')) {
     notes.push('single-threaded: the page is not cross-origin isolated (serve it with COOP same-origin and COEP require-corp)');
   }
