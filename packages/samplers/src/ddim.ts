@@ -30,6 +30,7 @@ export function ddim(options: DdimOptions = {}): Sampler {
   const setAlphaToOne = options.setAlphaToOne ?? true;
   const ownProcessor = options.x0Processor ?? (options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined);
   return {
+    spec: { factory: 'ddim', options },
     name: 'ddim',
     timesteps(schedule: NoiseSchedule, n: number): number[] {
       checkSteps(n);
@@ -50,7 +51,7 @@ export function ddim(options: DdimOptions = {}): Sampler {
       const std = eta * Math.sqrt(((1 - ap) / (1 - at)) * (1 - at / ap));
       let prev = tf.add(tf.mul(x0, Math.sqrt(ap)), tf.mul(eps, Math.sqrt(Math.max(1 - ap - std * std, 0))));
       if (eta > 0) {
-        const noise = tf.randomNormal(sample.shape, 0, 1, 'float32', args.rng.nextSeed());
+        const noise = args.noise();
         prev = tf.add(prev, tf.mul(noise, std));
       }
       return { prevSample: prev as tf.Tensor4D, predOriginalSample: x0 };

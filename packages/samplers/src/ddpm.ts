@@ -29,6 +29,7 @@ export function ddpm(options: DdpmOptions = {}): Sampler {
   const spacing = checkTimestepSpacing(options.timestepSpacing ?? 'leading');
   const ownProcessor = options.x0Processor ?? (options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined);
   return {
+    spec: { factory: 'ddpm', options },
     name: 'ddpm',
     timesteps(schedule: NoiseSchedule, n: number): number[] {
       checkSteps(n);
@@ -44,7 +45,7 @@ export function ddpm(options: DdpmOptions = {}): Sampler {
       const mean = tf.add(tf.mul(x0, (Math.sqrt(ap) * beta) / (1 - at)), tf.mul(sample, (Math.sqrt(alpha) * (1 - ap)) / (1 - at)));
       if (!(args.t > 0)) return { prevSample: mean as tf.Tensor4D, predOriginalSample: x0 };
       const variance = varianceType === 'fixed_small' ? Math.max(((1 - ap) / (1 - at)) * beta, 1e-20) : beta;
-      const noise = tf.randomNormal(sample.shape, 0, 1, 'float32', args.rng.nextSeed());
+      const noise = args.noise();
       return { prevSample: tf.add(mean, tf.mul(noise, Math.sqrt(variance))) as tf.Tensor4D, predOriginalSample: x0 };
     },
   };

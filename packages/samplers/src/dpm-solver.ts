@@ -39,6 +39,7 @@ export function dpmSolverPlusPlus2M(options: DpmSolverOptions = {}): Sampler {
   const finalZero = (options.finalSigmasType ?? 'zero') === 'zero';
   const plan = (schedule: NoiseSchedule, n: number) => dpmPlan(schedule, n, options);
   return {
+    spec: { factory: 'dpmSolverPlusPlus2M', options },
     name: 'dpm-solver++(2m)',
     timesteps: (schedule, n) => plan(schedule, n).timesteps,
     alphasCumprod: (schedule, timesteps) => plan(schedule, timesteps.length).alphasCumprod,

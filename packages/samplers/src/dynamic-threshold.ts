@@ -18,7 +18,7 @@ export function dynamicThreshold(options: DynamicThresholdOptions = {}): X0Proce
   const maxValue = options.sampleMaxValue ?? 1;
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`dynamicThreshold: dynamicThresholdingRatio must be in [0, 1]; got ${ratio}`);
   if (!(maxValue >= 1)) throw new RangeError(`dynamicThreshold: sampleMaxValue must be >= 1; got ${maxValue}`);
-  return (x0) =>
+  const processor = (x0: tf.Tensor4D): tf.Tensor4D =>
     tf.tidy(() => {
       const [b, h, w, c] = x0.shape;
       const m = h * w * c;
@@ -35,4 +35,5 @@ export function dynamicThreshold(options: DynamicThresholdOptions = {}): X0Proce
       const s = tf.reshape(tf.clipByValue(quantile, 1, maxValue), [b, 1, 1, 1]);
       return tf.div(tf.minimum(tf.maximum(x0, tf.neg(s)), s), s) as tf.Tensor4D;
     });
+  return Object.assign(processor, { spec: { factory: 'dynamicThreshold', options } });
 }

@@ -18,12 +18,13 @@ export function eulerAncestral(options: EulerAncestralOptions = {}): Sampler {
   if (!(eta >= 0)) throw new Error(`eta must be >= 0; got ${eta}`);
   return {
     ...eulerFamily('euler-ancestral', options),
+    spec: { factory: 'eulerAncestral', options },
     step(args: StepArgs): StepResult {
       const { sigma, sigmaNext, x0, x } = eulerStart(args, options);
       const { sigmaDown, sigmaUp } = ancestralStep(sigma, sigmaNext, eta);
       let next = tf.add(x, tf.mul(toD(x, sigma, x0), sigmaDown - sigma));
       if (sigmaUp > 0) {
-        const noise = tf.randomNormal(x.shape, 0, 1, 'float32', args.rng.nextSeed());
+        const noise = args.noise();
         next = tf.add(next, tf.mul(noise, sigmaUp));
       }
       return { prevSample: toDdpmScale(next as tf.Tensor4D, sigmaNext), predOriginalSample: x0 };

@@ -41,6 +41,7 @@ export function eulerStart(args: StepArgs, options: SamplerBaseOptions) {
 export function euler(options: EulerOptions = {}): Sampler {
   return {
     ...eulerFamily('euler', options),
+    spec: { factory: 'euler', options },
     step(args: StepArgs): StepResult {
       const { sigma, sigmaNext, x0, x } = eulerStart(args, options);
       const next = tf.add(x, tf.mul(toD(x, sigma, x0), sigmaNext - sigma)) as tf.Tensor4D;

@@ -47,6 +47,7 @@ function x0Of(sampler: Sampler, out: number[]): number[] {
         alphasCumprod: [0.5, 0.6, 1],
         schedule: makeSchedule(),
         rng: createRng(0),
+        noise: () => tf.zeros([1, 1, 1, out.length]),
         denoise: (x) => tf.zerosLike(x),
         state,
       }).predOriginalSample,

@@ -20,6 +20,7 @@ export interface HeunOptions extends Omit<EulerOptions, 'finalSigmasType'> {
 export function heun(options: HeunOptions = {}): Sampler {
   const ownProcessor = options.x0Processor ?? (options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined);
   return {
+    spec: { factory: 'heun', options },
     ...eulerFamily('heun', { ...options, finalSigmasType: 'zero' }),
     step(args: StepArgs): StepResult {
       const processor = args.x0Processor ?? ownProcessor;

@@ -18,3 +18,4 @@ export * from './ensemble.js';
 export * from './run.js';
 export * from './sample.js';
 export * from './from-diffusers-config.js';
+export * from './spec.js';

@@ -44,6 +44,7 @@ export function lms(options: LmsOptions = {}): Sampler {
   const order = options.order ?? 4;
   if (!Number.isInteger(order) || order < 1 || order > 8) throw new RangeError(`order must be an integer in [1, 8]; got ${String(order)}`);
   return {
+    spec: { factory: 'lms', options },
     ...eulerFamily('lms', { ...options, finalSigmasType: 'zero' }),
     step(args: StepArgs): StepResult {
       const { state } = args;

@@ -80,6 +80,7 @@ export function pndm(options: PndmOptions = {}): Sampler {
   const finalLevel = (schedule: NoiseSchedule) => (setAlphaToOne ? 1 : schedule.alphasCumprod[0]!);
   const level = (schedule: NoiseSchedule, t: number) => (t >= 0 ? schedule.alphasCumprod[t]! : finalLevel(schedule));
   return {
+    spec: { factory: 'pndm', options },
     name: 'pndm',
     timesteps: (schedule, n) => planFor(schedule, n).timesteps,
     alphasCumprod(schedule, timesteps) {

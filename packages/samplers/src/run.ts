@@ -14,7 +14,12 @@ export interface SamplingRunOptions {
   x0Processor?: X0Processor;
   /** Model calls a step makes itself (Heun's second evaluation): DDPM-scaled x and a timestep in, raw output out. */
   denoise?: (x: tf.Tensor4D, t: number) => tf.Tensor4D;
+  /** A step's standard-normal noise shaped like `like` (`StepArgs.noise`); default one seeded draw from the run's generator. */
+  noise?: (like: tf.Tensor4D, rng: Rng) => tf.Tensor4D;
 }
+
+/** One seeded standard-normal draw of `like`'s shape from `rng`. */
+export const drawNoise = (like: tf.Tensor4D, rng: Rng): tf.Tensor4D => tf.randomNormal(like.shape, 0, 1, 'float32', rng.nextSeed());
 
 /** One run of a sampler driven by hand, like a diffusers scheduler after `set_timesteps`. */
 export interface SamplingRun {
@@ -51,6 +56,7 @@ export function startRun(sampler: Sampler, options: SamplingRunOptions): Samplin
   const levels = runNoiseLevels(sampler, schedule, timesteps);
   const rng = options.rng ?? createRng(options.seed ?? 0);
   const state = new SamplerState();
+  const noise = options.noise ?? drawNoise;
   const denoise =
     options.denoise ??
     (() => {
@@ -78,6 +84,7 @@ export function startRun(sampler: Sampler, options: SamplingRunOptions): Samplin
           alphasCumprod: levels,
           schedule,
           rng,
+          noise: () => noise(sample, rng),
           x0Processor,
           denoise,
           state,

@@ -32,6 +32,13 @@ export interface SampleOptions {
    * added to `initImage`. Default: drawn from the seeded generator. Not disposed.
    */
   noise?: tf.Tensor4D;
+  /**
+   * Run only rows [start, end) of the batch. `shape`, `cond`, `initImage` and `noise` still describe
+   * the whole batch; every random draw (x_T and each step's `StepArgs.noise`) is of the whole batch and
+   * keeps these rows, so calls over a partition of the rows give, row for row, the images of one call
+   * (how a batch is split over threads). Returns end − start rows.
+   */
+  rows?: [number, number];
 }
 
 export interface SampleOutput {
@@ -57,16 +64,49 @@ function checkNoise(noise: tf.Tensor4D | undefined, shape: readonly number[]): v
  * n − ⌊n·strength⌋ (as diffusers' img2img pipelines).
  */
 export async function sample(denoiser: Denoiser, sampler: Sampler, options: SampleOptions): Promise<SampleOutput> {
+  if (options.rows === undefined) return sampleRows(denoiser, sampler, options, undefined);
+  const whole = options.initImage?.shape ?? options.shape ?? options.noise?.shape;
+  const [a, e] = checkRows(options.rows, whole?.[0]);
+  const take = <T extends tf.Tensor>(t: T | undefined): T | undefined => (t === undefined ? undefined : tf.slice(t, [a], [e - a]) as T);
+  const labels = take(options.cond?.classLabels);
+  const initImage = take(options.initImage);
+  const noise = take(options.noise);
+  try {
+    if (options.cond?.classLabels) await checkClassLabels(options.cond.classLabels, denoiser.numClasses, options.guidance !== undefined);
+    const shape = [e - a, ...whole!.slice(1)] as [number, number, number, number];
+    return await sampleRows(denoiser, sampler, { ...options, shape: options.initImage ? undefined : shape, cond: labels ? { classLabels: labels } : options.cond, initImage, noise }, [a, e, whole![0]]);
+  } finally {
+    tf.dispose([labels, initImage, noise].filter((t) => t !== undefined));
+  }
+}
+
+function checkRows(rows: unknown, batch: number | undefined): [number, number] {
+  if (batch === undefined) throw new Error('shape is required (or pass initImage or noise)');
+  const ok = Array.isArray(rows) && rows.length === 2 && rows.every(Number.isInteger) && 0 <= rows[0] && rows[0] < rows[1] && rows[1] <= batch;
+  if (!ok) throw new Error(`rows must be [start, end] with integers 0 <= start < end <= ${batch} (the batch); got ${JSON.stringify(rows)}`);
+  return rows as [number, number];
+}
+
+/** The loop; `rows` = [start, end, batch] when this call runs rows of a larger batch (its inputs already sliced). */
+async function sampleRows(denoiser: Denoiser, sampler: Sampler, options: SampleOptions, rows: [number, number, number] | undefined): Promise<SampleOutput> {
   const { schedule, numInferenceSteps: n, x0Processor, onStep, returnIntermediates = false, cond, checkFinite = true } = options;
-  if (cond?.classLabels) await checkClassLabels(cond.classLabels, denoiser.numClasses, options.guidance !== undefined);
+  if (cond?.classLabels && !rows) await checkClassLabels(cond.classLabels, denoiser.numClasses, options.guidance !== undefined);
   let model: Denoiser = denoiser;
   if (options.guidance) {
     model = classifierFreeGuidance(denoiser, options.guidance);
   }
   const rng = createRng(options.seed ?? 0);
+  // A draw of the whole batch, these rows kept (tf.randomNormal fills a seeded draw in row-major order).
+  const draw = (shape: readonly number[]): tf.Tensor4D => {
+    if (!rows) return tf.randomNormal<tf.Rank>(shape.slice(), 0, 1, 'float32', rng.nextSeed()) as tf.Tensor4D;
+    const [a, e, b] = rows;
+    return tf.tidy(() => tf.slice(tf.randomNormal([b, ...shape.slice(1)], 0, 1, 'float32', rng.nextSeed()), [a], [e - a])) as tf.Tensor4D;
+  };
   let batch = 0;
   const denoise = (xt: tf.Tensor4D, t: number): tf.Tensor4D => model.predict(xt, tf.fill([batch], t, 'float32') as tf.Tensor1D, cond);
-  const run = startRun(sampler, { schedule, numInferenceSteps: n, prediction: denoiser.prediction, rng, x0Processor, denoise });
+  const run = startRun(sampler, {
+    schedule, numInferenceSteps: n, prediction: denoiser.prediction, rng, x0Processor, denoise, noise: rows ? (like) => draw(like.shape) : undefined,
+  });
   const { timesteps, alphasCumprod: levels } = run;
 
   let start = 0;
@@ -83,14 +123,14 @@ export async function sample(denoiser: Denoiser, sampler: Sampler, options: Samp
     const a = levels[start];
     checkNoise(options.noise, initImage.shape);
     x = tf.tidy(() => {
-      const noise = options.noise ?? tf.randomNormal(initImage.shape, 0, 1, 'float32', rng.nextSeed());
+      const noise = options.noise ?? draw(initImage.shape);
       return tf.add(tf.mul(initImage, Math.sqrt(a)), tf.mul(noise, Math.sqrt(1 - a))) as tf.Tensor4D;
     });
   } else {
     const shape = options.shape ?? options.noise?.shape;
     if (!shape) throw new Error('shape is required (or pass initImage or noise)');
     checkNoise(options.noise, shape);
-    x = options.noise ? tf.clone(options.noise) : tf.randomNormal(shape, 0, 1, 'float32', rng.nextSeed());
+    x = options.noise ? tf.clone(options.noise) : draw(shape);
   }
   batch = x.shape[0];
   const intermediates: tf.Tensor4D[] = [];

@@ -45,6 +45,7 @@ function runStep(
   out = OUT,
 ): { prev: number[]; x0: number[] } {
   const state = extra.state ?? new SamplerState();
+  const rng = createRng(7);
   const r = tf.tidy(() => {
     const res = sampler.step({
       i: 0,
@@ -58,7 +59,8 @@ function runStep(
       timesteps: [500, 400],
       alphasCumprod: [a, aPrev, 1],
       schedule: DUMMY,
-      rng: createRng(7),
+      rng,
+      noise: () => tf.randomNormal(SHAPE, 0, 1, 'float32', rng.nextSeed()),
       denoise: () => {
         throw new Error('unexpected model call');
       },

@@ -25,8 +25,17 @@ export interface Denoiser {
   predict(x: tf.Tensor4D, t: tf.Tensor1D, cond?: Conditioning): tf.Tensor4D;
 }
 
+/**
+ * The factory call that built a sampler or an x0 processor (`{ factory: 'ddim', options: { eta: 0 } }`):
+ * what `describeSampler` turns into plain data so another thread can build the same one.
+ */
+export interface FactoryCall {
+  readonly factory: string;
+  readonly options: unknown;
+}
+
 /** Maps a predicted clean sample to a processed one (clipping, dynamic thresholding). */
-export type X0Processor = (x0: tf.Tensor4D) => tf.Tensor4D;
+export type X0Processor = ((x0: tf.Tensor4D) => tf.Tensor4D) & { readonly spec?: FactoryCall };
 
 /** Options every built-in sampler accepts. */
 export interface SamplerBaseOptions {
@@ -54,6 +63,12 @@ export interface StepArgs {
   alphasCumprod: readonly number[];
   schedule: NoiseSchedule;
   rng: Rng;
+  /**
+   * Standard-normal noise of the sample's shape from `rng` (one seed per call). Draw a step's noise
+   * through this rather than from `rng` directly: when `sample()` runs some rows of a batch (`rows`),
+   * it gives exactly those rows of the whole batch's draw.
+   */
+  noise(): tf.Tensor4D;
   /** Applied wherever the sampler forms a predicted clean sample. */
   x0Processor?: X0Processor;
   /** One more model evaluation at a DDPM-scaled `x` and timestep `t` (for second-order methods); returns the raw output. */
@@ -76,6 +91,8 @@ export type StepResult = {
  */
 export interface Sampler {
   readonly name: string;
+  /** How this package's factories built it (see `describeSampler`); absent on a sampler written by hand. */
+  readonly spec?: FactoryCall;
   /** The model timesteps of a run with `numInferenceSteps` steps, descending. */
   timesteps(schedule: NoiseSchedule, numInferenceSteps: number): number[];
   /**

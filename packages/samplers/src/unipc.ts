@@ -94,6 +94,7 @@ export function uniPC(options: UniPCOptions = {}): Sampler {
   const plan = (schedule: NoiseSchedule, n: number) => dpmPlan(schedule, n, { ...options, roundKarrasTimesteps: true });
 
   return {
+    spec: { factory: 'uniPC', options },
     name: 'unipc',
     timesteps: (schedule, n) => plan(schedule, n).timesteps,
     alphasCumprod: (schedule, timesteps) => plan(schedule, timesteps.length).alphasCumprod,
