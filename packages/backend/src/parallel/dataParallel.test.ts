@@ -86,6 +86,21 @@ describe('createDataParallel', () => {
     await expect(dp.lossAndGrads(local, [b], [1])).rejects.toThrow(/one shard and one weight per replica \(2\)/);
   });
 
+  it("callWorkers runs a replica method on the workers with this thread's weights, and passes its errors on", async () => {
+    const local = createReplica({ ...init, seed: 8 });
+    await dp.syncWeights(local);
+    const b = batch(3, 4);
+    const before = tf.memory().numTensors;
+    const [there] = await dp.callWorkers<Float32Array>('predict', [b]);
+    expect(there).toEqual(local.predict(b));
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(dp.callWorkers('predict', [{ ...b, fail: 'no pixels' }])).rejects.toThrow(/worker 1: .*no pixels/);
+    await expect(dp.callWorkers('nope', [b])).rejects.toThrow(/worker 1: .*has no method nope/);
+    await expect(dp.callWorkers('predict', [b, b])).rejects.toThrow(/at most one argument per worker \(1\); got 2/);
+    expect(await dp.callWorkers('predict', [])).toEqual([]);
+    tf.dispose(local.parameters().map((p) => p.variable));
+  });
+
   it('a replica module that cannot load fails creation with its reason', async () => {
     await expect(createDataParallel({ module: new URL('../testing/nope.ts', import.meta.url).href, init, threads: 2 })).rejects.toThrow(/worker 1: .*nope/);
     const solo = await createDataParallel<typeof init, ToyBatch>({ module: MODULE, init, threads: 1 });

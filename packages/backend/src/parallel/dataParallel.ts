@@ -129,7 +129,7 @@ export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Pr
     throw e;
   }
 
-  const checkLocal = (local: Replica<B>) => {
+  const checkLocal = (local: Pick<Replica<B>, 'parameters'>) => {
     const params = local.parameters();
     const same = params.length === layout.length && params.every((p, i) => p.name === layout[i]!.name && p.variable.size === layout[i]!.size);
     if (!same) {
@@ -189,6 +189,11 @@ export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Pr
       const params = checkLocal(local);
       params.forEach((p, i) => weightsBuf.set(p.variable.dataSync() as Float32Array, layout[i]!.offset));
       await Promise.all(handles.map((h) => h.request({ type: 'sync', id: h.nextId() })));
+    },
+    async callWorkers<R>(method: string, args: unknown[]): Promise<R[]> {
+      if (args.length > handles.length) throw new RangeError(`callWorkers: at most one argument per worker (${handles.length}); got ${args.length}`);
+      const done = await Promise.all(args.map((arg, i) => handles[i]!.request({ type: 'call', id: handles[i]!.nextId(), method, arg })));
+      return done.map((m) => (m as { value: R }).value);
     },
     dispose,
   };

@@ -19,7 +19,13 @@ export interface DataParallel<B> {
    */
   lossAndGrads(local: Replica<B>, shards: B[], weights: number[]): Promise<{ loss: number; grads: Record<string, tf.Tensor> }>;
   /** Copies `local`'s weights to every worker (after the caller's optimizer update). */
-  syncWeights(local: Replica<B>): Promise<void>;
+  syncWeights(local: Pick<Replica<B>, 'parameters'>): Promise<void>;
+  /**
+   * Calls `method` of worker i's replica with `args[i]` (one per worker: threads − 1 of them, possibly
+   * fewer), at the same time; resolves with their (structured-cloned) results in order. For work other
+   * than a training step that the replica module exports, e.g. sampling a shard of a batch.
+   */
+  callWorkers<R>(method: string, args: unknown[]): Promise<R[]>;
   dispose(): Promise<void>;
 }
 
@@ -38,10 +44,12 @@ export interface DataParallelOptions<I> {
 export type ToWorker =
   | { type: 'buffers'; grads: SharedArrayBuffer; weights: SharedArrayBuffer }
   | { type: 'step'; id: number; batch: unknown }
-  | { type: 'sync'; id: number };
+  | { type: 'sync'; id: number }
+  | { type: 'call'; id: number; method: string; arg: unknown };
 
 export type FromWorker =
   | { type: 'ready'; params: { name: string; shape: number[] }[] }
   | { type: 'done'; id: number; loss: number }
   | { type: 'synced'; id: number }
+  | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id?: number; message: string };

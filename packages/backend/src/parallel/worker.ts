@@ -50,6 +50,12 @@ function sync(id: number): void {
   post({ type: 'synced', id });
 }
 
+async function call(id: number, method: string, arg: unknown): Promise<void> {
+  const fn = (replica as unknown as Record<string, unknown>)[method];
+  if (typeof fn !== 'function') throw new Error(`the replica of ${module} has no method ${method}`);
+  post({ type: 'result', id, value: await (fn as (a: unknown) => unknown).call(replica, arg) });
+}
+
 port.on('message', (m: ToWorker) => {
   const id = 'id' in m ? m.id : undefined;
   const run = async () => {
@@ -58,6 +64,7 @@ port.on('message', (m: ToWorker) => {
       weights = new Float32Array(m.weights);
     } else if (m.type === 'step') await step(m.id, m.batch);
     else if (m.type === 'sync') sync(m.id);
+    else if (m.type === 'call') await call(m.id, m.method, m.arg);
   };
   run().catch((e: Error) => post({ type: 'error', id, message: e?.stack ?? String(e) }));
 });

@@ -6,7 +6,7 @@ import type { Replica } from '../parallel/types.js';
 export interface ToyInit { seed: number; channels: number }
 export interface ToyBatch { x: Float32Array; y: Float32Array; shape: [number, number, number, number]; fail?: string }
 
-export function createReplica(init: ToyInit): Replica<ToyBatch> {
+export function createReplica(init: ToyInit): Replica<ToyBatch> & { predict(batch: ToyBatch): Float32Array } {
   const c = init.channels;
   const params: NamedParameter[] = [
     { name: 'conv1.kernel', variable: tf.variable(tf.randomNormal([3, 3, 1, c], 0, 0.5, 'float32', init.seed)) },
@@ -16,6 +16,11 @@ export function createReplica(init: ToyInit): Replica<ToyBatch> {
   const [k1, b1, k2] = params.map((p) => p.variable) as [tf.Variable<tf.Rank.R4>, tf.Variable<tf.Rank.R1>, tf.Variable<tf.Rank.R4>];
   return {
     parameters: () => params,
+    // Work other than a step (callWorkers): the first conv's output, on the host.
+    predict(batch) {
+      if (batch.fail) throw new Error(batch.fail);
+      return tf.tidy(() => tf.conv2d(tf.tensor4d(batch.x, batch.shape), k1, 1, 'same').dataSync() as Float32Array);
+    },
     lossAndGrads(batch) {
       if (batch.fail) throw new Error(batch.fail);
       return tf.tidy(() => {
