@@ -3,3 +3,4 @@ export * from './checkpointFiles.js';
 export * from './modelFolder.js';
 export * from './jsonl.js';
 export * from './workers.js';
+export * from './parallelSampler.js';
