@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { loadWeightsFrom } from '@tfjs-diffusion/training/node';
+import { planThreads } from '@tfjs-diffusion/backend';
+import { createParallelSampler, loadWeightsFrom, type ParallelSampler } from '@tfjs-diffusion/training/node';
 import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import {
   clip, ddim, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, lms, pndm, sample, uniPC,
@@ -83,23 +84,35 @@ export interface GridRequest {
  */
 export const SAMPLE_CHUNK = 64;
 
-/** Samples `n` images and returns them on the host, in [-1, 1]-ish data range. */
-export async function sampleImages(model: DemoModel, schedule: NoiseSchedule, r: GridRequest, chunk = SAMPLE_CHUNK): Promise<Float32Array> {
+/**
+ * The sampler over `threads` threads (this one included) for `model`'s config: worker threads on wasm,
+ * none under tfjs-node (TensorFlow's pool) or for 1. Start once, pass to every `sampleImages`, dispose.
+ */
+export async function startSampler(model: DemoModel, threads: number): Promise<ParallelSampler> {
+  return createParallelSampler(model, { threads: planThreads(threads, tf.getBackend()).replicas });
+}
+
+/**
+ * Samples `n` images and returns them on the host, in [-1, 1]-ish data range; with `parallel`, each
+ * chunk's rows are split over its threads (the same images as one thread).
+ */
+export async function sampleImages(model: DemoModel, schedule: NoiseSchedule, r: GridRequest, chunk = SAMPLE_CHUNK, parallel?: ParallelSampler): Promise<Float32Array> {
   const size = r.height * r.width * r.channels;
   const result = new Float32Array(r.n * size);
   for (let start = 0, k = 0; start < r.n; start += chunk, k++) {
     const n = Math.min(chunk, r.n - start);
     const onProgress = r.onProgress && ((i: number, len: number) => r.onProgress!(start + ((i + 1) / len) * n, r.n));
-    result.set(await sampleChunk(model, schedule, { ...r, n, seed: r.seed + k, labels: r.labels?.slice(start, start + n), onProgress }), start * size);
+    result.set(await sampleChunk(model, schedule, { ...r, n, seed: r.seed + k, labels: r.labels?.slice(start, start + n), onProgress }, parallel), start * size);
   }
   return result;
 }
 
-async function sampleChunk(model: DemoModel, schedule: NoiseSchedule, r: GridRequest): Promise<Float32Array> {
+async function sampleChunk(model: DemoModel, schedule: NoiseSchedule, r: GridRequest, parallel: ParallelSampler | undefined): Promise<Float32Array> {
   const labels = r.labels ? tf.tensor1d(Int32Array.from(r.labels), 'int32') : undefined;
   try {
     const guided = labels !== undefined && r.numClasses !== undefined && r.guidance !== 1 && r.guidance > 0;
-    const out = await sample(model, buildSampler(r.sampler, { eta: r.eta }), {
+    const run = parallel ? parallel.sample.bind(parallel) : sample;
+    const out = await run(model, buildSampler(r.sampler, { eta: r.eta }), {
       schedule,
       shape: [r.n, r.height, r.width, r.channels],
       numInferenceSteps: r.steps,

@@ -166,12 +166,13 @@ export function createProgram(): Command {
     .option('--out <dir>', 'output folder', '<run>/sampled')
     .option('--each', 'also write every image as its own PNG', false)
     .option('--no-ema', 'use the raw weights instead of the EMA average (default: EMA weights when the checkpoint has them)')
+    .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here"))
     .action(async function (this: Command) {
       const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'guidanceRescale', 'threshold', 'eta', 'class', 'n']);
       await sampleCommand({
         checkpoint: o.checkpoint, sampler: o.sampler, steps: o.steps, guidance: o.guidance, guidanceRescale: o.guidanceRescale,
         threshold: o.threshold, eta: o.eta, seed: o.seed, classes: o.class, n: o.n,
-        out: o.out === '<run>/sampled' ? undefined : o.out, each: o.each, noEma: o.ema === false,
+        out: o.out === '<run>/sampled' ? undefined : o.out, each: o.each, noEma: o.ema === false, threads: o.threads,
       });
     });
 
@@ -187,11 +188,12 @@ export function createProgram(): Command {
     .option('--classifier-epochs <n>', 'epochs of the feature classifier (cached)', int('--classifier-epochs'), 4)
     .option('--classifier-train-size <n>', 'training images of the classifier (0 = all)', int('--classifier-train-size'), 0)
     .option('--out <dir>', 'report folder', '<run>/eval')
+    .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here"))
     .action(async function (this: Command) {
       const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'threshold']);
       await evalCommand({
         checkpoint: o.checkpoint, n: o.n, sampler: o.sampler, steps: o.steps, guidance: o.guidance, threshold: o.threshold, seed: o.seed,
-        classifierEpochs: o.classifierEpochs, classifierTrainSize: o.classifierTrainSize, out: o.out === '<run>/eval' ? undefined : o.out,
+        classifierEpochs: o.classifierEpochs, classifierTrainSize: o.classifierTrainSize, out: o.out === '<run>/eval' ? undefined : o.out, threads: o.threads,
       });
     });
 

@@ -5,7 +5,8 @@ import { planThreads } from '@tfjs-diffusion/backend';
 import { createTrainer, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
 import { jsonlWriter, loadCheckpoint, readModelWeights, saveCheckpoint, truncateMetrics, workerThreads } from '@tfjs-diffusion/training/node';
 import { selectByEitherName } from '@tfjs-diffusion/models';
-import { buildModel, buildSchedule, gridLabels, sampleImages } from './build.js';
+import { buildModel, buildSchedule, gridLabels, sampleImages, startSampler } from './build.js';
+import type { ParallelSampler } from '@tfjs-diffusion/training/node';
 import { batchSource, loadDataset } from './dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { writeLossPlot } from './plot.js';
@@ -76,6 +77,8 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     parallel: threads.replicas > 1 ? workerThreads({ threads: threads.replicas }) : undefined,
   };
   let trainer: Trainer | undefined;
+  // The grids' sampler: the run's threads, started at the first grid and kept for the others.
+  let gridSampler: ParallelSampler | undefined;
   let stopRequested = false;
   let saving = false;
   // A second Ctrl-C leaves at once: checkpoints are written to a temp folder and renamed, so the last one stays whole.
@@ -110,9 +113,11 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     const sampleGrid = async (step: number) => {
       const labels = gridLabels(numClasses, c.sampler.cols);
       const n = labels?.length ?? c.sampler.cols * c.sampler.cols;
+      gridSampler ??= await startSampler(model, threads.replicas);
+      const parallel = gridSampler;
       const run = async () => sampleImages(model, schedule, {
         ...c.sampler, sampler: c.sampler.name, seed: 42, labels, n, numClasses, height: 28, width: 28, channels: 1,
-      });
+      }, undefined, parallel);
       const pixels = tr.ema ? await tr.ema.withAveraged(run) : await run();
       const file = join(paths.samples, `step-${pad(step)}.png`);
       writeFileAtomic(file, imageGridPng(pixels, { n, height: 28, width: 28, channels: 1, cols: c.sampler.cols, padding: 2 }));
@@ -163,6 +168,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     progressRef.p?.stop();
     ctrlC.release();
     if (trainer) await trainer.dispose();
+    await gridSampler?.dispose();
     valImages.dispose();
     model.dispose();
   }

@@ -1,11 +1,12 @@
+import { availableParallelism } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { classAccuracy, frechetDistance, memorizationRate, neighbourGrid, trainClassifier } from '@tfjs-diffusion/evaluation';
 import { classifierCache } from '@tfjs-diffusion/evaluation/node';
 import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
-import { buildModel, buildSchedule, gridLabels, loadWeights, sampleImages } from '../build.js';
-import { checkImageCount } from '../sizes.js';
+import { buildModel, buildSchedule, gridLabels, loadWeights, startSampler, sampleImages } from '../build.js';
+import { checkImageCount, checkThreads } from '../sizes.js';
 import { loadDataset } from '../dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
@@ -25,6 +26,8 @@ export interface EvalCommandOptions {
   /** Training images the classifier sees (0 = the run's whole training set). */
   classifierTrainSize?: number;
   out?: string;
+  /** Threads that sample (this one included); default the run's, at most the cores here. */
+  threads?: number;
   quiet?: boolean;
 }
 
@@ -67,18 +70,22 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   const labels = gridLabels(numClasses, perClass);
   const n = labels?.length ?? perClass;
 
+  const threads = o.threads !== undefined ? checkThreads(o.threads, '--') : Math.min(c.threads ?? 1, availableParallelism());
   const model = buildModel(run.model, c.seed);
   let pixels: Float32Array;
+  let parallel: Awaited<ReturnType<typeof startSampler>> | undefined;
   try {
     const w = await loadWeights(model, checkpoint);
-    log(`sampling ${n} images (${sampler}, ${o.steps ?? c.sampler.steps} steps) with the ${w.source} weights of ${w.path}`);
+    parallel = await startSampler(model, threads);
+    log(`sampling ${n} images (${sampler}, ${o.steps ?? c.sampler.steps} steps) with the ${w.source} weights of ${w.path} on ${parallel.threads} thread${parallel.threads === 1 ? '' : 's'}`);
     const bar = createTaskProgress('sample', n, 'images', o.quiet);
     pixels = await sampleImages(model, buildSchedule(c), {
       ...c.sampler, sampler, steps: o.steps ?? c.sampler.steps, guidance: o.guidance ?? c.sampler.guidance, threshold,
       seed: o.seed ?? 1, labels, n, numClasses, height, width, channels, onProgress: (done) => bar.update(done),
-    });
+    }, undefined, parallel);
     bar.stop();
   } finally {
+    await parallel?.dispose();
     model.dispose();
   }
   const shape = (k: number) => [k, height, width, channels] as const;

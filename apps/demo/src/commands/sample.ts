@@ -1,10 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { UNetConfig } from '@tfjs-diffusion/models';
 import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
-import { buildModel, buildSchedule, gridLabels, loadWeights, SAMPLE_CHUNK, sampleImages } from '../build.js';
-import { checkFits, checkImageCount } from '../sizes.js';
+import { buildModel, buildSchedule, gridLabels, loadWeights, startSampler, SAMPLE_CHUNK, sampleImages } from '../build.js';
+import { checkFits, checkImageCount, checkThreads } from '../sizes.js';
 import { validateConfig } from '../config.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
@@ -24,6 +25,8 @@ export interface SampleCommandOptions {
   /** Images per row (per class). */
   n?: number;
   out?: string;
+  /** Threads that sample (this one included); default the run's, at most the cores here. */
+  threads?: number;
   each?: boolean;
   /** Use the raw weights even when the checkpoint has an EMA average. */
   noEma?: boolean;
@@ -36,6 +39,8 @@ export interface SampleCommandResult {
   rows: number;
   cols: number;
   weights: 'ema' | 'model' | 'model-folder' | 'diffusers';
+  /** Threads that sampled. */
+  threads: number;
 }
 
 /** `sample`: a PNG grid from a checkpoint with any sampler, guidance and thresholding. */
@@ -69,15 +74,18 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
   checkImageCount(n, rows, s.cols, { height, width, channels }, `--n ${s.cols}${labels ? ` × ${rows} class${rows === 1 ? '' : 'es'}` : ` (an ${s.cols} × ${s.cols} grid)`}`);
   const guided = numClasses !== undefined && s.guidance !== 1 && s.guidance > 0;
   checkFits(run.model as unknown as UNetConfig, Math.min(n, SAMPLE_CHUNK) * (guided ? 2 : 1), false, `${runDir}/config.json: the model`);
+  const threads = o.threads !== undefined ? checkThreads(o.threads, '--') : Math.min(c.threads ?? 1, availableParallelism());
   const model = buildModel(run.model, c.seed);
+  let parallel: Awaited<ReturnType<typeof startSampler>> | undefined;
   try {
     const weights = await loadWeights(model, checkpoint, !o.noEma);
+    parallel = await startSampler(model, threads);
     const seed = o.seed ?? 0;
     const t0 = performance.now();
     const bar = createTaskProgress('sample', n, 'images', o.quiet);
     const pixels = await sampleImages(model, buildSchedule(c), {
       ...s, sampler: s.name, seed, labels, n, numClasses, height, width, channels, onProgress: (done) => bar.update(done),
-    });
+    }, SAMPLE_CHUNK, parallel);
     bar.stop();
     const outDir = resolve(o.out ?? join(runDir, 'sampled'));
     mkdirSync(outDir, { recursive: true });
@@ -98,11 +106,12 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
       }
     }
     if (!o.quiet) {
-      console.log(`${n} samples with ${s.name}, ${s.steps} steps, guidance ${s.guidance}, ${weights.source} weights of ${weights.path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(`${n} samples with ${s.name}, ${s.steps} steps, guidance ${s.guidance}, ${weights.source} weights of ${weights.path} in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${parallel.threads} thread${parallel.threads === 1 ? '' : 's'}`);
       console.log(`grid: ${grid}${images.length ? ` (+ ${images.length} single images in ${outDir})` : ''}`);
     }
-    return { grid, images, rows: Math.ceil(n / s.cols), cols: s.cols, weights: weights.source };
+    return { grid, images, rows: Math.ceil(n / s.cols), cols: s.cols, weights: weights.source, threads: parallel.threads };
   } finally {
+    await parallel?.dispose();
     model.dispose();
   }
 }
