@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { castConfig } from './kernels/Cast.js';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
+import { groupNormConfig, groupNormGradConfig } from './kernels/GroupNorm.js';
 import { identityConfig } from './kernels/Identity.js';
 import { splitVConfig } from './kernels/SplitV.js';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
@@ -15,6 +16,8 @@ export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
   identityConfig,
   castConfig,
   splitVConfig,
+  groupNormConfig,
+  groupNormGradConfig,
 ];
 
 /**

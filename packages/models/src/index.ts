@@ -1,6 +1,7 @@
 export * from './config.js';
 export { ParamModule } from './layers.js';
 export * from './unet.js';
+export * from './groupNormKernel.js';
 export * from './diffusers.js';
 export * from './mlp.js';
 export * from './safetensors.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { groupNormOp } from './groupNormKernel.js';
 import { matchesAny, type NamedParameter, type NamePattern } from '@tfjs-diffusion/regularizers';
 
 export type Init = 'lecun' | 'zeros' | 'ones' | { normal: number };
@@ -65,12 +66,9 @@ export function conv(p: ParamStore, n: string, x: tf.Tensor4D, stride: 1 | 2 = 1
   return tf.add(y, p.get(`${n}.bias`));
 }
 
-export function groupNorm(p: ParamStore, n: string, x: tf.Tensor4D, groups: number, eps: number): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  const g = tf.reshape(x, [b, h, w, groups, c / groups]);
-  const { mean, variance } = tf.moments(g, [1, 2, 4], true);
-  const y = tf.reshape(tf.mul(tf.sub(g, mean), tf.rsqrt(tf.add(variance, eps))), x.shape);
-  return tf.add(tf.mul(y, p.get(`${n}.gamma`)), p.get(`${n}.beta`));
+/** GroupNorm with the `${n}.gamma`/`${n}.beta` affine map, then SiLU when `silu` (one fused kernel where the backend has it). */
+export function groupNorm(p: ParamStore, n: string, x: tf.Tensor4D, groups: number, eps: number, { silu = false } = {}): tf.Tensor4D {
+  return groupNormOp(x, p.get(`${n}.gamma`), p.get(`${n}.beta`), { groups, epsilon: eps, silu });
 }
 
 /**

@@ -157,7 +157,7 @@ export class UNet extends ParamModule {
       }
       const es = e ? silu(e) : undefined;
       const res = (n: string, h: tf.Tensor4D): tf.Tensor4D => {
-        let y = conv(p, `${n}.conv1`, silu(groupNorm(p, `${n}.norm1`, h, G, eps)));
+        let y = conv(p, `${n}.conv1`, groupNorm(p, `${n}.norm1`, h, G, eps, { silu: true }));
         const co = y.shape[3];
         let y2: tf.Tensor4D;
         if (es && c.resnetTimeScaleShift === 'scale_shift') {
@@ -165,7 +165,7 @@ export class UNet extends ParamModule {
           y2 = silu(tf.add(tf.mul(groupNorm(p, `${n}.norm2`, y, G, eps), tf.add(scale!, 1)), shift!) as tf.Tensor4D);
         } else {
           if (es) y = tf.add(y, tf.reshape(dense(p, `${n}.emb`, es), [b, 1, 1, co]));
-          y2 = silu(groupNorm(p, `${n}.norm2`, y, G, eps));
+          y2 = groupNorm(p, `${n}.norm2`, y, G, eps, { silu: true });
         }
         dropSeed = (dropSeed + 1) | 0;
         if (rate > 0) y2 = dropout(y2, rate, dropSeed);
@@ -207,7 +207,7 @@ export class UNet extends ParamModule {
         }
         if (l > 0) h = conv(p, `up.${l}.upsample`, tf.image.resizeNearestNeighbor(h, [h.shape[1] * 2, h.shape[2] * 2]));
       }
-      return conv(p, 'convOut', silu(groupNorm(p, 'normOut', h, G, eps)));
+      return conv(p, 'convOut', groupNorm(p, 'normOut', h, G, eps, { silu: true }));
     });
   }
 }
