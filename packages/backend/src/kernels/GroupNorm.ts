@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL, type GroupNormAttrs } from '@tfjs-diffusion/models/kernels';
 import { checkGroupNormDims, groupNormBackward, groupNormForward, type GroupNormDims } from './groupNormMath.js';
+import { wasmKernels } from './wasm/loader.js';
 import type { WasmBackendLike } from './wasmOps.js';
 
 interface Args { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }
@@ -20,7 +21,28 @@ function dims(x: tf.TensorInfo, gamma: tf.TensorInfo, beta: tf.TensorInfo, a: Gr
   return d;
 }
 
-/** The fused GroupNorm(+SiLU) forward on the wasm heap (contract: `@tfjs-diffusion/models`' GROUP_NORM_KERNEL). */
+/**
+ * The module of wasm/groupNorm.ts (SIMD over whole groups of 4 channels), or
+ * undefined where it is not loaded or C is not a multiple of 4: then the
+ * plain-TypeScript kernels of groupNormMath.ts run.
+ */
+function simdModule(d: GroupNormDims) {
+  return d.channels % 4 === 0 ? wasmKernels()?.module('groupNorm') : undefined;
+}
+
+/** Lays out float32 arrays of the given lengths one after another in the module's memory (after growing it). */
+function layout(m: NonNullable<ReturnType<typeof simdModule>>, lengths: number[], scratchBytes: number): { at: number[]; scratch: number } {
+  const at: number[] = [];
+  let bytes = 0;
+  for (const n of lengths) {
+    at.push(m.base + bytes);
+    bytes += Math.ceil(n / 4) * 16;
+  }
+  m.reserve(bytes + scratchBytes);
+  return { at, scratch: m.base + bytes };
+}
+
+/** The fused GroupNorm(+SiLU) forward (contract: `@tfjs-diffusion/models/kernels`' GROUP_NORM_KERNEL). */
 export function groupNormWasm(args: Args): tf.TensorInfo {
   const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
   const d = dims(x, gamma, beta, args.attrs as unknown as GroupNormAttrs);
@@ -28,7 +50,20 @@ export function groupNormWasm(args: Args): tf.TensorInfo {
   const y = backend.makeOutput(x.shape, 'float32');
   // views taken after makeOutput: allocating may grow (and move) the heap
   const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  groupNormForward(view(x), view(gamma), view(beta), view(y), d);
+  const m = simdModule(d);
+  if (m === undefined) {
+    groupNormForward(view(x), view(gamma), view(beta), view(y), d);
+    return y;
+  }
+  const n = d.batch * d.pixels * d.channels;
+  const C = d.channels;
+  const { at, scratch } = layout(m, [n, C, C, n], m.exports.scratchBytes!(C) as number);
+  const mem = m.f32();
+  mem.set(view(x), at[0]! >> 2);
+  mem.set(view(gamma), at[1]! >> 2);
+  mem.set(view(beta), at[2]! >> 2);
+  m.exports.groupNormForward!(at[0]!, at[1]!, at[2]!, at[3]!, d.batch, d.pixels, C, d.groups, d.epsilon, d.silu ? 1 : 0, scratch);
+  view(y).set(mem.subarray(at[3]! >> 2, (at[3]! >> 2) + n));
   return y;
 }
 
@@ -44,7 +79,20 @@ export function groupNormGradWasm(args: Args): tf.TensorInfo[] {
   const dgamma = backend.makeOutput([d.channels], 'float32');
   const dbeta = backend.makeOutput([d.channels], 'float32');
   const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  groupNormBackward(view(x), view(gamma), view(beta), view(dy), view(dx), view(dgamma), view(dbeta), d);
+  const m = simdModule(d);
+  if (m === undefined) {
+    groupNormBackward(view(x), view(gamma), view(beta), view(dy), view(dx), view(dgamma), view(dbeta), d);
+    return [dx, dgamma, dbeta];
+  }
+  const n = d.batch * d.pixels * d.channels;
+  const C = d.channels;
+  const { at, scratch } = layout(m, [n, C, C, n, n, C, C], m.exports.scratchBytes!(C) as number);
+  const mem = m.f32();
+  [x, gamma, beta, dy].forEach((t, i) => mem.set(view(t), at[i]! >> 2));
+  m.exports.groupNormBackward!(at[0]!, at[1]!, at[2]!, at[3]!, at[4]!, at[5]!, at[6]!, d.batch, d.pixels, C, d.groups, d.epsilon, d.silu ? 1 : 0, scratch);
+  view(dx).set(mem.subarray(at[4]! >> 2, (at[4]! >> 2) + n));
+  view(dgamma).set(mem.subarray(at[5]! >> 2, (at[5]! >> 2) + C));
+  view(dbeta).set(mem.subarray(at[6]! >> 2, (at[6]! >> 2) + C));
   return [dx, dgamma, dbeta];
 }
 

@@ -2,8 +2,10 @@
 // `pnpm --filter @tfjs-diffusion/backend run build:wasm`.
 
 import * as axpy from './axpy.generated.js';
+import * as groupNorm from './groupNorm.generated.js';
 
 /** Every module of packages/backend/wasm/ by name, both variants base64-encoded. */
 export const wasmModuleSources: Readonly<Record<string, { simd: string; relaxed: string }>> = {
   "axpy": axpy,
+  "groupNorm": groupNorm,
 };
