@@ -10,3 +10,4 @@ export * from './kernels/SplitV.js';
 export * from './kernels/ResizeNearestNeighborGrad.js';
 export { loadWasmKernels, wasmKernels, useWasmVariant, WasmKernelModule, type WasmKernels, type WasmVariant } from './kernels/wasm/loader.js';
 export * from './kernels/GroupNorm.js';
+export * from './kernels/AdamW.js';

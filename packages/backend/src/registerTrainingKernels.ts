@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adamWConfig } from './kernels/AdamW.js';
 import { castConfig } from './kernels/Cast.js';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
@@ -18,6 +19,7 @@ export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
   splitVConfig,
   groupNormConfig,
   groupNormGradConfig,
+  adamWConfig,
 ];
 
 /**

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ADAMW_KERNEL, hasFusedAdamW, type AdamWKernelAttrs } from './adamwKernel.js';
 import { matchesAny, type NamePattern } from './pattern.js';
 import type { NamedParameter, TensorData } from './types.js';
 
@@ -95,6 +96,35 @@ export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOp
   }
   let step = 0;
 
+  /** The same update as one ADAMW_KERNEL call over every tensor with a gradient. */
+  const applyFused = (grads: Record<string, tf.Tensor>, lr: number, bc1: number, bc2: number): void => {
+    const live = [...slots].filter(([name]) => grads[name] !== undefined);
+    if (live.length === 0) return;
+    const inputs: tf.NamedTensorMap = {};
+    const attrs: AdamWKernelAttrs = {
+      count: live.length, beta1, beta2, epsilon, invSqrtBc2: 1 / Math.sqrt(bc2), stepSize: [], keep: [], l2: [],
+    };
+    live.forEach(([name, slot], i) => {
+      const glr = lr * slot.learningRateScale;
+      inputs[`p${i}`] = slot.variable;
+      inputs[`m${i}`] = slot.m;
+      inputs[`v${i}`] = slot.v;
+      inputs[`g${i}`] = grads[name]!;
+      attrs.stepSize.push(glr / bc1);
+      attrs.keep.push(decayMode === 'decoupled' && slot.decay > 0 ? 1 - glr * slot.decay : 1);
+      attrs.l2.push(decayMode === 'l2' && slot.decay > 0 ? slot.decay : 0);
+    });
+    tf.tidy(() => {
+      const out = tf.engine().runKernel(ADAMW_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      const k = live.length;
+      live.forEach(([, slot], i) => {
+        slot.variable.assign(out[i]!);
+        slot.m.assign(out[k + i]!);
+        slot.v.assign(out[2 * k + i]!);
+      });
+    });
+  };
+
   const opt: AdamW = {
     learningRate: lr0,
     get step() {
@@ -105,11 +135,21 @@ export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOp
       const lr = learningRate ?? opt.learningRate;
       if (!(Number.isFinite(lr) && lr >= 0)) throw new RangeError(`AdamW.apply: learningRate must be a finite number >= 0, got ${lr}`);
       for (const name of Object.keys(grads)) {
-        if (!slots.has(name)) throw new Error(`AdamW.apply: gradient for '${name}', which is not a parameter of this optimizer`);
+        const slot = slots.get(name);
+        if (!slot) throw new Error(`AdamW.apply: gradient for '${name}', which is not a parameter of this optimizer`);
+        const gs = grads[name]!.shape;
+        const ps = slot.variable.shape;
+        if (gs.length !== ps.length || gs.some((d, i) => d !== ps[i])) {
+          throw new Error(`AdamW.apply: the gradient of '${name}' has shape [${gs.join(', ')}]; the parameter has [${ps.join(', ')}]`);
+        }
       }
       step += 1;
       const bc1 = 1 - beta1 ** step;
       const bc2 = 1 - beta2 ** step;
+      if (hasFusedAdamW()) {
+        applyFused(grads, lr, bc1, bc2);
+        return;
+      }
       tf.tidy(() => {
         const b1 = tf.scalar(beta1), c1 = tf.scalar(1 - beta1);
         const b2 = tf.scalar(beta2), c2 = tf.scalar(1 - beta2);

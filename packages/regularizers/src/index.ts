@@ -4,6 +4,7 @@ export * from './dropout.js';
 export * from './dropoutSchedule.js';
 export * from './ema.js';
 export * from './adamw.js';
+export * from './adamwKernel.js';
 export * from './clip.js';
 export * from './guard.js';
 export * from './minSnr.js';
