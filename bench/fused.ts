@@ -8,6 +8,7 @@
  * 2. Every GroupNorm call of that step (shapes read from the profile), forward +
  *    backward with its SiLU, timed unfused and fused at the same shapes.
  * 3. One AdamW update of all the model's parameters, unfused and fused.
+ * The unfused figures unregister the fused kernels for the time they run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { execSync } from 'node:child_process';
@@ -15,8 +16,8 @@ import { availableParallelism } from 'node:os';
 import { initBackend } from '../packages/backend/src/index.js';
 import { batchSource } from '../packages/data/src/index.js';
 import { loadMnist } from '../packages/data/src/node.js';
-import { GROUP_NORM_KERNEL, groupNormOp, UNet, unetPreset, type UNetPresetName } from '../packages/models/src/index.js';
-import { createAdamW } from '../packages/regularizers/src/index.js';
+import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL, groupNormOp, UNet, unetPreset, type UNetPresetName } from '../packages/models/src/index.js';
+import { ADAMW_KERNEL, createAdamW } from '../packages/regularizers/src/index.js';
 import { makeSchedule } from '../packages/schedules/src/index.js';
 import { createTrainer } from '../packages/training/src/index.js';
 
@@ -40,7 +41,7 @@ log(`Backend: ${info.name}, ${info.threads} thread(s), kernels: ${info.kernels.j
 
 /** Unregisters the fused kernels (returns a function putting them back) so the same process times both paths. */
 function withoutFused(): () => void {
-  const saved = [GROUP_NORM_KERNEL].map((k) => tf.getKernel(k, 'wasm')).filter((k) => k !== undefined);
+  const saved = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL, ADAMW_KERNEL].map((k) => tf.getKernel(k, 'wasm')).filter((k) => k !== undefined);
   for (const k of saved) tf.unregisterKernel(k.kernelName, 'wasm');
   return () => {
     for (const k of saved) tf.registerKernel(k);
@@ -151,15 +152,23 @@ log(`| all ${gnShapes.length} calls of a step | | ${sumU.toFixed(1)} | ${sumF.to
   const params = net.parameters();
   const grads: Record<string, tf.Tensor> = {};
   params.forEach((p, i) => (grads[p.name] = tf.randomNormal(p.variable.shape, 0, 1e-3, 'float32', 100 + i)));
-  const adam = createAdamW(params, { learningRate: 1e-6, noDecay: ['*.bias', '*.gamma', '*.beta'] });
-  const ms = await timeMs(() => {
-    adam.apply(grads);
-    params[0]!.variable.dataSync();
-  });
-  const prof = await tf.profile(() => adam.apply(grads));
   log();
-  log(`#### AdamW.apply over ${params.length} parameter tensors (${net.numParameters().toLocaleString('en')} values): ${ms.toFixed(1)} ms per step, ${prof.kernels.length} kernel calls`);
-  adam.dispose();
+  log(`#### AdamW.apply over ${params.length} parameter tensors (${net.numParameters().toLocaleString('en')} values), ms per update`);
+  log();
+  log('| path | ms | kernel calls |');
+  log('|---|---|---|');
+  for (const fused of [false, true]) {
+    const r = fused ? undefined : withoutFused();
+    const adam = createAdamW(params, { learningRate: 1e-6, noDecay: ['*.bias', '*.gamma', '*.beta'] });
+    const ms = await timeMs(() => {
+      adam.apply(grads);
+      params[0]!.variable.dataSync();
+    });
+    const prof = await tf.profile(() => adam.apply(grads));
+    log(`| ${fused ? 'fused (one TfdAdamW call)' : 'unfused (tfjs ops per tensor)'} | ${ms.toFixed(1)} | ${prof.kernels.length} |`);
+    adam.dispose();
+    r?.();
+  }
   tf.dispose(Object.values(grads));
 }
 
