@@ -1,6 +1,7 @@
 export * from './initBackend.js';
 export * from './threadPlan.js';
 export * from './registerTrainingKernels.js';
+export * from './kernels/Conv2D.js';
 export * from './kernels/Conv2DBackpropFilter.js';
 export * from './kernels/Conv2DBackpropInput.js';
 export * from './kernels/UnsortedSegmentSum.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamWConfig } from './kernels/AdamW.js';
 import { castConfig } from './kernels/Cast.js';
+import { conv2DConfig, rememberStockConv2D } from './kernels/Conv2D.js';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
 import { groupNormConfig, groupNormGradConfig } from './kernels/GroupNorm.js';
@@ -20,6 +21,7 @@ export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
   groupNormConfig,
   groupNormGradConfig,
   adamWConfig,
+  conv2DConfig,
 ];
 
 /**
@@ -27,6 +29,7 @@ export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
  * where it has a slow one. Idempotent. Returns the kernel names.
  */
 export function registerTrainingKernels(): string[] {
+  rememberStockConv2D();
   for (const config of trainingKernelConfigs) {
     if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
       tf.unregisterKernel(config.kernelName, config.backendName);

@@ -48,4 +48,15 @@ describe.skipIf(skip !== undefined)('own wasm kernels in Chromium', () => {
     expect(r.info.notes).toContain('own kernels with relaxed SIMD');
     for (const v of ['simd', 'relaxed']) expect(await evalApi(page, 'axpy', v)).toBeLessThan(1e-6);
   });
+
+  it('Winograd 3×3 convolutions match the cpu backend in the page, in both variants and tile sizes', async () => {
+    await evalApi(page, 'init', { prefer: 'wasm', wasmPaths: `${server.url}/` });
+    for (const v of ['simd', 'relaxed']) {
+      for (const m of [2, 4]) {
+        const r = (await evalApi(page, 'conv', v, m)) as { error: number; winograd: boolean };
+        expect(r.winograd, `${v} F(${m})`).toBe(true);
+        expect(r.error, `${v} F(${m})`).toBeLessThan(1e-5);
+      }
+    }
+  });
 });
