@@ -5,10 +5,13 @@
  * mnist-ref U-Net, and `sample(model, ddim())` with 50 steps for 64 images.
  *
  *   npx tsx --conditions=source bench/train.ts [--backend wasm|cpu] [--seconds 20] [--threads N] [--micro 32]
- *                                              [--sample-steps 50] [--profile]
+ *                                              [--sample-steps 50] [--sample-threads N] [--only train|forward|sample] [--profile]
  *
- * --threads defaults to the demo's (min(2, cores), through planThreads as the
- * demo does). --profile lists the kernels of one single-thread training step.
+ * --threads (the trainer's) and --sample-threads (the sampler's: createParallelSampler,
+ * as the demo's grids, `cli sample` and `cli eval`) default to the demo's
+ * (min(2, cores), through planThreads as the demo does). The forward pass is
+ * one call on this thread. --only measures one figure. --profile lists the
+ * kernels of one single-thread training step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { execSync } from 'node:child_process';
@@ -17,10 +20,10 @@ import { initBackend, planThreads } from '../packages/backend/src/index.js';
 import { batchSource } from '../packages/data/src/index.js';
 import { loadMnist } from '../packages/data/src/node.js';
 import { UNet, unetPreset } from '../packages/models/src/index.js';
-import { ddim, sample } from '../packages/samplers/src/index.js';
+import { ddim } from '../packages/samplers/src/index.js';
 import { makeSchedule } from '../packages/schedules/src/index.js';
 import { createTrainer } from '../packages/training/src/index.js';
-import { workerThreads } from '../packages/training/src/node.js';
+import { createParallelSampler, workerThreads } from '../packages/training/src/node.js';
 import { PRESETS } from '../apps/demo/src/presets.js';
 
 const argv = process.argv.slice(2);
@@ -33,6 +36,9 @@ const seconds = Number(opt('seconds', '20'));
 const micro = Number(opt('micro', '32'));
 const sampleSteps = Number(opt('sample-steps', '50'));
 const requestedThreads = Number(opt('threads', String(PRESETS['mnist-tiny']!.threads)));
+const sampleThreads = Number(opt('sample-threads', String(requestedThreads)));
+const only = opt('only', 'all');
+if (!['all', 'train', 'forward', 'sample'].includes(only)) throw new Error(`--only must be one of train, forward, sample; got ${only}`);
 const profile = argv.includes('--profile');
 const BATCH = 64;
 
@@ -73,61 +79,74 @@ if (backendName === 'cpu') {
   tf.dispose([x, t]);
 } else {
   const mnist = loadMnist();
-  const trainer = await createTrainer({
-    denoiser: net,
-    schedule,
-    data: batchSource(mnist, { batchSize: BATCH, seed: 1 }),
-    learningRate: 1e-4,
-    microBatch: micro,
-    parallel: plan.replicas > 1 ? workerThreads({ threads: plan.replicas }) : undefined,
-  });
-  for (let i = 0; i < 2; i++) {
-    progress(`train: warm-up step ${i + 1}/2`);
-    await trainer.trainStep();
+  if (only === 'all' || only === 'train') {
+    const trainer = await createTrainer({
+      denoiser: net,
+      schedule,
+      data: batchSource(mnist, { batchSize: BATCH, seed: 1 }),
+      learningRate: 1e-4,
+      microBatch: micro,
+      parallel: plan.replicas > 1 ? workerThreads({ threads: plan.replicas }) : undefined,
+    });
+    for (let i = 0; i < 2; i++) {
+      progress(`train: warm-up step ${i + 1}/2`);
+      await trainer.trainStep();
+    }
+    const before = tf.memory().numTensors;
+    let steps = 0;
+    let lossSum = 0;
+    const t0 = performance.now();
+    while ((performance.now() - t0) / 1000 < seconds) {
+      lossSum += (await trainer.trainStep()).loss;
+      steps++;
+      const el = (performance.now() - t0) / 1000;
+      progress(`train: step ${steps}, ${el.toFixed(1)} s, ${((steps * BATCH) / el).toFixed(2)} img/s`);
+    }
+    const trainSec = (performance.now() - t0) / 1000;
+    log(
+      `- train (createTrainer, ${plan.replicas} thread${plan.replicas > 1 ? 's' : ''}, micro-batches of ${micro}): ` +
+        `${((steps * BATCH) / trainSec).toFixed(2)} img/s (batch ${BATCH}, ${steps} steps in ${trainSec.toFixed(1)} s, ` +
+        `mean loss ${(lossSum / steps).toFixed(4)}, tensors leaked: ${tf.memory().numTensors - before})`,
+    );
+    await trainer.dispose();
   }
-  const before = tf.memory().numTensors;
-  let steps = 0;
-  let lossSum = 0;
-  const t0 = performance.now();
-  while ((performance.now() - t0) / 1000 < seconds) {
-    lossSum += (await trainer.trainStep()).loss;
-    steps++;
-    const el = (performance.now() - t0) / 1000;
-    progress(`train: step ${steps}, ${el.toFixed(1)} s, ${((steps * BATCH) / el).toFixed(2)} img/s`);
-  }
-  const trainSec = (performance.now() - t0) / 1000;
-  log(
-    `- train (createTrainer, ${plan.replicas} thread${plan.replicas > 1 ? 's' : ''}, micro-batches of ${micro}): ` +
-      `${((steps * BATCH) / trainSec).toFixed(2)} img/s (batch ${BATCH}, ${steps} steps in ${trainSec.toFixed(1)} s, ` +
-      `mean loss ${(lossSum / steps).toFixed(4)}, tensors leaked: ${tf.memory().numTensors - before})`,
-  );
-  await trainer.dispose();
 
   const x = tf.randomNormal([BATCH, 28, 28, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
   const t = tf.fill([BATCH], 500) as tf.Tensor1D;
   const labels = tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), 'int32');
-  tf.tidy(() => void net.predict(x, t, { classLabels: labels }).dataSync());
-  let calls = 0;
-  const f0 = performance.now();
-  while ((performance.now() - f0) / 1000 < Math.max(2, seconds / 4)) {
+  if (only === 'all' || only === 'forward') {
     tf.tidy(() => void net.predict(x, t, { classLabels: labels }).dataSync());
-    calls++;
-    progress(`forward: ${calls}`);
+    let calls = 0;
+    const f0 = performance.now();
+    while ((performance.now() - f0) / 1000 < Math.max(2, seconds / 4)) {
+      tf.tidy(() => void net.predict(x, t, { classLabels: labels }).dataSync());
+      calls++;
+      progress(`forward: ${calls}`);
+    }
+    log(`- forward (UNet.predict, 1 thread): ${((calls * BATCH) / ((performance.now() - f0) / 1000)).toFixed(2)} img/s (batch ${BATCH}, ${calls} calls)`);
   }
-  log(`- forward (UNet.predict): ${((calls * BATCH) / ((performance.now() - f0) / 1000)).toFixed(2)} img/s (batch ${BATCH}, ${calls} calls)`);
 
-  const d0 = performance.now();
-  const r = await sample(net, ddim(), {
-    schedule,
-    shape: [BATCH, 28, 28, 1],
-    numInferenceSteps: sampleSteps,
-    seed: 3,
-    cond: { classLabels: labels },
-    onStep: (i, n) => progress(`sample: ddim step ${i + 1}/${n}`),
-  });
-  await r.samples.data();
-  log(`- sample(ddim(), ${sampleSteps} steps), ${BATCH} images: ${((performance.now() - d0) / 1000).toFixed(2)} s`);
-  tf.dispose([r.samples, ...r.intermediates, ...r.predictions, x, t, labels]);
+  if (only === 'all' || only === 'sample') {
+    // Workers start once (as in the demo) before the clock starts; each call copies the weights to them.
+    const sampler = await createParallelSampler(net, { threads: planThreads(sampleThreads, tf.getBackend()).replicas });
+    const d0 = performance.now();
+    const r = await sampler.sample(net, ddim(), {
+      schedule,
+      shape: [BATCH, 28, 28, 1],
+      numInferenceSteps: sampleSteps,
+      seed: 3,
+      cond: { classLabels: labels },
+      onStep: (i, n) => progress(`sample: ddim step ${i + 1}/${n}`),
+    });
+    await r.samples.data();
+    log(
+      `- sample(ddim(), ${sampleSteps} steps), ${BATCH} images (createParallelSampler, ${sampler.threads} thread${sampler.threads > 1 ? 's' : ''}): ` +
+        `${((performance.now() - d0) / 1000).toFixed(2)} s`,
+    );
+    tf.dispose([r.samples, ...r.intermediates, ...r.predictions]);
+    await sampler.dispose();
+  }
+  tf.dispose([x, t, labels]);
 
   if (profile) {
     progress('profiling one single-thread training step');
