@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { convGeometry } from './convGeometry.js';
 import { WasmOps, type WasmBackendLike } from './wasmOps.js';
+import { wasmKernels, type WasmKernelModule } from './wasm/loader.js';
 
 /**
  * Filter gradient as one forward convolution (missing from tfjs' wasm backend):
@@ -73,11 +74,75 @@ export function conv2DBackpropFilterIm2col(args: {
   return ops.finish(ops.reshape(g, [kh, kw, ci, co]));
 }
 
+/** Winograd tile: F(3×3, 2×2) reads 4×4 windows of x, F(3×3, 4×4) 6×6 ones. */
+export type FilterGradTile = 2 | 4;
+
+/** Tiles per chunk: a chunk's transformed x and dy for one position (chunk·(Ci+Co)·4 bytes) stay near 16 KB, in L1. */
+function chunkFor(ci: number, co: number): number {
+  const ci4 = Math.ceil(ci / 4) * 4;
+  const co8 = Math.ceil(co / 8) * 8;
+  return Math.max(16, Math.min(128, Math.floor(4096 / (ci4 + co8))));
+}
+
 /**
- * Picks the faster form: the matrix product for 1×1 stride-1 filters (the
- * im2col is then just a transpose; measured ~2× faster on the attention's
- * 1×1 convolutions), the dilated convolution otherwise (XNNPACK's GEMM slows
- * down on the very long contraction of a 3×3 im2col, and strided slices are slow).
+ * Filter gradient of a 3×3 stride-1 convolution in Winograd form, in the
+ * project's wasm module (wasm/winogradFilterGrad.ts; the algorithm and its
+ * transforms: winogradFilterGradReference.ts): per m×m tile of dy, the
+ * (m+2)² window of x and the tile are transformed, their products summed over
+ * every tile and the batch as (m+2)² matrix products [Ci×tiles]·[tiles×Co],
+ * and one inverse transform gives the 3×3 taps. F(3×3, 4×4) does 36
+ * multiplications where the direct sum does 144. Returns undefined when the
+ * geometry is not 3×3, stride 1, dilation 1 or the module is not loaded.
+ */
+export function conv2DBackpropFilterWinograd(args: {
+  inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown;
+}, tile: FilterGradTile = 4, module?: WasmKernelModule): tf.TensorInfo | undefined {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
+  if (tile !== 2 && tile !== 4) throw new Error(`tile must be 2 or 4 (F(3×3, 2×2) or F(3×3, 4×4)); got ${String(tile)}`);
+  const m = module ?? wasmKernels()?.module('winogradFilterGrad');
+  if (m === undefined || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
+  const info = convGeometry(
+    x.shape as [number, number, number, number], attrs.filterShape,
+    attrs.strides, attrs.pad, attrs.dataFormat, attrs.dimRoundingMode);
+  const { batchSize: b, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co } = info;
+  if (info.filterHeight !== 3 || info.filterWidth !== 3 || info.strideHeight !== 1 || info.strideWidth !== 1
+    || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  if (dy.shape.length !== 4 || dy.shape[0] !== b || dy.shape[1] !== oh || dy.shape[2] !== ow || dy.shape[3] !== co) {
+    throw new Error(`Conv2DBackpropFilter: dy must have shape [${b}, ${oh}, ${ow}, ${co}] for x [${x.shape.join(', ')}] and filter [${attrs.filterShape.join(', ')}]; got [${dy.shape.join(', ')}]`);
+  }
+  const backend = args.backend as WasmBackendLike;
+  const out = backend.makeOutput([3, 3, ci, co], 'float32');
+  // views taken after makeOutput: allocating may grow (and move) tfjs' heap
+  const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+  const chunk = chunkFor(ci, co);
+  // x and dy each followed by 32 bytes of slack: the kernel's channel vectors may read past a pixel's last channel
+  const bytes = (n: number) => Math.ceil((n * 4 + 32) / 64) * 64;
+  const nx = b * h * w * ci;
+  const ndy = b * oh * ow * co;
+  const nout = 9 * ci * co;
+  const xAt = m.base;
+  const dyAt = xAt + bytes(nx);
+  const outAt = dyAt + bytes(ndy);
+  const workAt = outAt + bytes(nout);
+  m.reserve(workAt - m.base + (m.exports.workBytes!(tile, ci, co, chunk) as number));
+  const mem = m.f32();
+  mem.set(view(x), xAt >> 2);
+  mem.fill(0, (xAt >> 2) + nx, (xAt >> 2) + nx + 8);
+  mem.set(view(dy), dyAt >> 2);
+  mem.fill(0, (dyAt >> 2) + ndy, (dyAt >> 2) + ndy + 8);
+  m.exports.filterGrad!(tile, xAt, dyAt, outAt, workAt, b, h, w, ci, oh, ow, co, info.padInfo.top, info.padInfo.left, chunk);
+  view(out).set(mem.subarray(outAt >> 2, (outAt >> 2) + nout));
+  return out;
+}
+
+/**
+ * Picks the fastest form: Winograd F(3×3, 4×4) for 3×3 stride-1 filters
+ * (about 3× the dilated convolution, bench/RESULTS.md), the matrix product for
+ * 1×1 stride-1 filters (the im2col is then just a transpose; ~2× faster on the
+ * attention's 1×1 convolutions), the dilated convolution otherwise (XNNPACK's
+ * GEMM slows down on the very long contraction of a 3×3 im2col, and strided
+ * slices are slow).
  */
 export function conv2DBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown;
@@ -85,6 +150,10 @@ export function conv2DBackpropFilter(args: {
   const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
   const [kh, kw] = attrs.filterShape;
   const [sh, sw] = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : attrs.strides;
+  if (kh === 3 && kw === 3 && sh === 1 && sw === 1) {
+    const out = conv2DBackpropFilterWinograd(args);
+    if (out !== undefined) return out;
+  }
   return kh === 1 && kw === 1 && sh === 1 && sw === 1 ? conv2DBackpropFilterIm2col(args) : conv2DBackpropFilterDilated(args);
 }
 

@@ -4,10 +4,12 @@
 import * as axpy from './axpy.generated.js';
 import * as groupNorm from './groupNorm.generated.js';
 import * as winograd from './winograd.generated.js';
+import * as winogradFilterGrad from './winogradFilterGrad.generated.js';
 
 /** Every module of packages/backend/wasm/ by name, both variants base64-encoded. */
 export const wasmModuleSources: Readonly<Record<string, { simd: string; relaxed: string }>> = {
   "axpy": axpy,
   "groupNorm": groupNorm,
   "winograd": winograd,
+  "winogradFilterGrad": winogradFilterGrad,
 };
