@@ -78,6 +78,15 @@ describe('the fused GroupNorm(+SiLU) kernel on wasm', () => {
     }
   }
 
+  it('keeps SiLU and its derivative right where z is far from 0 (γ = ±40, β = ±30)', async () => {
+    const k = makeCase([2, 6, 6, 8], 4, true, 77);
+    k.gamma = k.gamma.map((_, i) => (i % 2 ? 40 : -40));
+    k.beta = k.beta.map((_, i) => (i % 3 ? 30 : -30));
+    const want = await fwdBwd('cpu', k, true);
+    const got = await fwdBwd('wasm', k);
+    ['y', 'dx', 'dgamma', 'dbeta'].forEach((n, i) => expect(relativeError(got[i]!, want[i]!), n).toBeLessThan(2e-5));
+  });
+
   it('the plain-TypeScript reference gives the closed form on a tiny case', () => {
     // one sample, one group of 4 values: x = [1, 2, 3, 4], μ = 2.5, σ² = 1.25
     const x = new Float32Array([1, 2, 3, 4]);
