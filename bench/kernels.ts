@@ -6,7 +6,12 @@
  * input gradients as registered (and wasm's own input gradient); the cpu
  * backend for scale.
  *
- *   npx tsx --conditions=source bench/kernels.ts [--batch 32] [--cpu-batch 2] [--ms 800] [--no-cpu]
+ *   npx tsx --conditions=source bench/kernels.ts [--batch 32] [--cpu-batch 2] [--ms 800] [--no-cpu] [--unet]
+ *
+ * --unet instead times the mnist-ref U-Net on wasm (1 thread) with tfjs' own
+ * Conv2D and with the Winograd one (which the stride-1 input gradient also
+ * goes through): forward img/s (batch 64) and loss + all gradients img/s
+ * (batch 32).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
@@ -90,6 +95,49 @@ function bench(l: Layer, b: number, ms: number, isWasm: boolean) {
   }
   tf.dispose([x, w, dy]);
   return r;
+}
+
+async function unet(): Promise<void> {
+  const { UNet, unetPreset } = await import('../packages/models/src/index.js');
+  await initBackend({ prefer: 'wasm', quiet: true });
+  const ours = tf.getKernel(tf.Conv2D, 'wasm')!;
+  const net = new UNet(unetPreset('mnist-ref'), { seed: 0 });
+  const params = net.parameters().map((p) => p.variable);
+  const input = (n: number) => ({
+    x: tf.randomNormal([n, 28, 28, 1], 0, 1, 'float32', 2) as tf.Tensor4D,
+    t: tf.fill([n], 500) as tf.Tensor1D,
+    labels: tf.tensor1d(Array.from({ length: n }, (_, i) => i % 10), 'int32'),
+  });
+  const fwd = input(64);
+  const tr = input(32);
+  const rate = (n: number, f: () => void, seconds: number) => {
+    f();
+    let calls = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) { f(); calls++; }
+    return ((calls * n) / ((performance.now() - t0) / 1000)).toFixed(2);
+  };
+  console.log('mnist-ref U-Net on wasm, 1 thread');
+  console.log('| Conv2D | forward img/s (batch 64) | loss + gradients img/s (batch 32) |');
+  console.log('|---|---|---|');
+  for (const [name, config] of [['tfjs wasm (XNNPACK)', stockConv], ['Winograd F(4×4,3×3)', ours]] as const) {
+    tf.unregisterKernel(tf.Conv2D, 'wasm');
+    tf.registerKernel(config);
+    const f = rate(64, () => tf.tidy(() => void net.predict(fwd.x, fwd.t, { classLabels: fwd.labels }).dataSync()), 4);
+    const g = rate(32, () => tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(net.predict(tr.x, tr.t, { classLabels: tr.labels }))) as tf.Scalar, params);
+      value.dataSync();
+      tf.dispose(grads);
+    }), 8);
+    console.log(`| ${name} | ${f} | ${g} |`);
+  }
+  tf.unregisterKernel(tf.Conv2D, 'wasm');
+  tf.registerKernel(ours);
+}
+
+if (process.argv.includes('--unet')) {
+  await unet();
+  process.exit(0);
 }
 
 const rows: string[] = [];
