@@ -144,8 +144,8 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       const last = step === end;
       const line: Record<string, unknown> = {};
       if (step % c.every.validate === 0 || last) {
-        line.valLoss = tr.evaluate().loss;
-        if (tr.ema) line.valLossEma = tr.evaluate({ useEma: true }).loss;
+        line.valLoss = (await tr.evaluate()).loss;
+        if (tr.ema) line.valLossEma = (await tr.evaluate({ useEma: true })).loss;
       }
       if (step % c.every.log === 0 || last || line.valLoss !== undefined) {
         metrics.write({ step, loss: lossSum / lossN, lr: res.learningRate, gradNorm: res.gradNorm, imagesPerSecond: ips, time: new Date().toISOString(), ...line });

@@ -52,7 +52,7 @@ async function run(fineTune: boolean) {
     validation,
     ...(fineTune ? { fineTune: { weights: pretrained, freeze: ['in.*', 'timeEmbed.*'] } } : {}),
   });
-  const start = trainer.evaluate().loss;
+  const start = (await trainer.evaluate()).loss;
   const t0 = Date.now();
   const fit = await trainer.fit({ steps, every: { validate: every } });
   const secs = (Date.now() - t0) / 1000;

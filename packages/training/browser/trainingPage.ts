@@ -35,7 +35,7 @@ async function run(backend: string, steps: number) {
     return { denoiser, trainer };
   };
   const a = await make(0);
-  const before = a.trainer.evaluate().loss;
+  const before = (await a.trainer.evaluate()).loss;
   const fit = await a.trainer.fit({ steps, every: { validate: steps } });
   const files = encodeCheckpoint(a.trainer.checkpoint());
   const ck = decodeCheckpoint(files, 'page');

@@ -64,8 +64,8 @@ export async function fit(trainer: Trainer, opts: FitOptions): Promise<FitResult
       emit = true;
     }
     if (every.validate && r.step % every.validate === 0) {
-      m.valLoss = trainer.evaluate().loss;
-      if (trainer.ema) m.valLossEma = trainer.evaluate({ useEma: true }).loss;
+      m.valLoss = (await trainer.evaluate()).loss;
+      if (trainer.ema) m.valLossEma = (await trainer.evaluate({ useEma: true })).loss;
       validation.push({ step: r.step, loss: m.valLoss });
       emit = true;
     }

@@ -25,7 +25,7 @@ describe('training mnist-tiny on MNIST digits', () => {
       regularizers: { pUncond: 0.1, clipGradNorm: 1 },
       seed: 0,
     });
-    const before = trainer.evaluate().loss;
+    const before = (await trainer.evaluate()).loss;
     const { validation: curve } = await trainer.fit({ steps: 240, every: { validate: 80 } });
     const losses = [before, ...curve.map((v) => v.loss)];
     // Falling at every checkpoint, and by a third overall.

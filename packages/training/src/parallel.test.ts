@@ -101,6 +101,101 @@ describe('parallel training', () => {
   });
 });
 
+describe('parallel validation', () => {
+  it('on two threads gives bit for bit the loss one thread gives, raw and EMA, and the workers keep the raw weights', async () => {
+    const { MLPDenoiser } = await import('@tfjs-diffusion/models');
+    const { makeSchedule } = await import('@tfjs-diffusion/schedules');
+    const { createTrainer } = await import('./trainer.js');
+    const { mixtureSource } = await import('./testing/toy.js');
+    const schedule = makeSchedule();
+    const v = mixtureSource(3, 64).next();
+    // 64 rows in slices of 24 at 3 timesteps: 9 items, so the threads get 5 and 4.
+    const validation = { images: v.images, labels: v.labels, timesteps: 3, batchSize: 24 };
+    const denoiser = new MLPDenoiser({ dim: 2, hidden: 16, layers: 1, numClasses: 2 }, { seed: 4 });
+    const common = { schedule, learningRate: 5e-2, validation, seed: 11 };
+    const par = await createTrainer({
+      ...common, denoiser, data: mixtureSource(7, 10), regularizers: { ema: { decay: 0.5 }, clipGradNorm: 1 }, parallel: workerThreads({ threads: 2 }),
+    });
+    // The same denoiser and set on one thread: evaluate reads only those.
+    const solo = await createTrainer({ ...common, denoiser, data: mixtureSource(7, 10) });
+    try {
+      for (let s = 0; s < 3; s++) await par.trainStep();
+      const want = await solo.evaluate();
+      const before = tf.memory().numTensors;
+      const got = await par.evaluate();
+      expect(got).toEqual(want);
+      const wantEma = await par.ema!.withAveraged(() => solo.evaluate());
+      expect(wantEma.loss).not.toBe(want.loss);
+      expect(await par.evaluate({ useEma: true })).toEqual(wantEma);
+      expect(tf.memory().numTensors).toBe(before);
+      // After the EMA evaluation the workers are back on the raw weights: the next step matches one thread's.
+      const ck = par.checkpoint();
+      const next = await par.trainStep();
+      const again = await createTrainer({ ...common, denoiser: new MLPDenoiser({ dim: 2, hidden: 16, layers: 1, numClasses: 2 }, { seed: 9 }), data: mixtureSource(7, 10), regularizers: { ema: { decay: 0.5 }, clipGradNorm: 1 } });
+      await again.restore(ck);
+      const ref = await again.trainStep();
+      expect(next.loss).toBeCloseTo(ref.loss, 5);
+      await again.dispose();
+      again.denoiser.parameters().forEach((p) => p.variable.dispose());
+      await expect(solo.evaluate({ useEma: true })).rejects.toThrow(/useEma needs regularizers.ema/);
+    } finally {
+      await par.dispose();
+      await solo.dispose();
+      denoiser.dispose();
+      tf.dispose(v.images);
+    }
+  });
+});
+
+describe('parallel resume', () => {
+  it('a two-thread run resumed from its checkpoint ends bit for bit where the uninterrupted one does, validations between steps included', async () => {
+    const { MLPDenoiser } = await import('@tfjs-diffusion/models');
+    const { makeSchedule } = await import('@tfjs-diffusion/schedules');
+    const { createTrainer } = await import('./trainer.js');
+    const { mixtureSource } = await import('./testing/toy.js');
+    const schedule = makeSchedule();
+    const v = mixtureSource(3, 16).next();
+    const make = (seed: number) =>
+      createTrainer({
+        denoiser: new MLPDenoiser({ dim: 2, hidden: 16, layers: 1, numClasses: 2 }, { seed }),
+        schedule,
+        data: mixtureSource(7, 10),
+        learningRate: 5e-2,
+        regularizers: { ema: { decay: 0.5 }, clipGradNorm: 0.1, pUncond: 0.2 },
+        validation: { images: v.images, labels: v.labels, timesteps: 2 },
+        seed: 11,
+        parallel: workerThreads({ threads: 2 }),
+      });
+    const a = await make(4);
+    const b = await make(5);
+    try {
+      await a.trainStep();
+      await a.trainStep();
+      const ck = a.checkpoint();
+      await a.evaluate({ useEma: true });
+      const clipped: number[] = [];
+      for (let s = 0; s < 3; s++) clipped.push((await a.trainStep()).gradNorm);
+      expect(Math.max(...clipped)).toBeGreaterThan(0.1); // the clip acted
+      await b.restore(ck);
+      for (let s = 0; s < 3; s++) await b.trainStep();
+      const end = (t: typeof a) => t.checkpoint();
+      const ea = end(a);
+      const eb = end(b);
+      for (const name of Object.keys(ea.model)) {
+        expect(Array.from(eb.model[name]!.data)).toEqual(Array.from(ea.model[name]!.data));
+        expect(Array.from(eb.ema![name]!.data)).toEqual(Array.from(ea.ema![name]!.data));
+      }
+      expect(await b.evaluate()).toEqual(await a.evaluate());
+    } finally {
+      for (const t of [a, b]) {
+        await t.dispose();
+        t.denoiser.parameters().forEach((p) => p.variable.dispose());
+      }
+      tf.dispose(v.images);
+    }
+  });
+});
+
 describe('micro-batches', () => {
   it('a step in slices of 3 equals the whole batch of 10', async () => {
     const { makeSchedule } = await import('@tfjs-diffusion/schedules');

@@ -6,6 +6,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { createModel } from '@tfjs-diffusion/models';
 import { matchesAny, type NamedParameter, type NamePattern } from '@tfjs-diffusion/regularizers';
 import { disposePrepared, lossAndGrads, plainToPrepared, type PlainBatch } from './loss.js';
+import { validationEvaluator, type ValidationData, type ValidationItem } from './validation.js';
 import type { Prediction } from '@tfjs-diffusion/schedules';
 import type { TrainableDenoiser } from './types.js';
 
@@ -20,8 +21,21 @@ export interface ReplicaInit {
 /** Runs a step's loss and gradients somewhere else (worker threads) and keeps the replicas' weights equal to ours. */
 export interface ParallelRunner {
   threads: number;
-  lossAndGrads(batch: PlainBatch, slice: (range: [number, number]) => PlainBatch): Promise<{ loss: number; grads: Record<string, tf.Tensor> }>;
+  /**
+   * The batch's loss and mean gradients; `norm`, when given, is their global L2 norm, and with
+   * `clipNorm` the gradients are already clipped to it (as `clipByGlobalNorm` does).
+   */
+  lossAndGrads(
+    batch: PlainBatch,
+    slice: (range: [number, number]) => PlainBatch,
+    opts?: { clipNorm?: number },
+  ): Promise<{ loss: number; grads: Record<string, tf.Tensor>; norm?: number }>;
   syncWeights(): Promise<void>;
+  /**
+   * Validation items on the workers (list i on worker i, with the weights last synced); `data` is
+   * called once, the first time, to hand the workers the set.
+   */
+  validate(data: () => ValidationData, items: ValidationItem[][]): Promise<number[][]>;
   dispose(): Promise<void>;
 }
 
@@ -32,6 +46,7 @@ export type StartParallel = (ctx: { denoiser: TrainableDenoiser; prediction: Pre
 export function replicaOf(denoiser: TrainableDenoiser, prediction: Prediction, freeze: readonly NamePattern[] = []) {
   const all = denoiser.parameters();
   const trainable = all.filter((p) => p.variable.trainable && !matchesAny(p.name, freeze));
+  let validation: ReturnType<typeof validationEvaluator> | undefined;
   return {
     // Every parameter, frozen ones included, so syncing weights reaches them too; gradients are for the trainable ones.
     parameters: (): NamedParameter[] => all,
@@ -46,6 +61,16 @@ export function replicaOf(denoiser: TrainableDenoiser, prediction: Prediction, f
       } finally {
         disposePrepared(prepared);
       }
+    },
+    /** Keeps a validation set (from `Validation.data()`) for `validationSums`. */
+    setValidation(data: ValidationData): void {
+      validation?.dispose();
+      validation = validationEvaluator(data);
+    },
+    /** Each item's sum of per-sample validation losses, with this replica's weights. */
+    validationSums(items: ValidationItem[]): number[] {
+      if (!validation) throw new Error('validationSums: no validation set (setValidation first)');
+      return validation.sums(denoiser, prediction, items);
     },
   };
 }

@@ -29,14 +29,21 @@ export interface StepContext {
   parallel?: ParallelRunner;
 }
 
+/** `norm`, when present, is the gradients' global norm and they are already clipped to `ctx.clipGradNorm`. */
+export interface BatchGradients {
+  loss: number;
+  grads: Record<string, tf.Tensor>;
+  norm?: number;
+}
+
 /** Loss and gradients of one batch (disposes the batch's tensors, also on error). */
-export async function batchGradients(ctx: StepContext, batch: Batch, step: number): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
+export async function batchGradients(ctx: StepContext, batch: Batch, step: number): Promise<BatchGradients> {
   let prepared: PreparedBatch | undefined;
   try {
     prepared = ctx.prepare(batch, step);
     if (ctx.parallel) {
       const plain = toPlain(prepared);
-      return await ctx.parallel.lossAndGrads(plain, ([a, b]) => slicePlain(plain, a, b));
+      return await ctx.parallel.lossAndGrads(plain, ([a, b]) => slicePlain(plain, a, b), { clipNorm: ctx.clipGradNorm });
     }
     if (prepared.x0.shape[0] > ctx.microBatch) {
       return microBatchLossAndGrads(ctx.denoiser, ctx.prediction, ctx.trainable, toPlain(prepared), ctx.microBatch);
@@ -54,13 +61,16 @@ export async function batchGradients(ctx: StepContext, batch: Batch, step: numbe
 /**
  * Clips, checks and applies gradients as update number `step` (1-based);
  * disposes `grads`. A non-finite loss or norm skips the update; the guard
- * throws NonFiniteError after too many in a row.
+ * throws NonFiniteError after too many in a row. With `norm` (from
+ * `batchGradients`) the gradients are already clipped.
  */
-export async function applyGradients(ctx: StepContext, loss: number, grads: Record<string, tf.Tensor>, step: number, lr: number): Promise<StepResult> {
+export async function applyGradients(ctx: StepContext, loss: number, grads: Record<string, tf.Tensor>, step: number, lr: number, norm?: number): Promise<StepResult> {
   let toApply = grads;
   let gradNorm: number;
   try {
-    if (ctx.clipGradNorm) {
+    if (norm !== undefined) {
+      gradNorm = ctx.clipGradNorm || Number.isFinite(loss) ? norm : NaN;
+    } else if (ctx.clipGradNorm) {
       const c = clipByGlobalNorm(grads, ctx.clipGradNorm);
       tf.dispose(Object.values(grads));
       toApply = c.grads;

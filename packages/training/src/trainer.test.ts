@@ -33,8 +33,8 @@ describe('createTrainer', () => {
     tf.dispose(v.images);
     const dir = mkdtempSync(join(tmpdir(), 'tdm-metrics-'));
     const log = jsonlWriter(join(dir, 'metrics.jsonl'));
-    const before = trainer.evaluate().loss;
-    expect(trainer.evaluate().loss).toBe(before); // fixed noise: same weights, same number
+    const before = (await trainer.evaluate()).loss;
+    expect((await trainer.evaluate()).loss).toBe(before); // fixed noise: same weights, same number
     const { losses } = await trainer.fit({ steps: 400, every: { log: 50, validate: 200 }, onMetrics: log.write });
     const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
     const first = mean(losses.slice(0, 50));
@@ -193,11 +193,11 @@ describe('createTrainer', () => {
     );
     tf.dispose(v.images);
     await t.trainStep();
-    t.evaluate({ useEma: true });
+    await t.evaluate({ useEma: true });
     const before = tf.memory().numTensors;
     for (let i = 0; i < 100; i++) await t.trainStep();
-    t.evaluate();
-    t.evaluate({ useEma: true });
+    await t.evaluate();
+    await t.evaluate({ useEma: true });
     expect(tf.memory().numTensors).toBe(before);
     await t.dispose();
     d.dispose();

@@ -29,7 +29,8 @@ export interface Trainer {
   frozen(): NamedParameter[];
   learningRate(step?: number): number;
   trainStep(): Promise<StepResult>;
-  evaluate(opts?: { useEma?: boolean }): EvaluateResult;
+  /** Validation loss (over the worker threads too when the trainer has them; the same number as one thread). */
+  evaluate(opts?: { useEma?: boolean }): Promise<EvaluateResult>;
   fit(opts: FitOptions): Promise<FitResult>;
   /**
    * The whole training state (weights, EMA, moments, step, Rng, data position, guard).
@@ -121,17 +122,28 @@ export async function createTrainer(options: TrainerOptions, objective?: Trainer
     async trainStep() {
       const lr = learningRateAt(step, o.learningRate);
       const batch = await data.next();
-      const { loss, grads } = await batchGradients(ctx, batch, step);
+      const { loss, grads, norm } = await batchGradients(ctx, batch, step);
       step += 1;
-      return applyGradients(ctx, loss, grads, step, lr);
+      return applyGradients(ctx, loss, grads, step, lr, norm);
     },
 
-    evaluate({ useEma = false } = {}) {
+    async evaluate({ useEma = false } = {}) {
       if (!validation) throw new Error('evaluate: no validation set was given to createTrainer (options.validation)');
       if (useEma && !opt.ema) throw new Error('evaluate: useEma needs regularizers.ema');
       const v = validation;
-      const run = () => v.evaluate(denoiser, prediction);
-      return useEma ? opt.ema!.withAveraged(run) : run();
+      const p = parallel && parallel.threads > 1 ? parallel : undefined;
+      const run = async () => {
+        if (!p) return v.evaluate(denoiser, prediction);
+        // The workers evaluate with the weights evaluated here (the EMA's while it is swapped in).
+        await p.syncWeights();
+        return v.evaluateParallel(denoiser, prediction, { threads: p.threads, run: (items) => p.validate(() => v.data(), items) });
+      };
+      if (!useEma) return run();
+      try {
+        return await opt.ema!.withAveraged(run);
+      } finally {
+        if (p) await p.syncWeights();
+      }
     },
 
     fit: (fitOpts) => fit(trainer, fitOpts),

@@ -29,11 +29,17 @@ export function workerThreads(opts: WorkerThreadsOptions): StartParallel {
       await dp.dispose();
       throw e;
     }
+    let validationSent = false;
     const runner: ParallelRunner = {
       threads: dp.threads,
-      async lossAndGrads(batch, slice) {
+      async lossAndGrads(batch, slice, opts) {
         const ranges = shardRanges(batch.shape[0], dp.threads);
-        const r: { loss: number; grads: Record<string, tf.Tensor> } = await dp.lossAndGrads(local, ranges.map((x) => slice(x)), ranges.map(([a, b]) => b - a));
+        const r: { loss: number; grads: Record<string, tf.Tensor>; norm?: number } = await dp.lossAndGrads(
+          local,
+          ranges.map((x) => slice(x)),
+          ranges.map(([a, b]) => b - a),
+          opts,
+        );
         // Workers send gradients of every parameter they hold; keep the trained ones.
         const keep = new Set(local.trainable().map((p) => p.name));
         for (const [name, g] of Object.entries(r.grads)) {
@@ -45,6 +51,14 @@ export function workerThreads(opts: WorkerThreadsOptions): StartParallel {
         return r;
       },
       syncWeights: () => dp.syncWeights(local),
+      async validate(data, items) {
+        if (!validationSent) {
+          const d = data();
+          await dp.callWorkers('setValidation', items.map(() => d));
+          validationSent = true;
+        }
+        return dp.callWorkers<number[]>('validationSums', items);
+      },
       dispose: () => dp.dispose(),
     };
     return runner;

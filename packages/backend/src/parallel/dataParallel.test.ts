@@ -44,6 +44,19 @@ describe('createDataParallel', () => {
         const got = par.grads[name]!.dataSync();
         for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 5);
       }
+      // The global norm of the averaged gradients, and the clip to a smaller one: a scale by clip / (norm + 1e-6).
+      let sq = 0;
+      for (const g of Object.values(whole.grads)) for (const x of g.dataSync()) sq += x * x;
+      expect(par.norm).toBeCloseTo(Math.sqrt(sq), 5);
+      const clip = Math.sqrt(sq) / 3;
+      const c = await dp.lossAndGrads(local, [slice(b, 0, 5), slice(b, 5, 7)], [5, 2], { clipNorm: clip });
+      expect(c.norm).toBe(par.norm);
+      for (const name of Object.keys(whole.grads)) {
+        const want = whole.grads[name]!.dataSync();
+        c.grads[name]!.dataSync().forEach((g, i) => expect(g).toBeCloseTo((want[i]! * clip) / (par.norm! + 1e-6), 5));
+      }
+      tf.dispose(Object.values(c.grads));
+      await expect(dp.lossAndGrads(local, [slice(b, 0, 5), slice(b, 5, 7)], [5, 2], { clipNorm: 0 })).rejects.toThrow(/clipNorm must be > 0; got 0/);
       sgd(single, whole.grads, 0.1);
       sgd(local, par.grads, 0.1);
       await dp.syncWeights(local);

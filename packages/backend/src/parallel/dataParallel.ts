@@ -129,6 +129,7 @@ export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Pr
     throw e;
   }
 
+  let pendingSync: Promise<unknown> = Promise.resolve();
   const checkLocal = (local: Pick<Replica<B>, 'parameters'>) => {
     const params = local.parameters();
     const same = params.length === layout.length && params.every((p, i) => p.name === layout[i]!.name && p.variable.size === layout[i]!.size);
@@ -143,19 +144,22 @@ export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Pr
   return {
     threads,
     plan: plan.message,
-    async lossAndGrads(local, shards, weights) {
+    async lossAndGrads(local, shards, weights, opts = {}) {
       if (shards.length !== threads || weights.length !== threads) {
         throw new RangeError(`lossAndGrads: needs one shard and one weight per replica (${threads}); got ${shards.length} shards, ${weights.length} weights`);
       }
       const total = weights.reduce((a, b) => a + b, 0);
       if (!(total > 0) || weights.some((w) => !(w >= 0))) throw new RangeError(`lossAndGrads: weights must be >= 0 with a positive sum; got [${weights}]`);
+      const { clipNorm } = opts;
+      if (clipNorm !== undefined && !(clipNorm > 0)) throw new RangeError(`lossAndGrads: clipNorm must be > 0; got ${clipNorm}`);
       if (handles.length > 0) checkLocal(local);
       const remote = handles.map((h, i) => h.request({ type: 'step', id: h.nextId(), batch: shards[i + 1] }));
       remote.forEach((p) => p.catch(() => {}));
       const mine = await local.lossAndGrads(shards[0]!);
       let done: FromWorker[];
       try {
-        done = await Promise.all(remote);
+        // The weights posted before this step reached the workers before it (messages keep their order).
+        done = await Promise.all([...remote, pendingSync]).then((r) => r.slice(0, remote.length) as FromWorker[]);
       } catch (e) {
         tf.dispose(Object.values(mine.grads));
         throw e;
@@ -165,7 +169,9 @@ export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Pr
       done.forEach((m, i) => {
         loss += (weights[i + 1]! / total) * (m as { loss: number }).loss;
       });
-      const grads: Record<string, tf.Tensor> = {};
+      // Averaged on the host, with the squared norm on the way: the clip is a scale here, not a pass of kernels.
+      const accs: Float32Array[] = [];
+      let sumSq = 0;
       for (const e of layout) {
         const acc = new Float32Array(e.size);
         const g0 = mine.grads[e.name];
@@ -179,20 +185,36 @@ export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Pr
           if (w === 0) return;
           for (let k = 0; k < e.size; k++) acc[k]! += w * buf[e.offset + k]!;
         });
-        grads[e.name] = tf.tensor(acc, e.shape, 'float32');
+        for (let k = 0; k < e.size; k++) sumSq += acc[k]! * acc[k]!;
+        accs.push(acc);
       }
       tf.dispose(Object.values(mine.grads));
-      return { loss, grads };
+      const norm = Math.sqrt(sumSq);
+      const coef = clipNorm !== undefined && Number.isFinite(norm) ? Math.min(1, clipNorm / (norm + 1e-6)) : 1;
+      const grads: Record<string, tf.Tensor> = {};
+      layout.forEach((e, i) => {
+        const acc = accs[i]!;
+        if (coef !== 1) for (let k = 0; k < acc.length; k++) acc[k]! *= coef;
+        grads[e.name] = tf.tensor(acc, e.shape, 'float32');
+      });
+      return { loss, grads, norm };
     },
     async syncWeights(local) {
       if (handles.length === 0) return;
       const params = checkLocal(local);
+      // The workers may still be reading the last weights posted.
+      await pendingSync;
       params.forEach((p, i) => weightsBuf.set(p.variable.dataSync() as Float32Array, layout[i]!.offset));
-      await Promise.all(handles.map((h) => h.request({ type: 'sync', id: h.nextId() })));
+      // Not awaited: the next request to a worker comes after this in its queue; an error surfaces there.
+      pendingSync = Promise.all(handles.map((h) => h.request({ type: 'sync', id: h.nextId() })));
+      pendingSync.catch(() => {});
     },
     async callWorkers<R>(method: string, args: unknown[]): Promise<R[]> {
       if (args.length > handles.length) throw new RangeError(`callWorkers: at most one argument per worker (${handles.length}); got ${args.length}`);
-      const done = await Promise.all(args.map((arg, i) => handles[i]!.request({ type: 'call', id: handles[i]!.nextId(), method, arg })));
+      const calls = args.map((arg, i) => handles[i]!.request({ type: 'call', id: handles[i]!.nextId(), method, arg }));
+      calls.forEach((c) => c.catch(() => {}));
+      await pendingSync;
+      const done = await Promise.all(calls);
       return done.map((m) => (m as { value: R }).value);
     },
     dispose,

@@ -15,10 +15,21 @@ export interface DataParallel<B> {
   /**
    * shards[0] runs on `local` in this thread, shards[i] on worker i, at the
    * same time. Returns the `weights`-weighted mean loss and gradients (as
-   * tensors on this thread's backend; the caller disposes them).
+   * tensors on this thread's backend; the caller disposes them) and, when
+   * averaged here (threads > 1), the gradients' global L2 norm; with
+   * `clipNorm` the gradients come scaled by min(1, clipNorm / (norm + 1e-6)),
+   * as `clipByGlobalNorm` of the regularizers package does.
    */
-  lossAndGrads(local: Replica<B>, shards: B[], weights: number[]): Promise<{ loss: number; grads: Record<string, tf.Tensor> }>;
-  /** Copies `local`'s weights to every worker (after the caller's optimizer update). */
+  lossAndGrads(
+    local: Replica<B>,
+    shards: B[],
+    weights: number[],
+    opts?: { clipNorm?: number },
+  ): Promise<{ loss: number; grads: Record<string, tf.Tensor>; norm?: number }>;
+  /**
+   * Copies `local`'s weights to every worker (after the caller's optimizer update). Resolves once
+   * they are posted: every later request reaches the workers after them; a failure rejects that request.
+   */
   syncWeights(local: Pick<Replica<B>, 'parameters'>): Promise<void>;
   /**
    * Calls `method` of worker i's replica with `args[i]` (one per worker: threads − 1 of them, possibly
