@@ -2,18 +2,19 @@
  * What GroupNorm(+SiLU) and the AdamW update cost in one training step of a
  * U-Net preset on wasm, unfused (tfjs ops) and fused (this project's kernels).
  *
- *   npx tsx --conditions=source bench/fused.ts [--preset mnist-ref|mnist-tiny] [--micro 32] [--reps 10]
+ *   npx tsx --conditions=source bench/fused.ts [--preset mnist-ref|mnist-tiny] [--micro 32] [--reps 10] [--only adamw]
  *
  * 1. `tf.profile` of one training micro-batch (createTrainer, one thread), top kernels.
  * 2. Every GroupNorm call of that step (shapes read from the profile), forward +
  *    backward with its SiLU, timed unfused and fused at the same shapes.
- * 3. One AdamW update of all the model's parameters, unfused and fused.
+ * 3. One AdamW update of all the model's parameters, unfused and fused (the
+ *    SIMD module, and the kernel's JavaScript loop where the module is missing).
  * The unfused figures unregister the fused kernels for the time they run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { execSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { initBackend } from '../packages/backend/src/index.js';
+import { initBackend, wasmKernels, type WasmKernels } from '../packages/backend/src/index.js';
 import { batchSource } from '../packages/data/src/index.js';
 import { loadMnist } from '../packages/data/src/node.js';
 import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL, groupNormOp, UNet, unetPreset, type UNetPresetName } from '../packages/models/src/index.js';
@@ -29,6 +30,7 @@ const opt = (name: string, dflt: string) => {
 const preset = opt('preset', 'mnist-ref') as UNetPresetName;
 const micro = Number(opt('micro', '32'));
 const reps = Number(opt('reps', '10'));
+const only = opt('only', '');
 
 const out: string[] = [];
 const log = (s = '') => void out.push(s);
@@ -118,34 +120,36 @@ async function gnFwdBwd(shape: number[], groups: number, silu: boolean): Promise
 }
 
 const cfg = unetPreset(preset);
-const restore = withoutFused();
-const { gnShapes } = await profileStep('unfused (tfjs ops)');
-restore();
-if (hasFused) await profileStep('fused kernels');
+if (only !== 'adamw') {
+  const restore = withoutFused();
+  const { gnShapes } = await profileStep('unfused (tfjs ops)');
+  restore();
+  if (hasFused) await profileStep('fused kernels');
 
-// GroupNorm + SiLU, per distinct shape.
-const distinct = new Map<string, { shape: number[]; n: number }>();
-for (const s of gnShapes) {
-  const k = s.shape.join('×');
-  distinct.set(k, { shape: s.shape, n: (distinct.get(k)?.n ?? 0) + 1 });
+  // GroupNorm + SiLU, per distinct shape.
+  const distinct = new Map<string, { shape: number[]; n: number }>();
+  for (const s of gnShapes) {
+    const k = s.shape.join('×');
+    distinct.set(k, { shape: s.shape, n: (distinct.get(k)?.n ?? 0) + 1 });
+  }
+  log();
+  log(`#### GroupNorm(${cfg.normNumGroups}) + SiLU, forward + backward (dx, dγ, dβ), ms per call`);
+  log();
+  log(`| shape | calls per step | unfused | fused | speed-up |`);
+  log('|---|---|---|---|---|');
+  let sumU = 0;
+  let sumF = 0;
+  for (const { shape, n } of distinct.values()) {
+    const r = withoutFused();
+    const u = await gnFwdBwd(shape, cfg.normNumGroups, true);
+    r();
+    const f = hasFused ? await gnFwdBwd(shape, cfg.normNumGroups, true) : NaN;
+    sumU += n * u;
+    sumF += n * f;
+    log(`| ${shape.join('×')} | ${n} | ${u.toFixed(2)} | ${f.toFixed(2)} | ${(u / f).toFixed(1)}× |`);
+  }
+  log(`| all ${gnShapes.length} calls of a step | | ${sumU.toFixed(1)} | ${sumF.toFixed(1)} | ${(sumU / sumF).toFixed(1)}× |`);
 }
-log();
-log(`#### GroupNorm(${cfg.normNumGroups}) + SiLU, forward + backward (dx, dγ, dβ), ms per call`);
-log();
-log(`| shape | calls per step | unfused | fused | speed-up |`);
-log('|---|---|---|---|---|');
-let sumU = 0;
-let sumF = 0;
-for (const { shape, n } of distinct.values()) {
-  const r = withoutFused();
-  const u = await gnFwdBwd(shape, cfg.normNumGroups, true);
-  r();
-  const f = hasFused ? await gnFwdBwd(shape, cfg.normNumGroups, true) : NaN;
-  sumU += n * u;
-  sumF += n * f;
-  log(`| ${shape.join('×')} | ${n} | ${u.toFixed(2)} | ${f.toFixed(2)} | ${(u / f).toFixed(1)}× |`);
-}
-log(`| all ${gnShapes.length} calls of a step | | ${sumU.toFixed(1)} | ${sumF.toFixed(1)} | ${(sumU / sumF).toFixed(1)}× |`);
 
 // AdamW over all parameters.
 {
@@ -157,17 +161,27 @@ log(`| all ${gnShapes.length} calls of a step | | ${sumU.toFixed(1)} | ${sumF.to
   log();
   log('| path | ms | kernel calls |');
   log('|---|---|---|');
-  for (const fused of [false, true]) {
-    const r = fused ? undefined : withoutFused();
+  const kernels = wasmKernels()!;
+  const module = kernels.module;
+  const paths = [
+    ['unfused (tfjs ops per tensor)', withoutFused],
+    ['fused, the kernel\'s JavaScript loop', () => {
+      kernels.module = (() => undefined) as unknown as WasmKernels['module'];
+      return () => void (kernels.module = module);
+    }],
+    ['fused, the SIMD module (one TfdAdamW call)', () => () => {}],
+  ] as const;
+  for (const [label, setup] of paths) {
+    const r = setup();
     const adam = createAdamW(params, { learningRate: 1e-6, noDecay: ['*.bias', '*.gamma', '*.beta'] });
     const ms = await timeMs(() => {
       adam.apply(grads);
       params[0]!.variable.dataSync();
     });
     const prof = await tf.profile(() => adam.apply(grads));
-    log(`| ${fused ? 'fused (one TfdAdamW call)' : 'unfused (tfjs ops per tensor)'} | ${ms.toFixed(1)} | ${prof.kernels.length} |`);
+    log(`| ${label} | ${ms.toFixed(1)} | ${prof.kernels.length} |`);
     adam.dispose();
-    r?.();
+    r();
   }
   tf.dispose(Object.values(grads));
 }

@@ -3,6 +3,7 @@ import { ADAMW_KERNEL, createAdamW, hasFusedAdamW, type AdamWOptions } from '@tf
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../initBackend.js';
 import { randn, relativeError } from '../testing/onBackends.js';
+import { useWasmVariant, wasmKernels, type WasmKernels } from './wasm/loader.js';
 
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm', quiet: true });
@@ -35,6 +36,18 @@ const shapes: Record<string, number[]> = {
 const names = Object.keys(shapes);
 const init = names.map((n, i) => randn(shapes[n]!, 10 + i));
 const gradSteps = [0, 1, 2].map((s) => names.map((n, i) => randn(shapes[n]!, 100 * (s + 1) + i).map((v) => v * (i + 1) * 0.1)));
+
+/** Runs `f` with the fused kernel's JavaScript loop instead of the SIMD module. */
+function withoutSimdModule<T>(f: () => T): T {
+  const k = wasmKernels()!;
+  const module = k.module;
+  k.module = (() => undefined) as unknown as WasmKernels['module'];
+  try {
+    return f();
+  } finally {
+    k.module = module;
+  }
+}
 
 /** Three steps on wasm, fused or not; 'frozen.kernel' never gets a gradient. */
 function run(fused: boolean, opts: AdamWOptions): Float32Array[] {
@@ -79,17 +92,58 @@ describe('the fused AdamW kernel on wasm', () => {
         learningRate: cfg.lr, beta1: cfg.b1, beta2: cfg.b2, epsilon: cfg.eps, weightDecay: cfg.wd, decayMode: mode,
         noDecay: ['*.bias', '*.gamma'], groups: [{ match: ['out.*'], learningRateScale: 0.5, weightDecay: 0.1 }],
       };
-      const fused = run(true, opts);
       const unfused = run(false, opts);
+      const paths: [string, () => Float32Array[]][] = [
+        ...wasmKernels()!.available.map((v) => [`SIMD ${v}`, () => { useWasmVariant(v); return run(true, opts); }] as [string, () => Float32Array[]]),
+        ['JavaScript', () => withoutSimdModule(() => run(true, opts))],
+      ];
+      for (const [path, f] of paths) {
+      const fused = f();
       names.forEach((n, i) => {
         const decay = n.endsWith('.bias') || n.endsWith('.gamma') ? 0 : n.startsWith('out.') ? 0.1 : cfg.wd;
         const lr = n.startsWith('out.') ? cfg.lr * 0.5 : cfg.lr;
         const want = n === 'frozen.kernel' ? Float64Array.from(init[i]!) : adamRef(init[i]!, gradSteps.map((s) => s[i]!), { ...cfg, lr, wd: decay, mode });
-        for (let j = 0; j < want.length; j++) expect(fused[i]![j]!, `${n}[${j}]`).toBeCloseTo(want[j]!, 5);
-        expect(relativeError(fused[i]!, unfused[i]!), n).toBeLessThan(1e-6);
+        for (let j = 0; j < want.length; j++) expect(fused[i]![j]!, `${path}: ${n}[${j}]`).toBeCloseTo(want[j]!, 5);
+        expect(relativeError(fused[i]!, unfused[i]!), `${path}: ${n}`).toBeLessThan(1e-6);
       });
+      }
+      useWasmVariant(wasmKernels()!.available.at(-1)!);
     });
   }
+
+  it('splits tensors over calls of the SIMD module (4M values each) without changing the update', async () => {
+    await tf.setBackend('wasm');
+    const sizes = [7, (1 << 22) + 5, 3];
+    // cheap deterministic values (tfjs' seeded normal generator is slow for 4M values)
+    const data = sizes.map((n, i) => Float32Array.from({ length: n }, (_, j) => Math.sin(j * 0.37 + i)));
+    const grads = sizes.map((n, i) => Float32Array.from({ length: n }, (_, j) => 0.1 * Math.cos(j * 1.13 + i)));
+    const runOnce = (fused: boolean) => {
+      const saved = tf.getKernel(ADAMW_KERNEL, 'wasm')!;
+      if (!fused) tf.unregisterKernel(ADAMW_KERNEL, 'wasm');
+      try {
+        const vars = data.map((d) => tf.tidy(() => tf.variable(tf.tensor1d(d))));
+        const opt = createAdamW(vars.map((variable, i) => ({ name: `w${i}`, variable })), { learningRate: 0.01, weightDecay: 0.1 });
+        const g: Record<string, tf.Tensor> = {};
+        grads.forEach((d, i) => (g[`w${i}`] = tf.tensor1d(d)));
+        opt.apply(g);
+        opt.apply(g);
+        const out = vars.map((v) => v.dataSync().slice() as Float32Array);
+        opt.dispose();
+        tf.dispose([...vars, ...Object.values(g)]);
+        return out;
+      } finally {
+        if (!fused) tf.registerKernel(saved);
+      }
+    };
+    const fused = runOnce(true);
+    const unfused = runOnce(false);
+    sizes.forEach((_, i) => expect(relativeError(fused[i]!, unfused[i]!), `w${i}`).toBeLessThan(1e-6));
+    // around the chunk boundary (value 4,194,296 of w1 is the first of the second call)
+    for (const j of [0, (1 << 22) - 9, (1 << 22) - 8, (1 << 22) + 4]) {
+      const want = adamRef(data[1]!.subarray(j, j + 1), [grads[1]!.subarray(j, j + 1), grads[1]!.subarray(j, j + 1)], { lr: 0.01, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.1, mode: 'decoupled' });
+      expect(fused[1]![j]!).toBeCloseTo(want[0]!, 5);
+    }
+  }, 60_000);
 
   it('refuses a gradient of the wrong shape before touching anything, leaking nothing', async () => {
     await tf.setBackend('wasm');
