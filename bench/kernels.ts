@@ -36,6 +36,7 @@ const layers: Layer[] = [
   { name: 'ref 14² 3×3 128→64 (up, skip concat)', hw: 14, ci: 128, co: 64, k: 3, s: 1 },
   { name: 'ref 7² 3×3 64→64', hw: 7, ci: 64, co: 64, k: 3, s: 1 },
   { name: 'ref 28² 3×3 1→32 (conv_in)', hw: 28, ci: 1, co: 32, k: 3, s: 1 },
+  { name: 'ref 28² 3×3 32→1 (conv_out)', hw: 28, ci: 32, co: 1, k: 3, s: 1 },
   { name: 'ref 14² 1×1 32→64 (res skip)', hw: 14, ci: 32, co: 64, k: 1, s: 1 },
   { name: 'tiny 28² 3×3 8→8', hw: 28, ci: 8, co: 8, k: 3, s: 1 },
   { name: 'tiny 14² 3×3 16→16', hw: 14, ci: 16, co: 16, k: 3, s: 1 },

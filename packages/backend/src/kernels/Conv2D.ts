@@ -102,23 +102,24 @@ export function rememberStockConv2D(): void {
 const same = (v: number | [number, number] | undefined) => v === undefined || (Array.isArray(v) ? v[0] === 1 && v[1] === 1 : v === 1);
 
 /**
- * Fewest input and output channels the Winograd path takes: below that the
- * transforms outweigh the products it saves and XNNPACK's direct convolution
- * is faster (bench/kernels.ts: conv_in 1→32, conv_out 32→1).
+ * Fewest input channels the Winograd path takes: with 1–3 the input transform
+ * (on channels padded to 4) outweighs the products it saves and XNNPACK's
+ * direct convolution is faster (bench/kernels.ts: conv_in 1→32). Few output
+ * channels are fine: 32→1 runs about 1.4× XNNPACK's speed.
  */
-export const WINOGRAD_MIN_CHANNELS = 4;
+export const WINOGRAD_MIN_IN_CHANNELS = 4;
 
 /** True when `conv2D` runs this convolution by Winograd (once the module is loaded), false when tfjs' own kernel does. */
 export function usesWinograd(xShape: readonly number[], filterShape: readonly number[], attrs: Pick<tf.Conv2DAttrs, 'strides' | 'dilations' | 'dataFormat'>): boolean {
   return xShape.length === 4 && filterShape.length === 4 && filterShape[0] === 3 && filterShape[1] === 3 &&
     same(attrs.strides) && same(attrs.dilations) && (attrs.dataFormat ?? 'NHWC') === 'NHWC' &&
     xShape.every((d) => d > 0) && xShape[3] === filterShape[2] &&
-    filterShape[2]! >= WINOGRAD_MIN_CHANNELS && filterShape[3]! >= WINOGRAD_MIN_CHANNELS;
+    filterShape[2]! >= WINOGRAD_MIN_IN_CHANNELS && filterShape[3]! >= 1;
 }
 
 /**
  * tfjs' Conv2D on wasm: 3×3, stride 1, dilation 1, NHWC float32 convolutions
- * (any padding) with at least WINOGRAD_MIN_CHANNELS channels each side by
+ * (any padding) with at least WINOGRAD_MIN_IN_CHANNELS input channels by
  * Winograd in the project's wasm module; the rest, and everything before the
  * module is loaded, by tfjs' own kernel.
  */
