@@ -10,6 +10,10 @@
  *
  *   npx tsx --conditions=source apps/experiments/src/memorization-unet.ts --steps 3000
  *   (env: SIZES=16,64,256,1024,all  NETS=conditioned,unconditioned  NUM_SAMPLES=256  SAMPLE_STEPS=50  LOSS_IMAGES=256)
+ *
+ * A sweep continues: rows of the same recipe already in memorization-unet.json
+ * are kept and not rerun, so it can be split over processes (NETS, SIZES) or
+ * stopped and started again; the table is merged with the file when written.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
@@ -21,7 +25,9 @@ import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { createTrainer, createValidation } from '@tfjs-diffusion/training';
 import { imageGridPng, linePlotPng } from '@tfjs-diffusion/viz/node';
 import { memorizationRate, neighbourGrid } from '@tfjs-diffusion/evaluation';
-import { markdownTable, stepBudget, writeJsonResult, writeResult } from './common.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { markdownTable, resultsDir, stepBudget, writeJsonResult, writeResult } from './common.js';
 
 await initBackend({ prefer: process.env.BACKEND === 'cpu' ? 'cpu' : 'wasm' });
 const steps = stepBudget(3000);
@@ -40,14 +46,28 @@ const held = { images: tf.tensor4d(heldOut.images, heldOut.shape), timesteps: 10
 const heldLoss = createValidation({ ...held, images: tf.slice(held.images, 0, lossImages) as tf.Tensor4D }, schedule);
 
 type Row = { network: string; n: number; steps: number; trainLoss: number; heldOutLoss: number; memorizationRate: number; meanNearestDistance: number; seconds: number };
+const jsonFile = join(resultsDir, 'memorization-unet.json');
+const recipe = { steps, batchSize, numSamples, sampleSteps };
+// Rows of the same recipe from an earlier (or concurrent) run of the sweep.
+const earlier = (): Row[] => {
+  if (!existsSync(jsonFile)) return [];
+  const saved = JSON.parse(readFileSync(jsonFile, 'utf8')) as typeof recipe & { rows?: Row[] };
+  const same = (Object.keys(recipe) as (keyof typeof recipe)[]).every((k) => saved[k] === recipe[k]);
+  return same ? (saved.rows ?? []) : [];
+};
+const key = (r: { network: string; n: number }) => `${r.network}/${r.n}`;
+const done = new Set(earlier().map(key));
 const rows: Row[] = [];
-const grids: string[] = [];
 const total = nets.length * sizes.length;
 let k = 0;
 for (const net of nets) {
   const timeConditioning = net === 'conditioned';
   for (const n of sizes) {
     k++;
+    if (done.has(key({ network: net, n }))) {
+      process.stderr.write(`run ${k}/${total} (${net}, n = ${n}): in ${jsonFile} already, kept\n`);
+      continue;
+    }
     const train = subset(pool, n, { balanced: true, seed: 1 });
     const m = Math.min(n, lossImages);
     const trainImages = tf.tensor4d(train.images.subarray(0, m * 784), [m, 28, 28, 1]);
@@ -87,7 +107,6 @@ for (const net of nets) {
     first.dispose();
     const file = `memorization-unet-neighbours-${net}-n${n}.png`;
     await writeResult(file, imageGridPng(g.pixels, { n: g.n, height: 28, width: 28, channels: 1, cols: g.cols, scale: 2 }));
-    grids.push(file);
     tf.dispose(samples);
     trainLoss.dispose();
     await trainer.dispose();
@@ -96,6 +115,18 @@ for (const net of nets) {
 }
 heldLoss.dispose();
 held.images.dispose();
+// Merged with what the file holds now, ordered by network then n.
+{
+  const mine = new Set(rows.map(key));
+  const order = ['conditioned', 'unconditioned'];
+  rows.push(...earlier().filter((r) => !mine.has(key(r))));
+  rows.sort((a, b) => order.indexOf(a.network) - order.indexOf(b.network) || a.n - b.n);
+}
+const netsShown = order(rows.map((r) => r.network));
+function order(names: string[]): string[] {
+  return ['conditioned', 'unconditioned'].filter((x) => names.includes(x));
+}
+const grids = rows.map((r) => `memorization-unet-neighbours-${r.network}-n${r.n}.png`);
 
 const crossing = (net: string) => {
   const r = rows.filter((x) => x.network === net);
@@ -109,14 +140,14 @@ const crossing = (net: string) => {
   }
   return undefined;
 };
-const crossings = Object.fromEntries(nets.map((net) => [net, crossing(net) ?? null]));
+const crossings = Object.fromEntries(netsShown.map((net) => [net, crossing(net) ?? null]));
 await writeResult('memorization-unet.png', linePlotPng({
   title: 'mnist-tiny U-Net on n MNIST digits: memorization vs n',
   xLabel: 'log2 training images n', yLabel: 'memorization rate (NN1/NN2 < 1/3)', width: 640, height: 400,
-  series: nets.map((net) => ({ name: net === 'conditioned' ? 'time-conditioned' : 'timeConditioning: false', x: rows.filter((r) => r.network === net).map((r) => Math.log2(r.n)), y: rows.filter((r) => r.network === net).map((r) => r.memorizationRate) })),
+  series: netsShown.map((net) => ({ name: net === 'conditioned' ? 'time-conditioned' : 'timeConditioning: false', x: rows.filter((r) => r.network === net).map((r) => Math.log2(r.n)), y: rows.filter((r) => r.network === net).map((r) => r.memorizationRate) })),
 }));
 const command = `npx tsx --conditions=source apps/experiments/src/memorization-unet.ts --steps ${steps}`;
-await writeJsonResult('memorization-unet', { command, steps, batchSize, numSamples, sampleSteps, sizes, crossings, rows });
+await writeJsonResult('memorization-unet', { command, ...recipe, sizes: [...new Set(rows.map((r) => r.n))], crossings, rows });
 const md = [
   '# Memorization versus n: a trained U-Net copies small training sets',
   '',
@@ -130,7 +161,7 @@ const md = [
   markdownTable(['network', 'n train', 'steps', 'train loss', 'held-out loss', 'memorization rate (NN1/NN2 < 1/3)', 'mean d(nearest train)', 'training s'],
     rows.map((r) => [r.network, r.n, r.steps, r.trainLoss, r.heldOutLoss, r.memorizationRate, r.meanNearestDistance, r.seconds])),
   '',
-  `n where the rate crosses 0.5 (log-linear between sizes): ${nets.map((net) => `${net} ${crossings[net] ?? 'not crossed'}`).join(', ')}.`,
+  `n where the rate crosses 0.5 (log-linear between sizes): ${netsShown.map((net) => `${net} ${crossings[net] ?? 'not crossed'}`).join(', ')}.`,
   'Target (issue 19): rate ≥ 0.5 at n = 16 and ≤ 0.05 on the whole set.',
   '',
   `Plot: \`memorization-unet.png\`; neighbour grids (8 samples, each beside its 3 nearest training digits): ${grids.map((g) => `\`${g}\``).join(', ')}.`,

@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 const app = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tsx = join(app, 'node_modules', '.bin', 'tsx');
 
-function runScript(script: string, env: Record<string, string>, args: string[] = []): string {
-  const dir = mkdtempSync(join(tmpdir(), `exp-${script}-`));
+function runScript(script: string, env: Record<string, string>, args: string[] = [], into?: string): string {
+  const dir = into ?? mkdtempSync(join(tmpdir(), `exp-${script}-`));
   try {
     execFileSync(tsx, ['--conditions=source', join(app, 'src', `${script}.ts`), ...args], {
       cwd: app, env: { ...process.env, RESULTS_DIR: dir, ...env }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 900_000,
@@ -45,10 +45,15 @@ describe('experiment scripts at a tiny budget', () => {
     expect(t.rows.every((r: { tunedLoss: number; scratchLoss: number }) => Number.isFinite(r.tunedLoss) && Number.isFinite(r.scratchLoss))).toBe(true);
   }, 900_000);
 
-  it('memorization-unet (U-Net sweep, conditioned and timeConditioning: false)', () => {
-    const dir = runScript('memorization-unet', { SIZES: '16,64', NUM_SAMPLES: '4', SAMPLE_STEPS: '2', LOSS_IMAGES: '8' }, ['--steps', '2']);
+  it('memorization-unet (U-Net sweep, conditioned and timeConditioning: false; a sweep continues)', () => {
+    const tiny = { NUM_SAMPLES: '4', SAMPLE_STEPS: '2', LOSS_IMAGES: '8' };
+    // The sweep split over two calls: the second keeps the first's row and adds its own.
+    const dir = runScript('memorization-unet', { ...tiny, SIZES: '16', NETS: 'unconditioned' }, ['--steps', '2']);
+    const first = table(dir, 'memorization-unet').rows[0];
+    runScript('memorization-unet', { ...tiny, SIZES: '16,64' }, ['--steps', '2'], dir);
     const t = table(dir, 'memorization-unet');
     expect(t.rows.map((r: { network: string; n: number }) => [r.network, r.n])).toEqual([['conditioned', 16], ['conditioned', 64], ['unconditioned', 16], ['unconditioned', 64]]);
+    expect(t.rows[2]).toEqual(first);
     for (const r of t.rows) {
       expect(r.memorizationRate).toBeGreaterThanOrEqual(0);
       expect(Number.isFinite(r.trainLoss) && Number.isFinite(r.heldOutLoss) && r.meanNearestDistance > 0).toBe(true);
