@@ -12,31 +12,29 @@ export { heapStart } from './lib/simd';
 
 const BLOCK: i32 = 32;
 
-// exp(t) for t ≤ 0 on four lanes: t = n·ln2 + r, |r| ≤ ln2/2, 2^n·p(r) with
-// XNNPACK's degree-5 minimax polynomial (rr2-p5); t below −87 gives 0.
-// @ts-ignore: decorator
-@inline
-function expNeg(t: v128): v128 {
-  t = f32x4.max(t, f32x4.splat(-87.0));
-  const n = f32x4.nearest(f32x4.mul(t, f32x4.splat(1.44269504)));
-  let r = madd(n, f32x4.splat(-0.693145751953125), t);
-  r = madd(n, f32x4.splat(-1.428606765330187e-6), r);
-  let p = madd(f32x4.splat(0.008289290592074394), r, f32x4.splat(0.04189782217144966));
-  p = madd(p, r, f32x4.splat(0.16667652130126953));
-  p = madd(p, r, f32x4.splat(0.4999915063381195));
-  p = madd(p, r, f32x4.splat(0.9999997019767761));
-  p = madd(p, r, f32x4.splat(1.0));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(p, scale);
-}
-
-// sigmoid(z) = 1/(1 + e^−z), from e = e^−|z| so nothing overflows.
+// sigmoid on four lanes as XNNPACK's rr2-p5 (wasmsimd): f = e/(1 + e) with
+// e = exp(−|z|) = 2^n·p(r), n by the magic-bias trick (its low bits, shifted,
+// are 2^n's exponent field), r = −|z| − n·ln2 in two steps, p of degree 5;
+// f is 0 below exp's denormal cutoff; sigmoid(z) = z ≥ 0 ? 1 − f : f.
 // @ts-ignore: decorator
 @inline
 function sigmoid(z: v128): v128 {
-  const e = expNeg(f32x4.neg(f32x4.abs(z)));
-  const inv = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
-  return v128.bitselect(inv, f32x4.mul(e, inv), f32x4.ge(z, f32x4.splat(0.0)));
+  const magic = f32x4.splat(12583039.0);
+  const vz = f32x4.neg(f32x4.abs(z));
+  let vn = madd(vz, f32x4.splat(1.4426950216293335), magic);
+  const vs = i32x4.shl(vn, 23);
+  vn = f32x4.sub(vn, magic);
+  let vt = madd(vn, f32x4.splat(-0.693145751953125), vz);
+  vt = madd(vn, f32x4.splat(-1.428606765330187e-6), vt);
+  let vp = madd(f32x4.splat(0.008289290592074394), vt, f32x4.splat(0.04189782217144966));
+  vp = madd(vp, vt, f32x4.splat(0.16667652130126953));
+  vp = madd(vp, vt, f32x4.splat(0.4999915063381195));
+  vp = madd(vp, vt, f32x4.splat(0.9999997019767761));
+  vt = f32x4.mul(vt, vs);
+  const ve = madd(vt, vp, vs);
+  let vf = f32x4.div(ve, f32x4.add(ve, f32x4.splat(1.0)));
+  vf = v128.andnot(vf, f32x4.lt(vz, f32x4.splat(-87.33654022216797)));
+  return v128.bitselect(f32x4.sub(f32x4.splat(1.0), vf), vf, f32x4.ge(z, f32x4.splat(0.0)));
 }
 
 // Scratch offsets (bytes from s) for C channels.
@@ -112,7 +110,6 @@ export function groupNormForward(x: usize, gamma: usize, beta: usize, y: usize, 
   const rstd = f32At(s, C, 3);
   const scale = f32At(s, C, 4);
   const shift = f32At(s, C, 5);
-  const one = f32x4.splat(1.0);
   for (let b = 0; b < B; b++) {
     const off = (<usize>(b * P * C)) << 2;
     stats(x + off, P, C, G, eps, s);
@@ -130,10 +127,7 @@ export function groupNormForward(x: usize, gamma: usize, beta: usize, y: usize, 
         const o = <usize>c << 2;
         const z = madd(v128.load(xs + ro + o), v128.load(scale + o), v128.load(shift + o));
         if (silu) {
-          const e = expNeg(f32x4.neg(f32x4.abs(z)));
-          const inv = f32x4.div(one, f32x4.add(one, e));
-          const sg = v128.bitselect(inv, f32x4.mul(e, inv), f32x4.ge(z, f32x4.splat(0.0)));
-          v128.store(ys + ro + o, f32x4.mul(z, sg));
+          v128.store(ys + ro + o, f32x4.mul(z, sigmoid(z)));
         } else {
           v128.store(ys + ro + o, z);
         }
