@@ -132,13 +132,13 @@ describe('the fused GroupNorm(+SiLU) kernel on wasm', () => {
 
 describe('the U-Net with the fused kernel', () => {
   /** Output and parameter gradients of mnist-tiny on wasm, with the fused kernels registered or not. */
-  async function unetRun(fused: boolean, overrides: Parameters<typeof unetPreset>[1] = {}) {
+  async function unetRun(fused: boolean, preset: Parameters<typeof unetPreset>[0], overrides: Parameters<typeof unetPreset>[1] = {}) {
     await tf.setBackend('wasm');
     const saved = [GROUP_NORM_KERNEL, GROUP_NORM_GRAD_KERNEL].map((k) => tf.getKernel(k, 'wasm')!);
     if (!fused) for (const k of saved) tf.unregisterKernel(k.kernelName, 'wasm');
     try {
       expect(hasFusedGroupNorm()).toBe(fused);
-      const net = new UNet(unetPreset('mnist-tiny', overrides), { seed: 3 });
+      const net = new UNet(unetPreset(preset, overrides), { seed: 3 });
       const x = tf.randomNormal([4, 28, 28, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
       const t = tf.tensor1d([10, 300, 600, 990]);
       const labels = tf.tensor1d([1, 4, 7, 10], 'int32');
@@ -155,15 +155,16 @@ describe('the U-Net with the fused kernel', () => {
     }
   }
 
-  const variants: [string, Parameters<typeof unetPreset>[1]][] = [
-    ['mnist-tiny', {}],
-    ['mnist-tiny with scale_shift (GroupNorm without SiLU) and attention', { resnetTimeScaleShift: 'scale_shift', attentionResolutions: [7] }],
+  const variants: [string, Parameters<typeof unetPreset>[0], Parameters<typeof unetPreset>[1]][] = [
+    ['mnist-tiny', 'mnist-tiny', {}],
+    ['mnist-tiny with scale_shift (GroupNorm without SiLU) and attention', 'mnist-tiny', { resnetTimeScaleShift: 'scale_shift', attentionResolutions: [7] }],
+    ['mnist-ref, with dropout', 'mnist-ref', {}],
   ];
-  for (const [label, overrides] of variants) {
+  for (const [label, preset, overrides] of variants) {
     it(`gives the same output and training gradients as the tfjs ops (${label})`, async () => {
       const before = tf.memory().numTensors;
-      const a = await unetRun(false, overrides);
-      const b = await unetRun(true, overrides);
+      const a = await unetRun(false, preset, overrides);
+      const b = await unetRun(true, preset, overrides);
       expect(tf.memory().numTensors).toBe(before);
       expect(relativeError(b.y, a.y)).toBeLessThan(1e-5);
       a.grads.forEach((g, i) => expect(relativeError(b.grads[i]!, g), `parameter ${i}`).toBeLessThan(1e-4));
