@@ -116,22 +116,27 @@ async function unet(): Promise<void> {
     let calls = 0;
     const t0 = performance.now();
     while (performance.now() - t0 < seconds * 1000) { f(); calls++; }
-    return ((calls * n) / ((performance.now() - t0) / 1000)).toFixed(2);
+    return (calls * n) / ((performance.now() - t0) / 1000);
   };
-  console.log('mnist-ref U-Net on wasm, 1 thread');
+  // The two alternate, three rounds each; the best of each is kept (other work on a shared machine only slows a run down).
+  const configs = [['tfjs wasm (XNNPACK)', stockConv], ['Winograd F(4×4,3×3)', ours]] as const;
+  const best = configs.map(() => ({ f: 0, g: 0 }));
+  for (let round = 0; round < 3; round++) {
+    configs.forEach(([, config], i) => {
+      tf.unregisterKernel(tf.Conv2D, 'wasm');
+      tf.registerKernel(config);
+      best[i]!.f = Math.max(best[i]!.f, rate(64, () => tf.tidy(() => void net.predict(fwd.x, fwd.t, { classLabels: fwd.labels }).dataSync()), 2));
+      best[i]!.g = Math.max(best[i]!.g, rate(32, () => tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(net.predict(tr.x, tr.t, { classLabels: tr.labels }))) as tf.Scalar, params);
+        value.dataSync();
+        tf.dispose(grads);
+      }), 4));
+    });
+  }
+  console.log('mnist-ref U-Net on wasm, 1 thread (best of 3 alternating rounds)');
   console.log('| Conv2D | forward img/s (batch 64) | loss + gradients img/s (batch 32) |');
   console.log('|---|---|---|');
-  for (const [name, config] of [['tfjs wasm (XNNPACK)', stockConv], ['Winograd F(4×4,3×3)', ours]] as const) {
-    tf.unregisterKernel(tf.Conv2D, 'wasm');
-    tf.registerKernel(config);
-    const f = rate(64, () => tf.tidy(() => void net.predict(fwd.x, fwd.t, { classLabels: fwd.labels }).dataSync()), 4);
-    const g = rate(32, () => tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(net.predict(tr.x, tr.t, { classLabels: tr.labels }))) as tf.Scalar, params);
-      value.dataSync();
-      tf.dispose(grads);
-    }), 8);
-    console.log(`| ${name} | ${f} | ${g} |`);
-  }
+  configs.forEach(([name], i) => console.log(`| ${name} | ${best[i]!.f.toFixed(2)} | ${best[i]!.g.toFixed(2)} |`));
   tf.unregisterKernel(tf.Conv2D, 'wasm');
   tf.registerKernel(ours);
 }
