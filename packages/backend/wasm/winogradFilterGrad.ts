@@ -14,9 +14,10 @@
 //   U   [pos][nb][chunk][4 lanes]
 //   V   [pos][cb][chunk][8 lanes]
 //   acc [pos][nb][cb][4 ci][8 co]
-// Lanes past Ci (Co) read whatever follows in memory (the caller leaves 32
-// bytes of slack after x and dy); they only reach rows (columns) of M that the
-// final transform never stores.
+// The caller copies x and dy in with their zero padding (every tile is then
+// whole: no bounds checks here). Lanes past Ci (Co) read whatever follows in
+// memory (the caller leaves 32 bytes of slack after x and dy); they only reach
+// rows (columns) of M that the final transform never stores.
 
 import { madd } from "./lib/simd";
 export { heapStart } from "./lib/simd";
@@ -172,22 +173,22 @@ function microKernel(a: usize, pu: usize, pv: usize, len: i32): void {
 export function workBytes(m: i32, ci: i32, co: i32, chunk: i32): usize {
   const n = <usize>(m + 2);
   const ci4 = <usize>roundUp(ci, 4), co8 = <usize>roundUp(co, 8);
-  return 2 * TMP_BYTES + n * n * ci4 * 4 + <usize>(m * m) * co8 * 4
+  return 2 * TMP_BYTES
     + n * n * ci4 * <usize>chunk * 4 + n * n * co8 * <usize>chunk * 4 + n * n * ci4 * co8 * 4;
 }
 
 const TMP_BYTES: usize = 6 * 6 * 16;
 
 /**
- * dW [3, 3, Ci, Co] at `out` from x [B, H, W, Ci] and dy [B, OH, OW, Co] (NHWC,
- * each followed by 32 bytes of slack), a 3×3 stride-1 convolution padded by
- * (padTop, padLeft) before the first row and column; m = 2 or 4 picks F(3,m).
- * `work` holds workBytes(m, Ci, Co, chunk) bytes.
+ * dW [3, 3, Ci, Co] at `out` from x and dy laid out by the caller with their
+ * zero padding in place: x [B, tilesH·m + 2, tilesW·m + 2, Ci] (the image at
+ * its padding offset, zeros around it) and dy [B, tilesH·m, tilesW·m, Co]
+ * (zeros past its last row and column), each followed by 32 bytes of slack.
+ * m = 2 or 4 picks F(3,m). `work` holds workBytes(m, Ci, Co, chunk) bytes.
  */
 export function filterGrad(
   m: i32, x: usize, dy: usize, out: usize, work: usize,
-  B: i32, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32,
-  padTop: i32, padLeft: i32, chunk: i32,
+  B: i32, Ci: i32, Co: i32, tilesH: i32, tilesW: i32, chunk: i32,
 ): void {
   const n = m + 2;
   const nn = <usize>(n * n);
@@ -197,9 +198,7 @@ export function filterGrad(
   // carve the work area
   const tmp = work;
   const tmp2 = tmp + TMP_BYTES;
-  const xwin = tmp2 + TMP_BYTES;
-  const dywin = xwin + nn * <usize>ci4 * 4;
-  const U = dywin + <usize>(m * m * co8) * 4;
+  const U = tmp2 + TMP_BYTES;
   const V = U + nn * <usize>ci4 * chunkU * 4;
   const acc = V + nn * <usize>co8 * chunkU * 4;
   const accBytes = nn * <usize>ci4 * <usize>co8 * 4;
@@ -210,58 +209,30 @@ export function filterGrad(
   const vC = chunkU << 5;            // V: between output-channel blocks
   const vPos = <usize>cb * vC;       // V: between positions
   const xPix = <usize>Ci << 2, dyPix = <usize>Co << 2;
-  const tilesH = (OH + m - 1) / m, tilesW = (OW + m - 1) / m;
+  const xRow = <usize>(tilesW * m + 2) * xPix, dyRow = <usize>(tilesW * m) * dyPix;
+  const xImage = <usize>(tilesH * m + 2) * xRow, dyImage = <usize>(tilesH * m) * dyRow;
+  const xStep = <usize>m * xPix, dyStep = <usize>m * dyPix;
   const tiles = B * tilesH * tilesW;
 
+  // the tile after (b, th, tw) in row-major order, as pointers into x and dy
+  let b = 0, th = 0, tw = 0;
+  let xs = x, ds = dy;
   for (let t0 = 0; t0 < tiles; t0 += chunk) {
     const len = min(chunk, tiles - t0);
     for (let tc = 0; tc < len; tc++) {
-      const t = t0 + tc;
-      const b = t / (tilesH * tilesW);
-      const r = t - b * tilesH * tilesW;
-      const oh0 = (r / tilesW) * m, ow0 = (r % tilesW) * m;
-      const ih0 = oh0 - padTop, iw0 = ow0 - padLeft;
-      // x window: in place when inside the image, else gathered with zeros
-      let xs: usize, xrs: usize, xcs: usize;
-      if (ih0 >= 0 && iw0 >= 0 && ih0 + n <= H && iw0 + n <= W) {
-        xs = x + (<usize>((b * H + ih0) * W + iw0)) * xPix;
-        xrs = <usize>W * xPix;
-        xcs = xPix;
+      transformX(m, xs, xRow, xPix, nb, U + (<usize>tc << 4), uC, uPos, tmp);
+      transformDy(m, ds, dyRow, dyPix, co8 >> 2, V + (<usize>tc << 5), vC, vPos, tmp);
+      if (++tw < tilesW) {
+        xs += xStep;
+        ds += dyStep;
       } else {
-        xcs = <usize>ci4 << 2;
-        xrs = <usize>n * xcs;
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j < n; j++) {
-            const dst = xwin + <usize>i * xrs + <usize>j * xcs;
-            const ih = ih0 + i, iw = iw0 + j;
-            if (ih >= 0 && ih < H && iw >= 0 && iw < W) memory.copy(dst, x + <usize>((b * H + ih) * W + iw) * xPix, xPix);
-            else memory.fill(dst, 0, xcs);
-          }
-        }
-        xs = xwin;
+        tw = 0;
+        if (++th == tilesH) { th = 0; b++; }
+        xs = x + <usize>b * xImage + <usize>(th * m) * xRow;
+        ds = dy + <usize>b * dyImage + <usize>(th * m) * dyRow;
       }
-      transformX(m, xs, xrs, xcs, nb, U + (<usize>tc << 4), uC, uPos, tmp);
-      // dy tile: zero past the last row and column
-      let ds: usize, drs: usize, dcs: usize;
-      if (oh0 + m <= OH && ow0 + m <= OW) {
-        ds = dy + <usize>((b * OH + oh0) * OW + ow0) * dyPix;
-        drs = <usize>OW * dyPix;
-        dcs = dyPix;
-      } else {
-        dcs = <usize>co8 << 2;
-        drs = <usize>m * dcs;
-        for (let i = 0; i < m; i++) {
-          for (let j = 0; j < m; j++) {
-            const dst = dywin + <usize>i * drs + <usize>j * dcs;
-            if (oh0 + i < OH && ow0 + j < OW) memory.copy(dst, dy + <usize>((b * OH + oh0 + i) * OW + ow0 + j) * dyPix, dyPix);
-            else memory.fill(dst, 0, dcs);
-          }
-        }
-        ds = dywin;
-      }
-      transformDy(m, ds, drs, dcs, co8 >> 2, V + (<usize>tc << 5), vC, vPos, tmp);
     }
-    // M[pos] += U[pos]ᵀ-chunk · V[pos]-chunk
+  // M[pos] += U[pos]ᵀ-chunk · V[pos]-chunk
     for (let pos: usize = 0; pos < nn; pos++) {
       for (let c = 0; c < nb; c++) {
         const pu = U + pos * uPos + <usize>c * uC;

@@ -77,11 +77,15 @@ export function conv2DBackpropFilterIm2col(args: {
 /** Winograd tile: F(3×3, 2×2) reads 4×4 windows of x, F(3×3, 4×4) 6×6 ones. */
 export type FilterGradTile = 2 | 4;
 
-/** Tiles per chunk: a chunk's transformed x and dy for one position (chunk·(Ci+Co)·4 bytes) stay near 16 KB, in L1. */
+/**
+ * Tiles per chunk: a chunk's transformed x and dy for one position
+ * (chunk·(Ci+Co)·4 bytes) stay near 16 KB, in L1, and for all positions in
+ * L2 (at most 32 tiles: larger chunks measured slower on the U-Net's layers).
+ */
 function chunkFor(ci: number, co: number): number {
   const ci4 = Math.ceil(ci / 4) * 4;
   const co8 = Math.ceil(co / 8) * 8;
-  return Math.max(16, Math.min(128, Math.floor(4096 / (ci4 + co8))));
+  return Math.max(16, Math.min(32, Math.floor(4096 / (ci4 + co8))));
 }
 
 /**
@@ -116,10 +120,17 @@ export function conv2DBackpropFilterWinograd(args: {
   // views taken after makeOutput: allocating may grow (and move) tfjs' heap
   const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
   const chunk = chunkFor(ci, co);
-  // x and dy each followed by 32 bytes of slack: the kernel's channel vectors may read past a pixel's last channel
+  const tilesH = Math.ceil(oh / tile);
+  const tilesW = Math.ceil(ow / tile);
+  // x and dy copied in with their zero padding: x [B, tilesH·m+2, tilesW·m+2, Ci], dy [B, tilesH·m, tilesW·m, Co]
+  const hp = tilesH * tile + 2;
+  const wp = tilesW * tile + 2;
+  const ohp = tilesH * tile;
+  const owp = tilesW * tile;
+  // each followed by 32 bytes of slack: the kernel's channel vectors may read past a pixel's last channel
   const bytes = (n: number) => Math.ceil((n * 4 + 32) / 64) * 64;
-  const nx = b * h * w * ci;
-  const ndy = b * oh * ow * co;
+  const nx = b * hp * wp * ci;
+  const ndy = b * ohp * owp * co;
   const nout = 9 * ci * co;
   const xAt = m.base;
   const dyAt = xAt + bytes(nx);
@@ -127,13 +138,40 @@ export function conv2DBackpropFilterWinograd(args: {
   const workAt = outAt + bytes(nout);
   m.reserve(workAt - m.base + (m.exports.workBytes!(tile, ci, co, chunk) as number));
   const mem = m.f32();
-  mem.set(view(x), xAt >> 2);
+  copyPadded(mem, xAt >> 2, view(x), b, h, w, ci, hp, wp, info.padInfo.top, info.padInfo.left);
   mem.fill(0, (xAt >> 2) + nx, (xAt >> 2) + nx + 8);
-  mem.set(view(dy), dyAt >> 2);
+  copyPadded(mem, dyAt >> 2, view(dy), b, oh, ow, co, ohp, owp, 0, 0);
   mem.fill(0, (dyAt >> 2) + ndy, (dyAt >> 2) + ndy + 8);
-  m.exports.filterGrad!(tile, xAt, dyAt, outAt, workAt, b, h, w, ci, oh, ow, co, info.padInfo.top, info.padInfo.left, chunk);
+  m.exports.filterGrad!(tile, xAt, dyAt, outAt, workAt, b, ci, co, tilesH, tilesW, chunk);
   view(out).set(mem.subarray(outAt >> 2, (outAt >> 2) + nout));
   return out;
+}
+
+/**
+ * Copies NHWC `src` [b, h, w, c] into `dst` from index `at` as [b, hp, wp, c]
+ * with image row r at padded row r + top and column q at q + left, zeros
+ * elsewhere (rows or columns falling outside hp × wp are dropped).
+ */
+function copyPadded(dst: Float32Array, at: number, src: Float32Array, b: number, h: number, w: number, c: number,
+  hp: number, wp: number, top: number, left: number): void {
+  const rowLen = wp * c;
+  const c0 = Math.max(0, left);                 // first padded column holding image data
+  const q0 = c0 - left;                         // its image column
+  const cols = Math.max(0, Math.min(w - q0, wp - c0));
+  for (let i = 0; i < b; i++) {
+    for (let r = 0; r < hp; r++) {
+      const d = at + (i * hp + r) * rowLen;
+      const ih = r - top;
+      if (ih < 0 || ih >= h || cols === 0) {
+        dst.fill(0, d, d + rowLen);
+        continue;
+      }
+      if (c0 > 0) dst.fill(0, d, d + c0 * c);
+      const s = ((i * h + ih) * w + q0) * c;
+      dst.set(src.subarray(s, s + cols * c), d + c0 * c);
+      if (c0 + cols < wp) dst.fill(0, d + (c0 + cols) * c, d + rowLen);
+    }
+  }
 }
 
 /**
