@@ -12,10 +12,15 @@
  * Conv2D and with the Winograd one (which the stride-1 input gradient also
  * goes through): forward img/s (batch 64) and loss + all gradients img/s
  * (batch 32).
+ *
+ * A second table compares the filter gradient's forms on wasm: XNNPACK's
+ * dilated convolution (the 3×3 form before Winograd) and Winograd
+ * F(3×3,2×2) / F(3×3,4×4) in both builds.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { initBackend, setWinogradTile, useWasmVariant, wasmKernels, type WasmVariant, type WinogradTile } from '../packages/backend/src/index.js';
+import { conv2DBackpropFilterDilated, conv2DBackpropFilterWinograd } from '../packages/backend/src/kernels/Conv2DBackpropFilter.js';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -88,6 +93,17 @@ function bench(l: Layer, b: number, ms: number, isWasm: boolean) {
   }
   r.filt = g(timeIt(direct(tf.getKernel(tf.Conv2DBackpropFilter, tf.getBackend())!, { x, dy }, { ...attrs, filterShape: w.shape }), ms));
   r.inp = g(timeIt(direct(tf.getKernel(tf.Conv2DBackpropInput, tf.getBackend())!, { dy, filter: w }, { ...attrs, inputShape: x.shape }), ms));
+  if (isWasm && l.k === 3) {
+    const fg = { inputs: { x, dy }, attrs: { ...attrs, filterShape: w.shape } as unknown as tf.NamedAttrMap, backend: tf.backend() };
+    r.filtBefore = g(timeIt(() => backend.disposeData(conv2DBackpropFilterDilated(fg).dataId), ms));
+    for (const [v, m] of winograd) {
+      if (l.s !== 1) continue;
+      useWasmVariant(v);
+      r[`filt_${v}${m}`] = g(timeIt(() => backend.disposeData(conv2DBackpropFilterWinograd(fg, m)!.dataId), ms));
+    }
+    useWasmVariant(wasmKernels()!.available.includes('relaxed') ? 'relaxed' : 'simd');
+    filterRows.push(`| ${b} | ${l.name} | ${r.filt} | ${r.filtBefore} | ${['simd2', 'simd4', 'relaxed2', 'relaxed4'].map((k) => r[`filt_${k}`] ?? '').join(' | ')} |`);
+  }
   r.stockInp = '';
   if (isWasm && stockInput !== undefined) {
     // it was unregistered before the backend started, so its setup never ran
@@ -147,6 +163,7 @@ if (process.argv.includes('--unet')) {
 }
 
 const rows: string[] = [];
+const filterRows: string[] = [];
 for (const backendName of withCpu ? ['wasm', 'cpu'] as const : ['wasm'] as const) {
   const info = await initBackend({ prefer: backendName, quiet: true });
   const b = backendName === 'wasm' ? batch : cpuBatch;
@@ -161,3 +178,7 @@ console.log('GFLOP/s of direct-convolution work (2·B·OH·OW·KH·KW·Ci·Co pe
 console.log('| backend | batch | layer | forward: XNNPACK (cpu: its conv) | Winograd F(2×2) simd | F(4×4) simd | F(2×2) relaxed | F(4×4) relaxed | filter grad | input grad | input grad (stock wasm) |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
+console.log('\nFilter gradient on wasm by form, GFLOP/s of direct-convolution work');
+console.log('| batch | layer | as registered | XNNPACK dilated conv (before) | Winograd F(3×3,2×2) simd | F(3×3,4×4) simd | F(3×3,2×2) relaxed | F(3×3,4×4) relaxed |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of filterRows) console.log(r);
