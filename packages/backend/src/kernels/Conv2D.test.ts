@@ -93,10 +93,12 @@ describe('Conv2D on wasm: Winograd 3×3 stride 1 against the cpu backend', () =>
     }
   });
 
-  it('the input gradient of a stride-1 3×3 convolution (through the forward kernel) matches cpu', async () => {
-    for (const [xs, co, pad] of [[[32, 14, 14, 64], 64, 'same'], [[2, 5, 9, 6], 10, 'valid'], [[4, 7, 7, 32], 1, 'same']] as const) {
+  it('the input gradient of a stride-1 3×3 convolution (Winograd with the flipped filter) matches cpu', async () => {
+    // dy with 1 channel: a forward convolution of 1 input channel, on XNNPACK.
+    for (const [xs, co, pad] of [[[32, 14, 14, 64], 64, 'same'], [[2, 5, 9, 6], 10, 'valid'], [[4, 7, 7, 32], 1, 'same'], [[2, 6, 5, 8], 4, 2], [[1, 9, 7, 5], 7, 'same']] as const) {
       const ws = [3, 3, xs[3], co];
-      const dyShape = pad === 'same' ? [xs[0], xs[1], xs[2], co] : [xs[0], xs[1] - 2, xs[2] - 2, co];
+      const p = pad === 'same' ? 1 : pad === 'valid' ? 0 : pad;
+      const dyShape = [xs[0], xs[1] + 2 * p - 2, xs[2] + 2 * p - 2, co];
       const dyd = randn(dyShape, 5);
       const wd = randn(ws, 6);
       const f = () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: tf.tensor(dyd, dyShape), filter: tf.tensor(wd, ws) },

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { wasmKernels, type WasmKernelModule } from './wasm/loader.js';
 
 /** The parts of tfjs' wasm backend a kernel of our own reads and writes tensors through. */
-interface WasmHeapBackend {
+export interface WasmHeapBackend {
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
   wasm: { HEAPF32: Float32Array };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -24,14 +24,16 @@ const up64 = (n: number) => (n + 63) & ~63;
  * out ← the NHWC 3×3 stride-1 convolution of x [b,h,w,ci] with filter [3,3,ci,co]
  * by Winograd F(m×m, 3×3) in the project's wasm module, the output pixel
  * (oy, ox) reading input rows oy − padTop … oy − padTop + 2 (zero outside).
- * Channels are padded to multiples of 4 in the module's memory.
+ * With `flip` the filter is used flipped spatially with its channels swapped
+ * (filter [3,3,co,ci]): the input gradient's convolution, flipped while it is
+ * copied. Channels are padded to multiples of 4 in the module's memory.
  */
 export function winogradConv3x3(
   backend: WasmHeapBackend, mod: WasmKernelModule, x: tf.TensorInfo, filter: tf.TensorInfo,
-  oh: number, ow: number, padTop: number, padLeft: number,
+  oh: number, ow: number, padTop: number, padLeft: number, flip = false,
 ): tf.TensorInfo {
   const [b, h, w, ci] = x.shape as [number, number, number, number];
-  const co = filter.shape[3]!;
+  const co = filter.shape[flip ? 2 : 3]!;
   const out = backend.makeOutput([b, oh, ow, co], 'float32');
   const m = tile;
   const a2 = (m + 2) * (m + 2);
@@ -65,7 +67,17 @@ export function winogradConv3x3(
       for (let c = 0; c < cip; c++) mem[X / 4 + p * cip + c] = c < ci ? heap[xo + p * ci + c]! : 0;
     }
   }
-  if (ci === cip && co === cop) {
+  if (flip) {
+    // g[r][s][k][c] = filter[2−r][2−s][c][k] (filter is [3,3,co,ci] here).
+    mem.fill(0, G / 4, G / 4 + 9 * cip * cop);
+    for (let k = 0; k < 9; k++) {
+      const src = go + (8 - k) * co * ci;
+      const dst = G / 4 + k * cip * cop;
+      for (let c = 0; c < co; c++) {
+        for (let i = 0; i < ci; i++) mem[dst + i * cop + c] = heap[src + c * ci + i]!;
+      }
+    }
+  } else if (ci === cip && co === cop) {
     mem.set(heap.subarray(go, go + 9 * ci * co), G / 4);
   } else {
     mem.fill(0, G / 4, G / 4 + 9 * cip * cop);

@@ -1,9 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
+import { usesWinograd, winogradConv3x3, type WasmHeapBackend } from './Conv2D.js';
 import { convGeometry } from './convGeometry.js';
+import { wasmKernels } from './wasm/loader.js';
 import { WasmOps, type WasmBackendLike } from './wasmOps.js';
 
 /**
- * Input gradient as forward convolutions (wasm's own kernel is a scalar loop,
+ * Input gradient. 3×3 stride 1 (at least 4 channels in dy): Winograd with the
+ * filter flipped as it is copied into the module (see Conv2D.ts). Otherwise
+ * as forward convolutions (wasm's own kernel is a scalar loop,
  * about 10× slower than its forward conv). With h + pt = oh·s + kh, stride 1
  * is a convolution of the padded dy with the filter flipped spatially and its
  * channels swapped. For stride s the output splits into s×s phases (rows with
@@ -24,6 +28,12 @@ export function conv2DBackpropInput(args: {
     outHeight: oh, outWidth: ow, inHeight: h, inWidth: w, inChannels: ci,
   } = info;
   const { top: pt, left: pl } = info.padInfo;
+  const mod = wasmKernels()?.module('winograd');
+  if (mod !== undefined && sh === 1 && sw === 1 && dy.dtype === 'float32' && filter.dtype === 'float32' &&
+      usesWinograd(dy.shape, [kh, kw, filter.shape[3]!, filter.shape[2]!], { strides: 1, dilations: 1, dataFormat: 'NHWC' })) {
+    // Winograd with the filter flipped while it is copied into the module.
+    return winogradConv3x3(args.backend as WasmHeapBackend, mod, dy, filter, h, w, kh - 1 - pt, kw - 1 - pl, true);
+  }
   const ops = new WasmOps(args.backend as WasmBackendLike);
   // Flipped spatially, channels swapped: [kh, kw, co, ci].
   const flipped = ops.transpose(ops.reverse(filter, [0, 1]), [0, 1, 3, 2]);
