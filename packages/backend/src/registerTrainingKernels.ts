@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamWConfig } from './kernels/AdamW.js';
+import { batchMatMulConfig, rememberStockBatchMatMul } from './kernels/BatchMatMul.js';
 import { castConfig } from './kernels/Cast.js';
 import { conv2DConfig, rememberStockConv2D } from './kernels/Conv2D.js';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
@@ -22,6 +23,7 @@ export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
   groupNormGradConfig,
   adamWConfig,
   conv2DConfig,
+  batchMatMulConfig,
 ];
 
 /**
@@ -30,6 +32,7 @@ export const trainingKernelConfigs: readonly tf.KernelConfig[] = [
  */
 export function registerTrainingKernels(): string[] {
   rememberStockConv2D();
+  rememberStockBatchMatMul();
   for (const config of trainingKernelConfigs) {
     if (tf.getKernel(config.kernelName, config.backendName) !== undefined) {
       tf.unregisterKernel(config.kernelName, config.backendName);
