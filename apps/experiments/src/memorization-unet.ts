@@ -68,7 +68,8 @@ for (const net of nets) {
       process.stderr.write(`run ${k}/${total} (${net}, n = ${n}): in ${jsonFile} already, kept\n`);
       continue;
     }
-    const train = subset(pool, n, { balanced: true, seed: 1 });
+    // 'all' is the whole pool (its classes are not exactly balanced); smaller n are class-balanced subsets.
+    const train = n === pool.shape[0] ? pool : subset(pool, n, { balanced: true, seed: 1 });
     const m = Math.min(n, lossImages);
     const trainImages = tf.tensor4d(train.images.subarray(0, m * 784), [m, 28, 28, 1]);
     const trainLoss = createValidation({ images: trainImages, timesteps: 10, seed: 1234, batchSize: 128 }, schedule);
