@@ -25,7 +25,7 @@ describe('BatchMatMul on wasm (transposes done before the fast path)', () => {
     it(`matches the cpu backend: [${sa}]${ta ? 'ᵀ' : ''} · [${sb}]${tb ? 'ᵀ' : ''}`, async () => {
       const da = randn(sa, 1);
       const db = randn(sb, 2);
-      const f = () => tf.matMul(tf.tensor(da, sa) as tf.Tensor3D, tf.tensor(db, sb) as tf.Tensor3D, ta, tb);
+      const f = () => tf.matMul(tf.tensor(da, [...sa]) as tf.Tensor, tf.tensor(db, [...sb]) as tf.Tensor, ta, tb);
       const [want] = await runOn('cpu', f);
       const [got] = await runOn('wasm', f);
       expect(relativeError(got!, want!)).toBeLessThan(1e-5);
