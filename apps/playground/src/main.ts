@@ -11,8 +11,9 @@ import { fetchDigits, type Digits } from './mnist.js';
 import { disposeLoaded, fetchModelFolder, loadModelFolder, readDataTransfer, readFiles, type FolderFile, type LoadedModel } from './modelFolder.js';
 import { parseParams, type PageParams } from './params.js';
 import { drawLossPlot } from './plot.js';
-import { listSamplers, sampleImages, type SampleRequest, type SamplerEntry, type Threshold } from './sampling.js';
+import { listSamplers, sampleImages, type Parallel, type SampleRequest, type SamplerEntry, type Threshold } from './sampling.js';
 import { createInTabTrainer, type InTabTrainer, type RunConfig } from './training.js';
+import { samplingThreads, WorkerPool } from './workers.js';
 
 const SHIPPED = 'models/mnist-tiny';
 const SCALE = 4;
@@ -30,6 +31,8 @@ interface PlaygroundApi {
   /** The last sampled images, [n, h, w, c] floats. */
   samples?: Float32Array;
   msPerStep?: number;
+  /** Threads the last sampling ran on (the page and its workers). */
+  threads?: number;
   losses: number[];
   model?: string;
   error?: string;
@@ -73,6 +76,8 @@ let busy = false;
 let digits: Promise<Digits> | undefined;
 let training: InTabTrainer | undefined;
 let stopTraining = false;
+/** Sampling workers (wasm, cross-origin isolated); started on the first run that uses them. */
+let pool: WorkerPool | undefined;
 
 /** Pixels are enlarged (at most SCALE times) so a grid is about 500 CSS pixels wide: preview and result fit side by side. */
 function scaleCanvas(c: HTMLCanvasElement): void {
@@ -151,23 +156,31 @@ async function runSampling(): Promise<void> {
     const r = readRequest();
     const layout: GridLayout = { n: r.n, cols: r.cols, height: m.height, width: m.width, channels: m.channels };
     const preview = $<HTMLCanvasElement>('preview');
-    status(`sampling ${r.n} images with ${r.sampler}, ${r.steps} steps on ${tf.getBackend()}…`);
+    const threads = Math.min(samplingThreads(tf.getBackend(), params.threads), r.n);
+    const parallel: Parallel | undefined = threads > 1 && pool ? { pool, threads } : undefined;
+    const on = `${tf.getBackend()}${parallel ? ` (${threads} threads: the page and ${threads - 1} worker${threads > 2 ? 's' : ''})` : ''}`;
+    status(`sampling ${r.n} images with ${r.sampler}, ${r.steps} steps on ${on}…`);
+    const pixelsPerImage = m.height * m.width * m.channels;
     const res = await sampleImages(m, entries, r, async (i, n, x0, ms) => {
-      drawGrid(preview, x0, layout);
+      // With workers the page holds only its own (first) rows during the run.
+      const rows = x0.length / pixelsPerImage;
+      drawGrid(preview, x0, { ...layout, n: rows });
       scaleCanvas(preview);
-      $('preview-caption').textContent = `x̂0 after step ${i + 1} of ${n} (${ms.toFixed(0)} ms/step)`;
+      $('preview-caption').textContent = `x̂0 after step ${i + 1} of ${n} (${ms.toFixed(0)} ms/step)${rows < r.n ? `, the page's ${rows} of ${r.n} images` : ''}`;
       await tf.nextFrame();
-    });
+    }, parallel);
     const canvas = $<HTMLCanvasElement>('samples');
     drawGrid(canvas, res.pixels, layout);
     scaleCanvas(canvas);
     api.samples = res.pixels;
     api.msPerStep = res.msPerStep;
+    api.threads = res.threads;
     document.body.dataset.msPerStep = res.msPerStep.toFixed(2);
+    document.body.dataset.samplingThreads = String(res.threads);
     const label = entries.find((e) => e.id === r.sampler)?.label ?? r.sampler;
     $('samples-caption').textContent = `${r.n} samples: ${label}, ${r.steps} steps, guidance ${r.guidance}, threshold ${r.threshold}, seed ${r.seed}`;
-    $('backend-info').textContent = `${backendLine} · ${res.msPerStep.toFixed(1)} ms/step (${r.n} images${r.labels && r.guidance !== 1 ? ', guided: 2 model evaluations per image' : ''})`;
-    status(`done: ${r.n} images in ${((res.msPerStep * res.steps) / 1000).toFixed(1)} s, ${res.msPerStep.toFixed(1)} ms/step on ${tf.getBackend()}`);
+    $('backend-info').textContent = `${backendLine} · ${res.msPerStep.toFixed(1)} ms/step on ${res.threads} thread${res.threads > 1 ? 's' : ''} (${r.n} images${r.labels && r.guidance !== 1 ? ', guided: 2 model evaluations per image' : ''})`;
+    status(`done: ${r.n} images in ${((res.msPerStep * res.steps) / 1000).toFixed(1)} s, ${res.msPerStep.toFixed(1)} ms/step on ${on}`);
     setState('done');
   } catch (e) {
     showError(e, 'sampling failed');
@@ -302,6 +315,7 @@ async function startBackend(choice: PageParams['backend']): Promise<void> {
   if ('gpu' in navigator && (choice === 'auto' || choice === 'webgpu')) await import('@tensorflow/tfjs-backend-webgpu');
   const i = await initBackend({ prefer: choice, wasmPaths, threads, quiet: true });
   api.backend = i.name;
+  if (i.name === 'wasm' && crossOriginIsolated) pool = new WorkerPool(wasmPaths);
   document.body.dataset.backend = i.name;
   backendLine = `backend: ${i.name}${i.name === 'wasm' ? ` (${i.threads ?? 1} thread${i.threads === 1 ? '' : 's'}${crossOriginIsolated ? ', cross-origin isolated' : ''})` : ''}`;
   const skipped = (i.skipped ?? []).map((s) => s.reason).join('; ');

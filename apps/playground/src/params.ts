@@ -20,6 +20,8 @@ export interface PageParams {
   lr?: number;
   /** Steps between sample previews while training (0: none). */
   previewEvery?: number;
+  /** Threads to sample on with wasm when cross-origin isolated (the page and threads − 1 workers); default every core. */
+  threads?: number;
   /** Sample on load. Default true unless `train` is given. */
   autostart: boolean;
 }
@@ -40,6 +42,8 @@ export function parseParams(search: string): PageParams {
   if (!BACKENDS.includes(backend)) throw new Error(`URL parameter backend must be one of ${BACKENDS.join(', ')}; got '${backend}'`);
   const cls = p.get('class');
   const train = num(p, 'train', true);
+  const threads = num(p, 'threads', true);
+  if (threads !== undefined && (threads < 1 || threads > 16)) throw new Error(`URL parameter threads must be an integer from 1 to 16; got '${threads}'`);
   return {
     backend,
     sampler: p.get('sampler') ?? undefined,
@@ -54,6 +58,7 @@ export function parseParams(search: string): PageParams {
     batch: num(p, 'batch', true),
     lr: num(p, 'lr', false),
     previewEvery: num(p, 'previewEvery', true),
+    threads,
     autostart: p.get('autostart') !== null ? p.get('autostart') !== '0' : train === undefined,
   };
 }

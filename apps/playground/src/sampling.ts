@@ -4,9 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as samplers from '@tfjs-diffusion/samplers';
-import { clip, dynamicThreshold, sample, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
+import { clip, describeSampler, describeX0Processor, dynamicThreshold, sample, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
 import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
 import type { LoadedModel } from './modelFolder.js';
+import { splitRows, WorkerPool, type RowsRequest } from './workers.js';
 
 /** Labels for the sampler factories the page knows by name; any other factory the package exports is listed by its own name. */
 const LABELS: Record<string, string> = {
@@ -29,7 +30,7 @@ const EXTRA: Record<string, Record<string, unknown>> = {
 };
 
 /** Exports that are functions of an options object but not sampler factories. */
-const NOT_SAMPLERS = new Set(['sample', 'clip', 'dynamicThreshold', 'classifierFreeGuidance', 'ensemble', 'fromDiffusersConfig', 'startRun', 'eulerFamily', 'eulerStart']);
+const NOT_SAMPLERS = new Set(['sample', 'describeSampler', 'describeX0Processor', 'samplerFromSpec', 'x0ProcessorFromSpec', 'clip', 'dynamicThreshold', 'classifierFreeGuidance', 'ensemble', 'fromDiffusersConfig', 'startRun', 'eulerFamily', 'eulerStart']);
 
 export interface SamplerEntry {
   /** The factory's export name (what `?sampler=` takes). */
@@ -100,6 +101,14 @@ export interface SampleResult {
   /** Mean wall time of one step (model call(s), sampler update, x̂0 readback). */
   msPerStep: number;
   steps: number;
+  /** Threads that sampled (the page and its workers). */
+  threads: number;
+}
+
+/** Sampling on `threads` threads (the page and threads − 1 workers of `pool`). */
+export interface Parallel {
+  pool: WorkerPool;
+  threads: number;
 }
 
 export function checkRequest(r: SampleRequest, m: LoadedModel, entries: SamplerEntry[]): void {
@@ -118,32 +127,51 @@ export function checkRequest(r: SampleRequest, m: LoadedModel, entries: SamplerE
 
 /**
  * Samples r.n images. `onStep(i, n, x0)` gets the predicted clean images
- * after step i (a host copy) for the live preview.
+ * after step i (a host copy) for the live preview: with workers, of the
+ * page's own rows only (the first ones).
  */
 export async function sampleImages(
   m: LoadedModel,
   entries: SamplerEntry[],
   r: SampleRequest,
   onStep?: (i: number, n: number, x0: Float32Array, msPerStep: number) => void | Promise<void>,
+  parallel?: Parallel,
 ): Promise<SampleResult> {
   checkRequest(r, m, entries);
   const entry = entries.find((e) => e.id === r.sampler)!;
-  const labels = r.labels ? tf.tensor1d(Int32Array.from(r.labels), 'int32') : undefined;
   // As the demo's CLI: guidance 0 or 1 samples the conditional model alone.
-  const guided = labels !== undefined && m.numClasses !== undefined && r.guidance > 0 && r.guidance !== 1;
+  const guided = r.labels !== undefined && m.numClasses !== undefined && r.guidance > 0 && r.guidance !== 1;
+  const sampler = entry.make({ eta: r.eta });
+  const x0Processor = thresholdProcessor(r.threshold);
+  const shape: [number, number, number, number] = [r.n, m.height, m.width, m.channels];
+  const ranges = splitRows(r.n, parallel?.threads ?? 1);
+  // The page samples the first rows; workers the others, started before the page's loop.
+  let remote: Promise<Float32Array[]> | undefined;
+  if (parallel && ranges.length > 1) {
+    const workers = await parallel.pool.prepare(m, ranges.length - 1);
+    const base: Omit<RowsRequest, 'rows'> = {
+      sampler: describeSampler(sampler), x0Processor: x0Processor && describeX0Processor(x0Processor), schedule: m.schedule as NoiseSchedule,
+      shape, steps: r.steps, seed: r.seed, labels: r.labels && Int32Array.from(r.labels),
+      guidance: guided ? { guidanceScale: r.guidance, nullClass: m.numClasses! } : undefined,
+    };
+    remote = Promise.all(workers.map((w, i) => WorkerPool.rows(w, { ...base, rows: ranges[i + 1]! })));
+    remote.catch(() => {});
+  }
+  const labels = r.labels ? tf.tensor1d(Int32Array.from(r.labels), 'int32') : undefined;
   const t0 = performance.now();
   let last = t0;
   let stepsDone = 0;
   let stepMs = 0;
   try {
-    const out = await sample(m.model, entry.make({ eta: r.eta }), {
+    const out = await sample(m.model, sampler, {
       schedule: m.schedule as NoiseSchedule,
-      shape: [r.n, m.height, m.width, m.channels],
+      shape,
+      rows: remote ? ranges[0] : undefined,
       numInferenceSteps: r.steps,
       seed: r.seed,
       cond: labels ? { classLabels: labels } : undefined,
       guidance: guided ? { guidanceScale: r.guidance, nullClass: m.numClasses! } : undefined,
-      x0Processor: thresholdProcessor(r.threshold),
+      x0Processor,
       onStep: async (i, n, x0) => {
         const data = (await x0.data()) as Float32Array;
         const now = performance.now();
@@ -153,9 +181,24 @@ export async function sampleImages(
         last = performance.now();
       },
     });
-    const pixels = (await out.samples.data()) as Float32Array;
+    const mine = (await out.samples.data()) as Float32Array;
     tf.dispose([out.samples, ...out.intermediates, ...out.predictions]);
-    return { pixels, msPerStep: stepsDone ? stepMs / stepsDone : NaN, steps: stepsDone };
+    let pixels = mine;
+    if (remote) {
+      const w0 = performance.now();
+      const parts = await remote;
+      // A step's time includes waiting for the workers' rows.
+      stepMs += performance.now() - w0;
+      pixels = new Float32Array(r.n * m.height * m.width * m.channels);
+      const row = m.height * m.width * m.channels;
+      pixels.set(mine, 0);
+      parts.forEach((p, i) => pixels.set(p, ranges[i + 1]![0] * row));
+    }
+    return { pixels, msPerStep: stepsDone ? stepMs / stepsDone : NaN, steps: stepsDone, threads: ranges.length };
+  } catch (e) {
+    // Let the workers finish their rows so the next run finds them idle.
+    await remote?.catch(() => {});
+    throw e;
   } finally {
     labels?.dispose();
   }

@@ -128,6 +128,37 @@ describe.skipIf(skip !== undefined)('playground page in Chromium', () => {
     });
   }
 
+  // Workers sample rows of the batch; every random draw is the whole batch's, so the images are one thread's, bit for bit.
+  for (const q of [
+    { sampler: 'ddim', threshold: 'dynamic', cls: 'all', eta: 0 },
+    { sampler: 'eulerAncestral', threshold: 'none', cls: '7', eta: 1 },
+  ]) {
+    it(`wasm with workers: the page's ${q.sampler} samples equal one thread's for the same seed`, async () => {
+      const run = async (threads: number) => {
+        const page = await browser.newPage();
+        try {
+          await page.goto(`${server.url}/index.html?backend=wasm&sampler=${q.sampler}&threshold=${q.threshold}&class=${q.cls}&eta=${q.eta}&steps=6&guidance=2&seed=11&n=5&threads=${threads}`);
+          await expectState(page, 'done', ['done', 'error'], 'state', `threads=${threads}`);
+          const got = await api(page);
+          const attr = await page.evaluate(() => ({ threads: document.body.dataset.samplingThreads, ms: Number(document.body.dataset.msPerStep), isolated: crossOriginIsolated }));
+          return { samples: Float32Array.from(got.samples!), ...attr };
+        } finally {
+          await page.close();
+        }
+      };
+      const one = await run(1);
+      const three = await run(3);
+      expect(one.isolated).toBe(true);
+      expect(one.threads).toBe('1');
+      // 5 rows over 3 threads: the page 2, two workers 2 and 1.
+      expect(three.threads).toBe('3');
+      console.log(`playground wasm ${q.sampler}, 5 images: ${one.ms} ms/step on 1 thread, ${three.ms} ms/step on 3`);
+      expect(three.samples.length).toBe(5 * 28 * 28);
+      expect(one.samples.some((v) => v !== 0)).toBe(true);
+      expect(Buffer.from(three.samples.buffer).equals(Buffer.from(one.samples.buffer))).toBe(true);
+    });
+  }
+
   let downloaded: { config: Buffer; weights: Buffer } | undefined;
 
   it('trains in the tab: the loss falls, and the download is a model folder', async () => {

@@ -1,0 +1,73 @@
+/**
+ * A sampling worker of the page (module worker, see ./workers.ts): the wasm
+ * backend set up as the page sets it up (one thread: the workers are the
+ * parallelism), the model rebuilt from its config with the page's weights, and
+ * `sample()` run for the rows of the batch the page gives it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@tfjs-diffusion/backend';
+import { createModel, type Model } from '@tfjs-diffusion/models';
+import { sample, samplerFromSpec, x0ProcessorFromSpec } from '@tfjs-diffusion/samplers';
+import type { ToWorker, FromWorker } from './workers.js';
+
+let model: Model | undefined;
+let modelId = -1;
+let ready: Promise<unknown> | undefined;
+
+const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
+
+async function handle(m: ToWorker): Promise<FromWorker> {
+  if (m.type === 'init') {
+    ready ??= initBackend({ prefer: 'wasm', wasmPaths: m.wasmPaths, threads: 1, quiet: true }).then((i) => {
+      if (i.name !== 'wasm') throw new Error(`the worker's backend is ${i.name}, not wasm`);
+    });
+    await ready;
+    return { type: 'ok', id: m.id };
+  }
+  if (m.type === 'model') {
+    await ready;
+    const next = createModel(m.config as never) as Model;
+    try {
+      const params = next.parameters();
+      if (params.length !== m.weights.length) throw new Error(`the model has ${params.length} parameters; got ${m.weights.length} weights`);
+      params.forEach((p, i) => {
+        if (p.variable.size !== m.weights[i]!.length) throw new Error(`parameter ${p.name} has ${p.variable.size} values; got ${m.weights[i]!.length}`);
+        tf.tidy(() => p.variable.assign(tf.tensor(m.weights[i]!, p.variable.shape, 'float32')));
+      });
+    } catch (e) {
+      next.dispose();
+      throw e;
+    }
+    model?.dispose();
+    model = next;
+    modelId = m.modelId;
+    return { type: 'ok', id: m.id };
+  }
+  if (!model || modelId !== m.modelId) throw new Error('the worker has not been given this model');
+  const r = m.request;
+  const labels = r.labels ? tf.tensor1d(r.labels, 'int32') : undefined;
+  try {
+    const out = await sample(model, samplerFromSpec(r.sampler), {
+      schedule: r.schedule,
+      shape: r.shape,
+      numInferenceSteps: r.steps,
+      seed: r.seed,
+      cond: labels ? { classLabels: labels } : undefined,
+      guidance: r.guidance,
+      x0Processor: r.x0Processor ? x0ProcessorFromSpec(r.x0Processor) : undefined,
+      rows: r.rows,
+    });
+    const pixels = (await out.samples.data()) as Float32Array;
+    tf.dispose([out.samples, ...out.intermediates, ...out.predictions]);
+    return { type: 'rows', id: m.id, pixels };
+  } finally {
+    labels?.dispose();
+  }
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  handle(e.data).then(
+    (reply) => post(reply, reply.type === 'rows' ? [reply.pixels.buffer] : []),
+    (err: unknown) => post({ type: 'error', id: e.data.id, message: err instanceof Error ? err.message : String(err) }),
+  );
+};
