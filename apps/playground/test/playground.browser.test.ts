@@ -159,6 +159,22 @@ describe.skipIf(skip !== undefined)('playground page in Chromium', () => {
     });
   }
 
+  it("a sampling worker's error shows in the page's error box", async () => {
+    const page = await browser.newPage();
+    try {
+      // The worker script replaced by one that answers every request with an error, as a failing sample() does.
+      await page.route(/sampleWorker[^/]*\.js$/, (route) => route.fulfill({
+        status: 200, contentType: 'text/javascript', headers: { 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Opener-Policy': 'same-origin' }, body: "self.onmessage = (e) => postMessage({ type: 'error', id: e.data.id, message: 'no wasm here' });",
+      }));
+      await page.goto(`${server.url}/index.html?backend=wasm&class=3&steps=2&n=3&threads=2`);
+      await expectState(page, 'error', ['done', 'error']);
+      const text = await page.evaluate(() => document.getElementById('error')!.textContent);
+      expect(text).toBe('sampling failed: sampling worker: no wasm here');
+    } finally {
+      await page.close();
+    }
+  });
+
   let downloaded: { config: Buffer; weights: Buffer } | undefined;
 
   it('trains in the tab: the loss falls, and the download is a model folder', async () => {
