@@ -26,10 +26,14 @@ describe('cli distill', () => {
     expect(a.table).toBeUndefined();
     const b = await distillCommand(opts);
     expect(b.halvings.map((h) => [h.studentSteps, h.step, h.done])).toEqual([[2, 2, true], [1, 2, true]]);
+    const teacherGuidance = readRunConfig(teacher).demo.sampler.guidance;
+    expect(teacherGuidance).not.toBe(1);
     for (const [r, n] of [[1, 2], [2, 1]] as const) {
       const dir = halvingDir(out, r, n);
       expect(studentStepsOf(dir)).toBe(n);
       const cfg = readRunConfig(dir);
+      // Guidance goes into the first student only; the second halving's teacher already follows it.
+      expect((cfg as unknown as { distilledFrom: { guidance: number } }).distilledFrom.guidance).toBe(r === 1 ? teacherGuidance : 1);
       expect(cfg.demo.sampler).toMatchObject({ name: 'ddim', steps: n, guidance: 1 });
       expect(existsSync(join(dir, 'model.safetensors'))).toBe(true);
       expect(readMetrics(join(dir, 'metrics.jsonl')).map((l) => l.step).at(-1)).toBe(2);

@@ -85,11 +85,14 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   let teacherPath = source;
   for (let r = 1, n = teacherSteps / 2; r <= halvings; r++, n /= 2) {
     const dir = halvingDir(out, r, n);
+    // Guidance is distilled into the first student; later teachers are students that already
+    // follow it (guiding them again compounds w and collapses the samples to one per class).
+    const roundGuidance = r === 1 ? guidance : 1;
     const paths = runPaths(dir);
     const run: RunConfigFile & { distilledFrom: unknown; studentSteps: number } = {
       ...teacherRun,
       demo: { ...c, steps: stepsPerHalving, batchSize, lr, lrSchedule: 'cosine', warmupSteps: 0, sampler: { ...c.sampler, name: 'ddim', steps: n, guidance: 1, eta: 0 } },
-      distilledFrom: { teacher: teacherPath, teacherSteps: 2 * n, guidance, halving: r, weighting: 'truncated-snr' },
+      distilledFrom: { teacher: teacherPath, teacherSteps: 2 * n, guidance: roundGuidance, halving: r, weighting: 'truncated-snr' },
       studentSteps: n,
     };
     // One writer per halving folder, as for train.
@@ -121,7 +124,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
         student: student as unknown as TrainableDenoiser,
         schedule,
         studentSteps: n,
-        guidanceScale: guidance,
+        guidanceScale: roundGuidance,
         data: batchSource(data.train, { batchSize, seed: c.seed + 1 + r, shift: 0, labels: c.classConditional }),
         learningRate: { schedule: 'cosine', peak: lr, totalSteps: stepsPerHalving },
         regularizers: {
@@ -138,7 +141,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
       const tr = trainer;
       const start = tr.step;
       if (start < stepsPerHalving && budget > 0) {
-        log(`halving ${r}/${halvings}: ${2 * n} teacher steps → ${n} student steps (${resume ? `resumed at step ${start}` : 'from the teacher'}), guidance ${guidance}, ${dir}`);
+        log(`halving ${r}/${halvings}: ${2 * n} teacher steps → ${n} student steps (${resume ? `resumed at step ${start}` : 'from the teacher'}), guidance ${roundGuidance}${r > 1 ? ' (the teacher is a guided student)' : ''}, ${dir}`);
         const end = Math.min(stepsPerHalving, start + budget);
         const metrics = jsonlWriter(paths.metrics);
         const progress = createProgress(start, stepsPerHalving, batchSize, o.quiet);
