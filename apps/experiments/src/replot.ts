@@ -28,8 +28,9 @@ await writeLinePlot('empirical-ddim.png', {
   ],
 });
 
+// One table of both networks (memorization-vs-n.md), one plot per network.
 for (const net of ['conditioned', 'unconditioned']) {
-  const rows = table(`memorization-vs-n-${net}.md`);
+  const rows = table('memorization-vs-n.md').filter((r) => r[0] === net);
   await writeLinePlot(`memorization-vs-n-${net}.png`, {
     title: `Trained MLP (${net}) on a circle in R^64: memorization vs n`,
     xLabel: 'log2 training points n', yLabel: 'memorization rate',
