@@ -71,7 +71,7 @@ const md = [
   '',
   `Command: \`${process.env.PRESET ? `PRESET=${preset} ` : ''}${command}\`.`,
   `Teacher: \`cli train --preset ${preset} --steps ${teacherTrainSteps} --prediction v\` (class-conditional, label dropout for guidance), sampled with ${teacherSteps} DDIM steps ('trailing' grid) at guidance ${table.guidance}.`,
-  `Students: \`cli distill --halvings ${halvings} --teacher-steps ${teacherSteps} --steps-per-halving ${stepsPerHalving}\` (Salimans & Ho 2022, Algorithm 2: the target is two guided teacher steps, truncated-SNR weighting, EMA; batch ${table.batchSize}), each sampled unguided with its own step count.`,
+  `Students: \`cli distill --halvings ${halvings} --teacher-steps ${teacherSteps} --steps-per-halving ${stepsPerHalving}\` (Salimans & Ho 2022, Algorithm 2: the target is two teacher steps, guided in the first halving only, truncated-SNR weighting, EMA; batch ${table.batchSize}), each sampled unguided with its own step count.`,
   `Evaluation: ${evalN} samples per class; accuracy of the evaluation classifier on the classes asked for, Fréchet distance on its features against held-out digits.`,
   '',
   markdownTable(['DDIM steps', 'model', 'classifier accuracy', 'Fréchet distance'], rows.map((r) => [r.steps, r.model, r.classifierAccuracy ?? '-', r.frechetDistance])),
