@@ -21,6 +21,7 @@ import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL, groupNormOp, UNet, unetPrese
 import { ADAMW_KERNEL, createAdamW } from '../packages/regularizers/src/index.js';
 import { makeSchedule } from '../packages/schedules/src/index.js';
 import { createTrainer } from '../packages/training/src/index.js';
+import { kernelTable } from './profile.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -73,33 +74,21 @@ async function profileStep(label: string): Promise<{ gnShapes: { shape: number[]
   await trainer.trainStep();
   const stepMs = await timeMs(async () => void (await trainer.trainStep()));
   const prof = await tf.profile(async () => void (await trainer.trainStep()));
-  const byName = new Map<string, { ms: number; calls: number }>();
-  let total = 0;
   const gnShapes: { shape: number[]; silu: boolean }[] = [];
   let means5 = 0;
   for (const k of prof.kernels) {
-    const ms = Number(await k.kernelTimeMs);
-    if (!Number.isFinite(ms)) continue;
-    const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += ms;
-    e.calls++;
-    total += ms;
-    byName.set(k.name, e);
     // The unfused GroupNorm takes two Means over a [B, H, W, G, C/G] view per call (tf.moments).
     if (k.name === 'Mean' && k.inputShapes[0]?.length === 5 && means5++ % 2 === 0) {
       const [b, h, w, g, cg] = k.inputShapes[0] as number[];
       gnShapes.push({ shape: [b!, h!, w!, g! * cg!], silu: true });
     }
   }
+  const { total, lines } = await kernelTable(prof, 14);
   await trainer.dispose();
   log();
   log(`#### ${label}: one training step of ${micro} images ${stepMs.toFixed(0)} ms (median wall time); tf.profile: ${prof.kernels.length} kernel calls, ${total.toFixed(0)} ms kernel time`);
   log();
-  log('| kernel | ms | % | calls |');
-  log('|---|---|---|---|');
-  for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14)) {
-    log(`| ${name} | ${e.ms.toFixed(1)} | ${((100 * e.ms) / total).toFixed(1)} | ${e.calls} |`);
-  }
+  for (const line of lines) log(line);
   return { gnShapes };
 }
 

@@ -25,6 +25,7 @@ import { makeSchedule } from '../packages/schedules/src/index.js';
 import { createTrainer } from '../packages/training/src/index.js';
 import { createParallelSampler, workerThreads } from '../packages/training/src/node.js';
 import { PRESETS } from '../apps/demo/src/presets.js';
+import { kernelTable } from './profile.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -153,24 +154,10 @@ if (backendName === 'cpu') {
     const single = await createTrainer({ denoiser: net, schedule, data: batchSource(mnist, { batchSize: micro, seed: 1 }), learningRate: 1e-4, microBatch: micro });
     await single.trainStep();
     const prof = await tf.profile(async () => void (await single.trainStep()));
-    const byName = new Map<string, { ms: number; calls: number }>();
-    let total = 0;
-    for (const k of prof.kernels) {
-      const ms = Number(await k.kernelTimeMs);
-      if (!Number.isFinite(ms)) continue;
-      const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
-      e.ms += ms;
-      e.calls++;
-      total += ms;
-      byName.set(k.name, e);
-    }
+    const { total, lines } = await kernelTable(prof, 12);
     log(`- top kernels of one training step of ${micro} images (createTrainer, one thread), tf.profile: ${prof.kernels.length} kernel calls, ${total.toFixed(0)} ms kernel time`);
     log('');
-    log('| kernel | ms | % | calls |');
-    log('|---|---|---|---|');
-    for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
-      log(`| ${name} | ${e.ms.toFixed(1)} | ${((100 * e.ms) / total).toFixed(1)} | ${e.calls} |`);
-    }
+    for (const line of lines) log(line);
     await single.dispose();
   }
 }
