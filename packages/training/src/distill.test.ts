@@ -268,4 +268,24 @@ describe('distill', () => {
     teacher.dispose();
     student.dispose();
   });
+
+  it('guides only the first round: later teachers are students that already follow the guidance', async () => {
+    const teacher = new ToyDenoiser('v', 2);
+    const student = new ToyDenoiser('v', 8);
+    // Rounds in which the teacher was asked for the null class (2), i.e. guided.
+    const guidedRounds = new Set<number>();
+    let round = 1;
+    const predict = teacher.predict.bind(teacher);
+    teacher.predict = (x: tf.Tensor4D, t: tf.Tensor1D, cond?: { classLabels?: tf.Tensor1D }) => {
+      if (cond?.classLabels && Array.from(cond.classLabels.dataSync()).includes(2)) guidedRounds.add(round);
+      return predict(x, t, cond);
+    };
+    await distill({
+      teacher, student, schedule, data: mixtureSource(1, 8), learningRate: 1e-3, seed: 0, guidanceScale: 3,
+      teacherSteps: 8, halvings: 3, stepsPerHalving: 2, onRound: () => void round++,
+    });
+    expect([...guidedRounds]).toEqual([1]);
+    teacher.dispose();
+    student.dispose();
+  });
 });

@@ -260,7 +260,8 @@ export interface DistillResult {
 /**
  * Progressive distillation, Algorithm 2: k rounds; each starts the student
  * from the teacher (η ← θ), trains it on two teacher steps per student step,
- * then makes it the teacher (θ ← η, its EMA when kept) and halves N. `teacher`
+ * then makes it the teacher (θ ← η, its EMA when kept) and halves N. Guidance
+ * (`guidanceScale`) applies to the first round's teacher only. `teacher`
  * and `student` are two instances of one architecture; at the end `student`
  * holds the last student's weights (the EMA when kept) and `teacher` too.
  */
@@ -276,7 +277,9 @@ export async function distill(options: DistillOptions): Promise<DistillResult> {
   const rounds: DistillResult['rounds'] = [];
   for (let round = 1, n = teacherSteps / 2; round <= halvings; round++, n /= 2) {
     copyWeights(teacher, rest.student, undefined);
-    const trainer = await createDistiller({ ...rest, studentSteps: n });
+    // Guidance goes into the first student; later teachers already follow it, and guiding
+    // them again would compound the scale.
+    const trainer = await createDistiller({ ...rest, studentSteps: n, guidanceScale: round === 1 ? rest.guidanceScale : 1 });
     try {
       const { losses } = await trainer.fit({ ...fitOpts, steps: stepsPerHalving });
       await onRound?.({ round, studentSteps: n, trainer });
