@@ -68,7 +68,11 @@ export class MLPDenoiser extends ParamModule {
       dn(`blocks.${i}.emb`, c.hidden, c.hidden);
       dn(`blocks.${i}.fc2`, c.hidden, c.hidden);
     }
-    dn('out', c.hidden, c.dim);
+    // The output layer starts at a tenth of the usual scale (improved-diffusion and DiT start it at zero):
+    // at full scale a wide input (784-d, hidden 512) gives outputs of variance ~0.4, Adam's first steps
+    // shrink them to nothing, and the network stalls at predicting zero noise (ε-MSE 1.0).
+    p.create('out.kernel', [c.hidden, c.dim], { normal: 0.1 / Math.sqrt(c.hidden) });
+    p.create('out.bias', [c.dim], 'zeros');
   }
 
   predict(x: tf.Tensor4D, t: tf.Tensor1D, cond?: Conditioning, opts: PredictOptions = {}): tf.Tensor4D {
