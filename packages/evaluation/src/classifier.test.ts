@@ -7,11 +7,12 @@ import { initBackend } from '@tfjs-diffusion/backend';
 import { classAccuracy, trainClassifier, type Classifier } from './classifier.js';
 import { classifierCache } from './node.js';
 import { frechetDistance } from './frechetDistance.js';
-import { loadMnist } from './testing/mnist.js';
+import { loadMnist } from '@tfjs-diffusion/data/node';
+import { classifierDataset } from './classifierDataset.js';
 
 // The wasm backend trains this convnet in about a minute; the cpu backend's conv gradients would take many.
 describe('trainClassifier on MNIST', () => {
-  const ds = loadMnist();
+  const ds = classifierDataset(loadMnist());
   let dir: string;
   let clf: Classifier;
 

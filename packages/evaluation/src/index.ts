@@ -6,4 +6,5 @@ export * from './memorization.js';
 export * from './frechetDistance.js';
 export * from './distanceReport.js';
 export * from './classifier.js';
+export * from './classifierDataset.js';
 export * from './neighbourGrid.js';
