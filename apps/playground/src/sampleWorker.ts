@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { createModel, type Model } from '@tfjs-diffusion/models';
-import { sample, samplerFromSpec, x0ProcessorFromSpec } from '@tfjs-diffusion/samplers';
+import { sampleRequest } from '@tfjs-diffusion/training';
 import type { ToWorker, FromWorker } from './workers.js';
 
 let model: Model | undefined;
@@ -44,25 +44,8 @@ async function handle(m: ToWorker): Promise<FromWorker> {
     return { type: 'ok', id: m.id };
   }
   if (!model || modelId !== m.modelId) throw new Error('the worker has not been given this model');
-  const r = m.request;
-  const labels = r.labels ? tf.tensor1d(r.labels, 'int32') : undefined;
-  try {
-    const out = await sample(model, samplerFromSpec(r.sampler), {
-      schedule: r.schedule,
-      shape: r.shape,
-      numInferenceSteps: r.steps,
-      seed: r.seed,
-      cond: labels ? { classLabels: labels } : undefined,
-      guidance: r.guidance,
-      x0Processor: r.x0Processor ? x0ProcessorFromSpec(r.x0Processor) : undefined,
-      rows: r.rows,
-    });
-    const pixels = (await out.samples.data()) as Float32Array;
-    tf.dispose([out.samples, ...out.intermediates, ...out.predictions]);
-    return { type: 'rows', id: m.id, pixels };
-  } finally {
-    labels?.dispose();
-  }
+  const out = await sampleRequest(model, m.request);
+  return { type: 'rows', id: m.id, pixels: out.data as Float32Array };
 }
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {

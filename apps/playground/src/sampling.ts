@@ -151,7 +151,7 @@ export async function sampleImages(
     const workers = await parallel.pool.prepare(m, ranges.length - 1);
     const base: Omit<RowsRequest, 'rows'> = {
       sampler: describeSampler(sampler), x0Processor: x0Processor && describeX0Processor(x0Processor), schedule: m.schedule as NoiseSchedule,
-      shape, steps: r.steps, seed: r.seed, labels: r.labels && Int32Array.from(r.labels),
+      shape, numInferenceSteps: r.steps, seed: r.seed, classLabels: r.labels && { data: Int32Array.from(r.labels), shape: [r.labels.length] },
       guidance: guided ? { guidanceScale: r.guidance, nullClass: m.numClasses! } : undefined,
     };
     remote = Promise.all(workers.map((w, i) => WorkerPool.rows(w, { ...base, rows: ranges[i + 1]! })));

@@ -7,22 +7,11 @@
  * kernels; each worker builds the model from its config and gets the weights
  * once per loaded model.
  */
-import type { FactorySpec, GuidanceOptions } from '@tfjs-diffusion/samplers';
-import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
+import type { RowsRequest } from '@tfjs-diffusion/training';
 import type { LoadedModel } from './modelFolder.js';
 
-/** What a worker samples: one `sample()` call as data, `rows` of the whole batch `shape`. */
-export interface RowsRequest {
-  sampler: FactorySpec;
-  x0Processor?: FactorySpec;
-  schedule: NoiseSchedule;
-  shape: [number, number, number, number];
-  steps: number;
-  seed: number;
-  labels?: Int32Array;
-  guidance?: GuidanceOptions;
-  rows: [number, number];
-}
+/** What a worker samples: one `sample()` call as data, `rows` of the whole batch `shape` (as the trainer's sampling threads get it). */
+export type { RowsRequest };
 
 export type ToWorker =
   | { type: 'init'; id: number; wasmPaths: string }

@@ -12,5 +12,6 @@ export * from './fit.js';
 export * from './checkpoint.js';
 export * from './weights.js';
 export * from './replica.js';
+export { sampleRequest, type HostTensor, type RowsRequest } from './samplingReplica.js';
 export * from './trainer.js';
 export * from './distill.js';

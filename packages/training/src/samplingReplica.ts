@@ -1,5 +1,6 @@
 // The replica module of the parallel sampler (`createParallelSampler` in ./parallelSampler.ts):
 // each worker thread imports this file, rebuilds the model from its config and samples rows of a batch.
+// `sampleRequest` is also the main entry's, for a page's own workers: nothing here may need Node.
 import * as tf from '@tensorflow/tfjs';
 import { createModel } from '@tfjs-diffusion/models';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
@@ -36,7 +37,10 @@ export interface SamplingReplicaInit {
 
 const toTensor = (h: HostTensor | undefined, dtype: 'float32' | 'int32' = 'float32') => (h ? tf.tensor(h.data, h.shape, dtype) : undefined);
 
-/** Runs `request` (its rows) on `denoiser` in this thread and returns the rows' samples on the host. */
+/**
+ * Runs `request` (its rows) on `denoiser` in this thread and returns the rows' samples on the host:
+ * what a worker thread or a page's web worker does with the `sample()` call another thread described.
+ */
 export async function sampleRequest(denoiser: Denoiser, request: RowsRequest): Promise<HostTensor> {
   const labels = toTensor(request.classLabels, 'int32') as tf.Tensor1D | undefined;
   const initImage = toTensor(request.initImage) as tf.Tensor4D | undefined;
