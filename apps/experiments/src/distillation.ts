@@ -66,12 +66,17 @@ await writeResult('distillation-frechet.png', linePlotPng({
 }));
 const command = `npx tsx --conditions=source apps/experiments/src/distillation.ts --steps ${teacherTrainSteps} --steps-per-halving ${stepsPerHalving}`;
 await writeJsonResult('distillation', { command, preset, teacherTrainSteps, stepsPerHalving, halvings, teacherSteps, evalN, ...table });
+// the environment that shaped the run, so the printed command reproduces it
+const envPrefix = ['PRESET', 'TEACHER', 'HALVINGS', 'TEACHER_STEPS', 'EVAL_N', 'EXTRA_TRAIN_FLAGS', 'EXTRA_DISTILL_FLAGS']
+  .filter((k) => process.env[k])
+  .map((k) => (k === 'TEACHER' ? 'TEACHER=<run>' : `${k}=${/\s/.test(process.env[k]!) ? `'${process.env[k]}'` : process.env[k]}`))
+  .join(' ');
 const md = [
-  '# Progressive distillation: a 64-step DDIM teacher down to 4 steps',
+  `# Progressive distillation: a ${teacherSteps}-step DDIM teacher down to ${teacherSteps / 2 ** halvings} steps`,
   '',
-  `Command: \`${process.env.PRESET ? `PRESET=${preset} ` : ''}${command}\`.`,
-  `Teacher: \`cli train --preset ${preset} --steps ${teacherTrainSteps} --prediction v\` (class-conditional, label dropout for guidance), sampled with ${teacherSteps} DDIM steps ('trailing' grid) at guidance ${table.guidance}.`,
-  `Students: \`cli distill --halvings ${halvings} --teacher-steps ${teacherSteps} --steps-per-halving ${stepsPerHalving}\` (Salimans & Ho 2022, Algorithm 2: the target is two teacher steps, guided in the first halving only, truncated-SNR weighting, EMA; batch ${table.batchSize}), each sampled unguided with its own step count.`,
+  `Command: \`${envPrefix ? `${envPrefix} ` : ''}${command}\`.`,
+  `Teacher: ${process.env.TEACHER ? `the run given by TEACHER (${preset})` : `\`cli train --preset ${preset} --steps ${teacherTrainSteps} --prediction v\` (class-conditional, label dropout for guidance)`}, sampled with ${teacherSteps} DDIM steps ('trailing' grid) at guidance ${table.guidance}${table.guidance === 1 ? ' (the conditional model, no extra guidance)' : ''}.`,
+  `Students: \`cli distill --halvings ${halvings} --teacher-steps ${teacherSteps} --steps-per-halving ${stepsPerHalving}${extraDistill.length ? ` ${extraDistill.join(' ')}` : ''}\` (Salimans & Ho 2022, Algorithm 2: the target is two teacher steps, with the teacher's guidance in the first halving only, truncated-SNR weighting, EMA; batch ${table.batchSize}), each sampled unguided with its own step count.`,
   `Evaluation: ${evalN} samples per class; accuracy of the evaluation classifier on the classes asked for, Fréchet distance on its features against held-out digits.`,
   '',
   markdownTable(['DDIM steps', 'model', 'classifier accuracy', 'Fréchet distance'], rows.map((r) => [r.steps, r.model, r.classifierAccuracy ?? '-', r.frechetDistance])),
