@@ -36,8 +36,10 @@ interface PlaygroundApi {
   losses: number[];
   model?: string;
   error?: string;
+  /** Tensors tfjs holds on the page now (leak checks). */
+  readonly numTensors: number;
 }
-const api: PlaygroundApi = { samplers: [], losses: [] };
+const api: PlaygroundApi = { samplers: [], losses: [], get numTensors() { return tf.memory().numTensors; } };
 (window as unknown as { playground: PlaygroundApi }).playground = api;
 
 function setState(state: string): void {
@@ -56,6 +58,14 @@ function showError(err: unknown, where: string): void {
   api.error = box.textContent;
   setState('error');
   console.error(err);
+}
+
+/** A problem the page recovered from: shown in #error, the run's state unchanged. */
+function showNotice(text: string): void {
+  const box = $('error');
+  box.hidden = false;
+  box.textContent = text;
+  api.error = text;
 }
 
 function clearError(): void {
@@ -161,12 +171,12 @@ async function runSampling(): Promise<void> {
     const on = `${tf.getBackend()}${parallel ? ` (${threads} threads: the page and ${threads - 1} worker${threads > 2 ? 's' : ''})` : ''}`;
     status(`sampling ${r.n} images with ${r.sampler}, ${r.steps} steps on ${on}…`);
     const pixelsPerImage = m.height * m.width * m.channels;
-    const res = await sampleImages(m, entries, r, async (i, n, x0, ms) => {
-      // With workers the page holds only its own (first) rows during the run.
-      const rows = x0.length / pixelsPerImage;
-      drawGrid(preview, x0, { ...layout, n: rows });
+    const res = await sampleImages(m, entries, r, async (i, n, x0, ms, [a, b]) => {
+      // With workers the page holds only its own (first) rows during the run, then any rows of a lost worker.
+      drawGrid(preview, x0, { ...layout, n: x0.length / pixelsPerImage });
       scaleCanvas(preview);
-      $('preview-caption').textContent = `x̂0 after step ${i + 1} of ${n} (${ms.toFixed(0)} ms/step)${rows < r.n ? `, the page's ${rows} of ${r.n} images` : ''}`;
+      const which = b - a === r.n ? '' : a === 0 ? `, the page's ${b} of ${r.n} images` : `, images ${a + 1}–${b} of ${r.n} on the page in place of a lost worker`;
+      $('preview-caption').textContent = `x̂0 after step ${i + 1} of ${n} (${ms.toFixed(0)} ms/step)${which}`;
       await tf.nextFrame();
     }, parallel);
     const canvas = $<HTMLCanvasElement>('samples');
@@ -180,11 +190,16 @@ async function runSampling(): Promise<void> {
     const label = entries.find((e) => e.id === r.sampler)?.label ?? r.sampler;
     $('samples-caption').textContent = `${r.n} samples: ${label}, ${r.steps} steps, guidance ${r.guidance}, threshold ${r.threshold}, seed ${r.seed}`;
     $('backend-info').textContent = `${backendLine} · ${res.msPerStep.toFixed(1)} ms/step on ${res.threads} thread${res.threads > 1 ? 's' : ''} (${r.n} images${r.labels && r.guidance !== 1 ? ', guided: 2 model evaluations per image' : ''})`;
-    status(`done: ${r.n} images in ${((res.msPerStep * res.steps) / 1000).toFixed(1)} s, ${res.msPerStep.toFixed(1)} ms/step on ${on}`);
+    status(`done: ${r.n} images in ${((res.msPerStep * res.steps) / 1000).toFixed(1)} s, ${res.msPerStep.toFixed(1)} ms/step on ${res.workerLost ? `${tf.getBackend()} (the page's thread: a sampling worker was lost)` : on}`);
+    if (res.workerLost) {
+      showNotice(`sampling worker lost: ${res.workerLost}. It was stopped and the page sampled its images itself; until the page is reloaded it samples on its own thread (?threads=1 always does).`);
+    }
     setState('done');
   } catch (e) {
     showError(e, 'sampling failed');
   } finally {
+    // A pool that lost a worker has stopped them all: the page samples alone from now on.
+    if (pool?.lost) pool = undefined;
     busy = false;
     button.disabled = false;
   }

@@ -2,11 +2,14 @@
  * A sampling worker of the page (module worker, see ./workers.ts): the wasm
  * backend set up as the page sets it up (one thread: the workers are the
  * parallelism), the model rebuilt from its config with the page's weights, and
- * `sample()` run for the rows of the batch the page gives it.
+ * `sample()` run for the rows of the batch the page gives it. While sampling it
+ * tells the page it is alive before every model evaluation, so the page can
+ * tell a slow worker from a lost one.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { createModel, type Model } from '@tfjs-diffusion/models';
+import type { Denoiser } from '@tfjs-diffusion/samplers';
 import { sampleRequest } from '@tfjs-diffusion/training';
 import type { ToWorker, FromWorker } from './workers.js';
 
@@ -44,9 +47,22 @@ async function handle(m: ToWorker): Promise<FromWorker> {
     return { type: 'ok', id: m.id };
   }
   if (!model || modelId !== m.modelId) throw new Error('the worker has not been given this model');
-  const out = await sampleRequest(model, m.request);
+  const m0 = model;
+  // The page's liveness signal: one message per model evaluation.
+  const reporting: Denoiser = {
+    prediction: m0.prediction,
+    numClasses: m0.numClasses,
+    predict: (x, t, cond) => {
+      post({ type: 'alive', id: m.id });
+      return m0.predict(x, t, cond);
+    },
+  };
+  const out = await sampleRequest(reporting, m.request);
   return { type: 'rows', id: m.id, pixels: out.data as Float32Array };
 }
+
+// Without the message there is no request id to answer: the page gives this worker up.
+self.addEventListener('messageerror', () => post({ type: 'unreadable' }));
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   handle(e.data).then(

@@ -7,7 +7,7 @@ import * as samplers from '@tfjs-diffusion/samplers';
 import { clip, describeSampler, describeX0Processor, dynamicThreshold, sample, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
 import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
 import type { LoadedModel } from './modelFolder.js';
-import { splitRows, WorkerPool, type RowsRequest } from './workers.js';
+import { splitRows, WorkerLost, WorkerPool, type RowsRequest, type SampleWorker } from './workers.js';
 
 /** Labels for the sampler factories the page knows by name; any other factory the package exports is listed by its own name. */
 const LABELS: Record<string, string> = {
@@ -101,8 +101,14 @@ export interface SampleResult {
   /** Mean wall time of one step (model call(s), sampler update, x̂0 readback). */
   msPerStep: number;
   steps: number;
-  /** Threads that sampled (the page and its workers). */
+  /** Threads whose rows are in `pixels` (the page and the workers that delivered). */
   threads: number;
+  /**
+   * Set when a worker was lost (silent past its bound, unreadable, or
+   * crashed): why. Its rows were sampled on the page instead, the pool is
+   * disposed, and later runs sample on the page alone.
+   */
+  workerLost?: string;
 }
 
 /** Sampling on `threads` threads (the page and threads − 1 workers of `pool`). */
@@ -126,78 +132,144 @@ export function checkRequest(r: SampleRequest, m: LoadedModel, entries: SamplerE
 }
 
 /**
- * Samples r.n images. `onStep(i, n, x0)` gets the predicted clean images
- * after step i (a host copy) for the live preview: with workers, of the
- * page's own rows only (the first ones).
+ * How long a sampling worker may stay silent: it reports before each model
+ * evaluation of its rows, which are never more than the page's own rows, so
+ * a step of the page's measures the work. The bound is `SILENCE_STEPS` times
+ * the page's slowest step so far (while the page is in a step, the time it
+ * has spent in it), and never under `SILENCE_FLOOR_MS`, which covers pauses
+ * of a busy machine that no step time shows.
+ */
+export const SILENCE_STEPS = 10;
+export const SILENCE_FLOOR_MS = 30_000;
+
+/**
+ * Samples r.n images. `onStep(i, n, x0, msPerStep, rows)` gets the predicted
+ * clean images of `rows` after step i (a host copy) for the live preview:
+ * with workers, of the page's own rows only (the first ones), then of any
+ * rows the page samples in place of a lost worker.
  */
 export async function sampleImages(
   m: LoadedModel,
   entries: SamplerEntry[],
   r: SampleRequest,
-  onStep?: (i: number, n: number, x0: Float32Array, msPerStep: number) => void | Promise<void>,
+  onStep?: (i: number, n: number, x0: Float32Array, msPerStep: number, rows: [number, number]) => void | Promise<void>,
   parallel?: Parallel,
 ): Promise<SampleResult> {
   checkRequest(r, m, entries);
   const entry = entries.find((e) => e.id === r.sampler)!;
   // As the demo's CLI: guidance 0 or 1 samples the conditional model alone.
   const guided = r.labels !== undefined && m.numClasses !== undefined && r.guidance > 0 && r.guidance !== 1;
-  const sampler = entry.make({ eta: r.eta });
-  const x0Processor = thresholdProcessor(r.threshold);
   const shape: [number, number, number, number] = [r.n, m.height, m.width, m.channels];
-  const ranges = splitRows(r.n, parallel?.threads ?? 1);
-  // The page samples the first rows; workers the others, started before the page's loop.
-  let remote: Promise<Float32Array[]> | undefined;
+  const rowSize = m.height * m.width * m.channels;
+  let ranges = splitRows(r.n, parallel?.threads ?? 1);
+  let lost: WorkerLost | undefined;
+  let workers: SampleWorker[] = [];
   if (parallel && ranges.length > 1) {
-    const workers = await parallel.pool.prepare(m, ranges.length - 1);
+    try {
+      workers = await parallel.pool.prepare(m, ranges.length - 1);
+    } catch (e) {
+      if (!(e instanceof WorkerLost)) throw e;
+      // The pool is disposed: every row on the page.
+      lost = e;
+      ranges = [[0, r.n]];
+    }
+  }
+  // The page's pace, for the workers' silence bound.
+  const pace = { slowest: 0, stepStart: performance.now(), stepping: true };
+  const silence = () => Math.max(SILENCE_FLOOR_MS, SILENCE_STEPS * Math.max(pace.slowest, pace.stepping ? performance.now() - pace.stepStart : 0));
+  // The page samples the first rows; workers the others, started before the page's loop.
+  let remote: Promise<PromiseSettledResult<Float32Array>[]> | undefined;
+  if (workers.length) {
+    const spec = entry.make({ eta: r.eta });
+    const x0Spec = thresholdProcessor(r.threshold);
     const base: Omit<RowsRequest, 'rows'> = {
-      sampler: describeSampler(sampler), x0Processor: x0Processor && describeX0Processor(x0Processor), schedule: m.schedule as NoiseSchedule,
+      sampler: describeSampler(spec), x0Processor: x0Spec && describeX0Processor(x0Spec), schedule: m.schedule as NoiseSchedule,
       shape, numInferenceSteps: r.steps, seed: r.seed, classLabels: r.labels && { data: Int32Array.from(r.labels), shape: [r.labels.length] },
       guidance: guided ? { guidanceScale: r.guidance, nullClass: m.numClasses! } : undefined,
     };
-    remote = Promise.all(workers.map((w, i) => WorkerPool.rows(w, { ...base, rows: ranges[i + 1]! })));
-    remote.catch(() => {});
+    remote = Promise.allSettled(workers.map((w, i) => WorkerPool.rows(w, { ...base, rows: ranges[i + 1]! }, silence)));
   }
   const labels = r.labels ? tf.tensor1d(Int32Array.from(r.labels), 'int32') : undefined;
-  const t0 = performance.now();
-  let last = t0;
   let stepsDone = 0;
   let stepMs = 0;
-  try {
+  /** `rows` sampled on the page (all of them: `rows` undefined); `steps`: its steps are the run's (else the caller times it). */
+  const onPage = async (rows: [number, number] | undefined, steps: boolean): Promise<Float32Array> => {
+    let last = performance.now();
+    pace.stepStart = last;
+    // A fresh sampler per run: samplers keep state between steps.
+    const sampler = entry.make({ eta: r.eta });
     const out = await sample(m.model, sampler, {
       schedule: m.schedule as NoiseSchedule,
       shape,
-      rows: remote ? ranges[0] : undefined,
+      rows,
       numInferenceSteps: r.steps,
       seed: r.seed,
       cond: labels ? { classLabels: labels } : undefined,
       guidance: guided ? { guidanceScale: r.guidance, nullClass: m.numClasses! } : undefined,
-      x0Processor,
+      x0Processor: thresholdProcessor(r.threshold),
       onStep: async (i, n, x0) => {
         const data = (await x0.data()) as Float32Array;
         const now = performance.now();
-        stepMs += now - last;
-        stepsDone++;
-        if (onStep) await onStep(i, n, data, stepMs / stepsDone);
-        last = performance.now();
+        pace.slowest = Math.max(pace.slowest, now - last);
+        if (steps) {
+          stepMs += now - last;
+          stepsDone++;
+        }
+        if (onStep) await onStep(i, n, data, stepMs / Math.max(1, stepsDone), rows ?? [0, r.n]);
+        last = pace.stepStart = performance.now();
       },
     });
-    const mine = (await out.samples.data()) as Float32Array;
-    tf.dispose([out.samples, ...out.intermediates, ...out.predictions]);
-    let pixels = mine;
+    try {
+      return (await out.samples.data()) as Float32Array;
+    } finally {
+      tf.dispose([out.samples, ...out.intermediates, ...out.predictions]);
+    }
+  };
+  try {
+    let pixels: Float32Array;
+    let threads = 1;
+    try {
+      pixels = await onPage(remote ? ranges[0] : undefined, true);
+    } finally {
+      pace.stepping = false;
+    }
     if (remote) {
+      const mine = pixels;
       const w0 = performance.now();
+      // Settles within the silence bound even when a worker is gone.
       const parts = await remote;
+      remote = undefined;
       // A step's time includes waiting for the workers' rows.
       stepMs += performance.now() - w0;
-      pixels = new Float32Array(r.n * m.height * m.width * m.channels);
-      const row = m.height * m.width * m.channels;
+      pixels = new Float32Array(r.n * rowSize);
       pixels.set(mine, 0);
-      parts.forEach((p, i) => pixels.set(p, ranges[i + 1]![0] * row));
+      const failed = parts.find((p): p is PromiseRejectedResult => p.status === 'rejected' && !(p.reason instanceof WorkerLost));
+      const gone = parts.find((p): p is PromiseRejectedResult => p.status === 'rejected' && p.reason instanceof WorkerLost);
+      if (gone) {
+        lost ??= gone.reason as WorkerLost;
+        parallel!.pool.fail(lost);
+      }
+      // A worker's own error is the run's result, as the page's would be.
+      if (failed) throw failed.reason;
+      for (const [i, p] of parts.entries()) {
+        const rows = ranges[i + 1]!;
+        if (p.status === 'fulfilled') {
+          pixels.set(p.value, rows[0] * rowSize);
+          threads++;
+        } else {
+          // The lost worker's rows, on the page: the same draws, so the same images.
+          const t0 = performance.now();
+          pixels.set(await onPage(rows, false), rows[0] * rowSize);
+          stepMs += performance.now() - t0;
+        }
+      }
     }
-    return { pixels, msPerStep: stepsDone ? stepMs / stepsDone : NaN, steps: stepsDone, threads: ranges.length };
+    return { pixels, msPerStep: stepsDone ? stepMs / stepsDone : NaN, steps: stepsDone, threads, workerLost: lost?.message };
   } catch (e) {
-    // Let the workers finish their rows so the next run finds them idle.
-    await remote?.catch(() => {});
+    // Let the workers finish their rows so the next run finds them idle (bounded: a silent one is given up).
+    const parts = await remote;
+    const gone = parts?.find((p): p is PromiseRejectedResult => p.status === 'rejected' && p.reason instanceof WorkerLost);
+    if (gone) parallel!.pool.fail(gone.reason as WorkerLost);
     throw e;
   } finally {
     labels?.dispose();

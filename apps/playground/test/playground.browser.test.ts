@@ -2,7 +2,8 @@
  * The built playground page in headless Chromium: samples equal Node's for the
  * same checkpoint and seed (wasm and WebGL), training in the tab lowers the
  * loss and downloads a model folder, a user's model folder loads (picker and
- * drop), and bad files get a clear message on the page.
+ * drop), bad files get a clear message on the page, and a lost sampling worker
+ * is stopped while the page samples its images itself.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,7 +26,7 @@ const shipped = join(app, 'public', 'models', 'mnist-tiny');
 const skip = browserSkipReason();
 if (skip) console.log(skip);
 
-type Api = { samples?: number[]; msPerStep?: number; losses: number[]; backend?: string; samplers: string[]; error?: string };
+type Api = { samples?: number[]; msPerStep?: number; losses: number[]; backend?: string; samplers: string[]; error?: string; numTensors: number };
 
 async function waitState(page: Page, states: string[], key = 'state', timeout = 240_000): Promise<string> {
   await page.waitForFunction(({ states, key }) => states.includes(document.body.dataset[key] ?? ''), { states, key }, { timeout });
@@ -170,6 +171,85 @@ describe.skipIf(skip !== undefined)('playground page in Chromium', () => {
       await expectState(page, 'error', ['done', 'error']);
       const text = await page.evaluate(() => document.getElementById('error')!.textContent);
       expect(text).toBe('sampling failed: sampling worker: no wasm here');
+    } finally {
+      await page.close();
+    }
+  });
+
+  const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    expect(a.length).toBe(b.length);
+    let d = 0;
+    for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    return d;
+  };
+  const sampling = (page: Page) => page.workers().filter((w) => /sampleWorker/.test(w.url()));
+  const lostQuery = { cls: 3, steps: 2, guidance: 3, seed: 1, n: 3 };
+  const lostUrl = () => `${server.url}/index.html?backend=wasm&sampler=ddim&class=${lostQuery.cls}&steps=${lostQuery.steps}&guidance=${lostQuery.guidance}&seed=${lostQuery.seed}&n=${lostQuery.n}&threads=2`;
+
+  it('a sampling worker that goes silent is stopped after the silence bound; the page samples its images and then samples alone', async () => {
+    const page = await browser.newPage();
+    try {
+      // A worker that sets up, reports once on 'sample', then never answers (as one killed by the browser would).
+      await page.route(/sampleWorker[^/]*\.js$/, (route) => route.fulfill({
+        status: 200, contentType: 'text/javascript', headers: { 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Opener-Policy': 'same-origin' },
+        body: "self.onmessage = (e) => postMessage({ type: e.data.type === 'sample' ? 'alive' : 'ok', id: e.data.id });",
+      }));
+      await page.goto(`${lostUrl()}&autostart=0`);
+      await expectState(page, 'ready', ['ready', 'error']);
+      const tensors = (await api(page)).numTensors;
+      const t0 = Date.now();
+      await page.click('#sample-button');
+      await expect.poll(() => sampling(page).length).toBe(1);
+      await expectState(page, 'done', ['done', 'error']);
+      const waited = Date.now() - t0;
+      // Steps of a few ms here: the bound is its floor, 30 s.
+      expect(waited).toBeGreaterThan(29_000);
+      expect(await page.isVisible('#error')).toBe(true);
+      expect(await page.textContent('#error')).toMatch(/^sampling worker lost: sampling worker 1 did not answer 'sample' \(image 3 of 3\) for 3\d s\. It was stopped and the page sampled its images itself; .*\?threads=1/);
+      await expect.poll(() => sampling(page).length).toBe(0);
+      const got = await api(page);
+      expect(await page.evaluate(() => document.body.dataset.samplingThreads)).toBe('1');
+      expect(got.numTensors).toBe(tensors);
+      // All three images, the worker's row sampled on the page: what Node computes for the whole batch.
+      const want = await nodeSamples(lostQuery);
+      expect(maxDiff(got.samples!, want)).toBeLessThan(1e-4);
+
+      // A later run samples on the page alone, starts no worker, and leaves no error.
+      await page.click('#sample-button');
+      await expectState(page, 'done', ['done', 'error']);
+      expect(await page.isVisible('#error')).toBe(false);
+      expect(sampling(page).length).toBe(0);
+      const again = await api(page);
+      expect(again.numTensors).toBe(tensors);
+      expect(maxDiff(again.samples!, got.samples!)).toBe(0);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
+  it("a worker's message the page cannot read (messageerror) gives the worker up at once; the page samples every image", async () => {
+    const page = await browser.newPage();
+    try {
+      // Every message from a sampling worker arrives as a messageerror instead (as an undeserializable one does).
+      await page.addInitScript(() => {
+        const Real = Worker;
+        globalThis.Worker = class extends Real {
+          constructor(url: string | URL, opts?: WorkerOptions) {
+            super(url, opts);
+            if (!String(url).includes('sampleWorker')) return;
+            this.addEventListener('message', (e) => {
+              e.stopImmediatePropagation();
+              this.dispatchEvent(new MessageEvent('messageerror'));
+            });
+          }
+        };
+      });
+      await page.goto(lostUrl());
+      await expectState(page, 'done', ['done', 'error']);
+      expect(await page.textContent('#error')).toMatch(/^sampling worker lost: sampling worker 1 sent a message the page could not read \(messageerror\)\. It was stopped/);
+      expect(await page.evaluate(() => document.body.dataset.samplingThreads)).toBe('1');
+      await expect.poll(() => sampling(page).length).toBe(0);
+      expect(maxDiff((await api(page)).samples!, await nodeSamples(lostQuery))).toBeLessThan(1e-4);
     } finally {
       await page.close();
     }
