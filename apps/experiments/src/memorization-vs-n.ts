@@ -64,7 +64,7 @@ const plotNote = await writeLinePlot(`memorization-vs-n${suffix}.png`, {
 });
 const md = `# Experiments 3 and 4: a trained network's memorization versus training-set size, noise-conditioned or not
 
-Command: \`${process.env.NETS ? `NETS=${process.env.NETS} ` : ''}npx tsx --conditions=source apps/experiments/src/memorization-vs-n.ts --steps ${steps}\` (${tf.getBackend()} backend; without NETS both networks run in one process).
+Command: \`${process.env.SIZES ? `SIZES=${process.env.SIZES} ` : ''}${process.env.NETS ? `NETS=${process.env.NETS} ` : ''}npx tsx --conditions=source apps/experiments/src/memorization-vs-n.ts --steps ${steps}\` (${tf.getBackend()} backend; without NETS both networks run in one process).
 Data: n points at random angles on a unit circle in a random plane of R^${dim}; held-out: 256 other points on the same circle.
 Network: the models package's \`MLPDenoiser\` x0-predictor (\`predictionType: 'sample'\`, dim ${dim}, hidden 256, 2 residual blocks), with its sinusoidal timestep embedding (conditioned) or \`timeConditioning: false\` (no t input:
 noise-unconditioned, Zhou, Zhang and Wright 2026); trained by @tfjs-diffusion/training for ${steps} steps of batch 128 (AdamW, peak 2e-3 with cosine decay to 0, no weight decay, uniform t).
