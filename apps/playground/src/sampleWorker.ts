@@ -6,9 +6,8 @@
  * tells the page it is alive before every model evaluation, so the page can
  * tell a slow worker from a lost one.
  */
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
-import { createModel, type Model } from '@tfjs-diffusion/models';
+import { createModel, loadWeights, type Model } from '@tfjs-diffusion/models';
 import type { Denoiser } from '@tfjs-diffusion/samplers';
 import { sampleRequest } from '@tfjs-diffusion/training';
 import type { ToWorker, FromWorker } from './workers.js';
@@ -31,12 +30,7 @@ async function handle(m: ToWorker): Promise<FromWorker> {
     await ready;
     const next = createModel(m.config as never) as Model;
     try {
-      const params = next.parameters();
-      if (params.length !== m.weights.length) throw new Error(`the model has ${params.length} parameters; got ${m.weights.length} weights`);
-      params.forEach((p, i) => {
-        if (p.variable.size !== m.weights[i]!.length) throw new Error(`parameter ${p.name} has ${p.variable.size} values; got ${m.weights[i]!.length}`);
-        tf.tidy(() => p.variable.assign(tf.tensor(m.weights[i]!, p.variable.shape, 'float32')));
-      });
+      loadWeights(next, m.weights, { source: "the page's weights" });
     } catch (e) {
       next.dispose();
       throw e;

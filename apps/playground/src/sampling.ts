@@ -7,7 +7,8 @@ import * as samplers from '@tfjs-diffusion/samplers';
 import { clip, describeSampler, describeX0Processor, dynamicThreshold, sample, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
 import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
 import type { LoadedModel } from './modelFolder.js';
-import { splitRows, WorkerLost, WorkerPool, type RowsRequest, type SampleWorker } from './workers.js';
+import { shardRanges } from '@tfjs-diffusion/training';
+import { WorkerLost, WorkerPool, type RowsRequest, type SampleWorker } from './workers.js';
 
 /** Labels for the sampler factories the page knows by name; any other factory the package exports is listed by its own name. */
 const LABELS: Record<string, string> = {
@@ -161,7 +162,7 @@ export async function sampleImages(
   const guided = r.labels !== undefined && m.numClasses !== undefined && r.guidance > 0 && r.guidance !== 1;
   const shape: [number, number, number, number] = [r.n, m.height, m.width, m.channels];
   const rowSize = m.height * m.width * m.channels;
-  let ranges = splitRows(r.n, parallel?.threads ?? 1);
+  let ranges = shardRanges(r.n, parallel?.threads ?? 1);
   let lost: WorkerLost | undefined;
   let workers: SampleWorker[] = [];
   if (parallel && ranges.length > 1) {

@@ -8,6 +8,7 @@
  * once per loaded model.
  */
 import type { RowsRequest } from '@tfjs-diffusion/training';
+import { modelTensors } from '@tfjs-diffusion/models';
 import type { LoadedModel } from './modelFolder.js';
 
 /** What a worker samples: one `sample()` call as data, `rows` of the whole batch `shape` (as the trainer's sampling threads get it). */
@@ -15,7 +16,7 @@ export type { RowsRequest };
 
 export type ToWorker =
   | { type: 'init'; id: number; wasmPaths: string }
-  | { type: 'model'; id: number; modelId: number; config: Record<string, unknown>; weights: Float32Array[] }
+  | { type: 'model'; id: number; modelId: number; config: Record<string, unknown>; weights: Record<string, { shape: number[]; data: Float32Array }> }
   | { type: 'sample'; id: number; modelId: number; request: RowsRequest };
 
 export type FromWorker =
@@ -50,18 +51,6 @@ export function samplingThreads(backend: string, requested?: number): number {
   const cores = navigator.hardwareConcurrency || 1;
   if (backend !== 'wasm' || !globalThis.crossOriginIsolated) return 1;
   return Math.max(1, Math.min(requested ?? cores, 16));
-}
-
-/** Rows [start, end) of each of `parts` threads, the first ones one row longer: as the trainer shards a batch. */
-export function splitRows(n: number, parts: number): [number, number][] {
-  const out: [number, number][] = [];
-  let start = 0;
-  for (let i = 0; i < Math.min(parts, n); i++) {
-    const size = Math.floor(n / Math.min(parts, n)) + (i < n % Math.min(parts, n) ? 1 : 0);
-    out.push([start, start + size]);
-    start += size;
-  }
-  return out;
 }
 
 interface Pending {
@@ -190,10 +179,12 @@ export class WorkerPool {
       let id = modelIds.get(m);
       if (id === undefined) modelIds.set(m, (id = nextModelId++));
       const use = this.workers.slice(0, count);
-      await Promise.all(use.filter((w) => w.modelId !== id).map(async (w) => {
+      const behind = use.filter((w) => w.modelId !== id);
+      const host = behind.length ? modelTensors(m.model) : {};
+      await Promise.all(behind.map(async (w) => {
         // A copy per worker, transferred (the page keeps its own weights).
-        const weights = m.model.parameters().map((p) => Float32Array.from(p.variable.dataSync() as Float32Array));
-        await w.call({ type: 'model', modelId: id, config, weights }, "'model' (building the model from its weights)", setup, weights.map((a) => a.buffer));
+        const weights = Object.fromEntries(Object.entries(host).map(([name, t]) => [name, { shape: t.shape, data: Float32Array.from(t.data as Float32Array) }]));
+        await w.call({ type: 'model', modelId: id, config, weights }, "'model' (building the model from its weights)", setup, Object.values(weights).map((t) => t.data.buffer));
         w.modelId = id;
       }));
       return use;
