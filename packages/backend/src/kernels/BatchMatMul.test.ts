@@ -50,11 +50,22 @@ describe('BatchMatMul on wasm (transposes done before the fast path)', () => {
     await tf.setBackend('wasm');
     const a = tf.tensor(randn([8, 49, 16], 6), [8, 49, 16]) as tf.Tensor3D;
     const run = () => tf.tidy(() => tf.add(tf.matMul(a, a, false, true), tf.sum(tf.matMul(a, a, true, false)))).dispose();
+    // the transposed copies are wasm buffers the engine does not count: the backend's own count sees them
+    const buffers = () => tf.backend().numDataIds();
     run();
     const before = tf.memory();
+    const beforeBuffers = buffers();
     for (let i = 0; i < 4; i++) run();
     expect(tf.memory().numTensors).toBe(before.numTensors);
     expect(tf.memory().numBytes).toBe(before.numBytes);
-    a.dispose();
+    expect(buffers()).toBe(beforeBuffers);
+    // inner sizes 8 and 16 differ: wasm's kernel refuses them after the transposes were made
+    const bad = tf.tensor(randn([2, 8, 16], 7), [2, 8, 16]) as tf.Tensor3D;
+    const mid = tf.memory().numTensors;
+    const midBuffers = buffers();
+    for (let i = 0; i < 3; i++) expect(() => tf.matMul(bad, bad, true, true)).toThrow(/inner shapes/);
+    expect(tf.memory().numTensors).toBe(mid);
+    expect(buffers()).toBe(midBuffers);
+    tf.dispose([a, bad]);
   });
 });

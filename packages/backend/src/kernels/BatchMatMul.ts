@@ -46,9 +46,12 @@ export function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.Na
     return out;
   };
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return call(a, b, !!transposeA, !!transposeB);
-  const out = call(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b, false, false);
-  for (const t of made) backend.disposeData(t.dataId);
-  return out;
+  try {
+    return call(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b, false, false);
+  } finally {
+    // also when wasm's kernel refuses the shapes (tf.matMul leaves that check to the kernel)
+    for (const t of made) backend.disposeData(t.dataId);
+  }
 }
 
 export const batchMatMulConfig: tf.KernelConfig = {
