@@ -117,16 +117,13 @@ for (const net of nets) {
 heldLoss.dispose();
 held.images.dispose();
 // Merged with what the file holds now, ordered by network then n.
+const networks = ['conditioned', 'unconditioned'];
 {
   const mine = new Set(rows.map(key));
-  const order = ['conditioned', 'unconditioned'];
   rows.push(...earlier().filter((r) => !mine.has(key(r))));
-  rows.sort((a, b) => order.indexOf(a.network) - order.indexOf(b.network) || a.n - b.n);
+  rows.sort((a, b) => networks.indexOf(a.network) - networks.indexOf(b.network) || a.n - b.n);
 }
-const netsShown = order(rows.map((r) => r.network));
-function order(names: string[]): string[] {
-  return ['conditioned', 'unconditioned'].filter((x) => names.includes(x));
-}
+const netsShown = networks.filter((x) => rows.some((r) => r.network === x));
 const grids = rows.map((r) => `memorization-unet-neighbours-${r.network}-n${r.n}.png`);
 
 const crossing = (net: string) => {
