@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { clipByGlobalNorm } from './clip.js';
+import { clipByGlobalNorm, clipScale } from './clip.js';
 import { createNonFiniteGuard, NonFiniteError } from './guard.js';
 
 describe('clipByGlobalNorm', () => {
@@ -43,5 +43,15 @@ describe('createNonFiniteGuard', () => {
     expect(g.check({ loss: NaN }, 6)).toBe(false);
     expect(() => g.check({ loss: NaN }, 7)).toThrow(NonFiniteError);
     expect(g.skipped).toBe(5);
+  });
+});
+
+describe('clipScale', () => {
+  it('is min(1, maxNorm/(norm + 1e-6)), and 1 for a norm that is not finite', () => {
+    expect(clipScale(13, 6.5)).toBe(6.5 / (13 + 1e-6));
+    expect(clipScale(0.5, 1)).toBe(1);
+    expect(clipScale(0, 1)).toBe(1);
+    expect(clipScale(Infinity, 1)).toBe(1);
+    expect(clipScale(NaN, 1)).toBe(1);
   });
 });

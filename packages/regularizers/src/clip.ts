@@ -12,10 +12,19 @@ export function clipByGlobalNorm(
 ): { grads: Record<string, tf.Tensor>; norm: number } {
   if (!(maxNorm > 0)) throw new RangeError(`clipByGlobalNorm: maxNorm must be > 0, got ${maxNorm}`);
   const norm = globalNorm(grads);
-  const coef = Number.isFinite(norm) ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
+  const coef = clipScale(norm, maxNorm);
   const out: Record<string, tf.Tensor> = {};
   for (const [name, g] of Object.entries(grads)) out[name] = coef === 1 ? tf.clone(g) : tf.tidy(() => tf.mul(g, coef));
   return { grads: out, norm };
+}
+
+/**
+ * The factor clipByGlobalNorm scales gradients of global norm `norm` by:
+ * min(1, maxNorm / (norm + 1e-6)), and 1 for a non-finite norm. For code that
+ * has the norm already (gradients averaged on the host).
+ */
+export function clipScale(norm: number, maxNorm: number): number {
+  return Number.isFinite(norm) ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
 }
 
 /** √(Σ‖g_i‖²) over all tensors, as a number. */
