@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { clipScale } from '@tfjs-diffusion/regularizers';
 import { planThreads } from '../threadPlan.js';
 import type { DataParallel, DataParallelOptions, FromWorker, Replica, ToWorker } from './types.js';
 
@@ -190,7 +191,7 @@ export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Pr
       }
       tf.dispose(Object.values(mine.grads));
       const norm = Math.sqrt(sumSq);
-      const coef = clipNorm !== undefined && Number.isFinite(norm) ? Math.min(1, clipNorm / (norm + 1e-6)) : 1;
+      const coef = clipNorm === undefined ? 1 : clipScale(norm, clipNorm);
       const grads: Record<string, tf.Tensor> = {};
       layout.forEach((e, i) => {
         const acc = accs[i]!;
