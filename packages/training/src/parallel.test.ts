@@ -127,6 +127,8 @@ describe('parallel validation', () => {
       const wantEma = await par.ema!.withAveraged(() => solo.evaluate());
       expect(wantEma.loss).not.toBe(want.loss);
       expect(await par.evaluate({ useEma: true })).toEqual(wantEma);
+      // and the raw loss again once the EMA is swapped out (the workers were synced back)
+      expect(await par.evaluate()).toEqual(want);
       expect(tf.memory().numTensors).toBe(before);
       // After the EMA evaluation the workers are back on the raw weights: the next step matches one thread's.
       const ck = par.checkpoint();

@@ -134,13 +134,16 @@ export async function createTrainer(options: TrainerOptions, objective?: Trainer
       const p = parallel && parallel.threads > 1 ? parallel : undefined;
       const run = async () => {
         if (!p) return v.evaluate(denoiser, prediction);
-        // The workers evaluate with the weights evaluated here (the EMA's while it is swapped in).
-        await p.syncWeights();
         return v.evaluateParallel(denoiser, prediction, { threads: p.threads, run: (items) => p.validate(() => v.data(), items) });
       };
+      // The workers already hold the raw weights (every applied step and restore syncs them).
       if (!useEma) return run();
       try {
-        return await opt.ema!.withAveraged(run);
+        // While the EMA is swapped in, the workers evaluate with it too.
+        return await opt.ema!.withAveraged(async () => {
+          if (p) await p.syncWeights();
+          return run();
+        });
       } finally {
         if (p) await p.syncWeights();
       }
