@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ADAMW_KERNEL, type AdamWKernelAttrs } from '@tfjs-diffusion/regularizers';
-import { wasmKernels } from './wasm/loader.js';
+import { wasmKernels, type WasmKernelModule } from './wasm/loader.js';
 import type { WasmBackendLike } from './wasmOps.js';
 
 /** Floats per region (p, m, v, g) of one call of the SIMD module: tensors are split into chunks of this size. */
@@ -69,9 +69,7 @@ function jsUpdate(a: AdamWKernelAttrs, arrays: Arrays[]): void {
   });
 }
 
-type Module = NonNullable<ReturnType<NonNullable<ReturnType<typeof wasmKernels>>['module']>>;
-
-function simdUpdate(mod: Module, a: AdamWKernelAttrs, arrays: Arrays[]): void {
+function simdUpdate(mod: WasmKernelModule, a: AdamWKernelAttrs, arrays: Arrays[]): void {
   // segments [tensor, start, length] grouped into calls of at most CHUNK (padded) values per region
   type Seg = { i: number; start: number; n: number };
   const calls: Seg[][] = [[]];
