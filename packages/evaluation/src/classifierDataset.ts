@@ -1,7 +1,8 @@
 import { split, type ImageDataset } from '@tfjs-diffusion/data';
+import type { LabeledSet } from './classifier.js';
 
-/** One labeled part of a `ClassifierDataset`, in host memory. */
-export interface LabeledHostSet {
+/** One labeled part of a `ClassifierDataset`: a `LabeledSet` in host memory. */
+export interface LabeledHostSet extends LabeledSet {
   images: { data: Float32Array; shape: [number, number, number, number] };
   labels: Int32Array;
 }
