@@ -1,6 +1,5 @@
 // Data parallelism over worker threads (Node only): the backend package's
 // createDataParallel with this package's replica module.
-import type * as tf from '@tensorflow/tfjs';
 import { createDataParallel } from '@tfjs-diffusion/backend/node';
 import { replicaInit, replicaOf, shardRanges, type ParallelRunner, type ReplicaInit, type StartParallel } from './replica.js';
 
@@ -34,21 +33,8 @@ export function workerThreads(opts: WorkerThreadsOptions): StartParallel {
       threads: dp.threads,
       async lossAndGrads(batch, slice, opts) {
         const ranges = shardRanges(batch.shape[0], dp.threads);
-        const r: { loss: number; grads: Record<string, tf.Tensor>; norm?: number } = await dp.lossAndGrads(
-          local,
-          ranges.map((x) => slice(x)),
-          ranges.map(([a, b]) => b - a),
-          opts,
-        );
-        // Workers send gradients of every parameter they hold; keep the trained ones.
-        const keep = new Set(local.trainable().map((p) => p.name));
-        for (const [name, g] of Object.entries(r.grads)) {
-          if (!keep.has(name)) {
-            g.dispose();
-            delete r.grads[name];
-          }
-        }
-        return r;
+        // Gradients of the parameters `local` trains: frozen ones are left out where they are averaged.
+        return dp.lossAndGrads(local, ranges.map((x) => slice(x)), ranges.map(([a, b]) => b - a), opts);
       },
       syncWeights: () => dp.syncWeights(local),
       async validate(data, items) {

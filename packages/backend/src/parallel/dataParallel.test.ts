@@ -72,6 +72,33 @@ describe('createDataParallel', () => {
     tf.dispose([...Object.values(here.grads), ...Object.values(there.grads)]);
   });
 
+  it('returns gradients of the parameters the local replica trains only (a frozen one gets none, and no tensor)', async () => {
+    const full = createReplica(init);
+    const frozen = full.parameters()[0]!.name;
+    const local = {
+      ...full,
+      lossAndGrads(b: ToyBatch) {
+        const r = full.lossAndGrads(b) as { loss: number; grads: Record<string, tf.Tensor> };
+        r.grads[frozen]!.dispose();
+        delete r.grads[frozen];
+        return r;
+      },
+    };
+    await dp.syncWeights(full);
+    const b = batch(6, 1);
+    const whole = full.lossAndGrads(b) as { loss: number; grads: Record<string, tf.Tensor> };
+    const before = tf.memory().numTensors;
+    const par = await dp.lossAndGrads(local, [slice(b, 0, 3), slice(b, 3, 6)], [3, 3]);
+    expect(Object.keys(par.grads).sort()).toEqual(Object.keys(whole.grads).filter((n) => n !== frozen).sort());
+    expect(tf.memory().numTensors - before).toBe(Object.keys(par.grads).length);
+    // The norm is over the trained parameters alone.
+    let sq = 0;
+    for (const [n, g] of Object.entries(whole.grads)) if (n !== frozen) for (const x of g.dataSync()) sq += x * x;
+    expect(par.norm).toBeCloseTo(Math.sqrt(sq), 5);
+    tf.dispose([...Object.values(whole.grads), ...Object.values(par.grads)]);
+    full.parameters().forEach((p) => p.variable.dispose());
+  });
+
   it('leaks no tensors on the calling thread across 20 steps', async () => {
     const local = createReplica(init);
     const b = batch(4, 1);

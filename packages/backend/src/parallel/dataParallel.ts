@@ -92,6 +92,14 @@ class WorkerHandle {
  * calls `syncWeights`, which copies the weights to every worker through
  * shared memory, so all replicas hold the same weights.
  */
+/** Where a parameter sits in the shared weight and gradient buffers. */
+interface LayoutEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
 export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Promise<DataParallel<B>> {
   const requested = opts.threads ?? availableParallelism();
   if (!Number.isInteger(requested) || requested < 1) throw new RangeError(`createDataParallel: threads must be a positive integer; got ${requested}`);
@@ -104,7 +112,7 @@ export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Pr
   const dispose = async () => {
     await Promise.all(handles.map((h) => h.worker.terminate()));
   };
-  let layout: { name: string; shape: number[]; offset: number; size: number }[] = [];
+  let layout: LayoutEntry[] = [];
   let weightsBuf: Float32Array<ArrayBufferLike> = new Float32Array(0);
   let gradBufs: Float32Array<ArrayBufferLike>[] = [];
   try {
@@ -171,33 +179,32 @@ export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Pr
         loss += (weights[i + 1]! / total) * (m as { loss: number }).loss;
       });
       // Averaged on the host, with the squared norm on the way: the clip is a scale here, not a pass of kernels.
-      const accs: Float32Array[] = [];
+      const accs: [LayoutEntry, Float32Array][] = [];
       let sumSq = 0;
       for (const e of layout) {
-        const acc = new Float32Array(e.size);
         const g0 = mine.grads[e.name];
-        if (g0) {
-          const d = g0.dataSync() as Float32Array;
-          const w = weights[0]! / total;
-          for (let k = 0; k < e.size; k++) acc[k] = w * d[k]!;
-        }
+        // Frozen in every replica (the workers send zeros): nothing to average, no tensor to make.
+        if (!g0) continue;
+        const acc = new Float32Array(e.size);
+        const d = g0.dataSync() as Float32Array;
+        const w0 = weights[0]! / total;
+        for (let k = 0; k < e.size; k++) acc[k] = w0 * d[k]!;
         gradBufs.forEach((buf, i) => {
           const w = weights[i + 1]! / total;
           if (w === 0) return;
           for (let k = 0; k < e.size; k++) acc[k]! += w * buf[e.offset + k]!;
         });
         for (let k = 0; k < e.size; k++) sumSq += acc[k]! * acc[k]!;
-        accs.push(acc);
+        accs.push([e, acc]);
       }
       tf.dispose(Object.values(mine.grads));
       const norm = Math.sqrt(sumSq);
       const coef = clipNorm === undefined ? 1 : clipScale(norm, clipNorm);
       const grads: Record<string, tf.Tensor> = {};
-      layout.forEach((e, i) => {
-        const acc = accs[i]!;
+      for (const [e, acc] of accs) {
         if (coef !== 1) for (let k = 0; k < acc.length; k++) acc[k]! *= coef;
         grads[e.name] = tf.tensor(acc, e.shape, 'float32');
-      });
+      }
       return { loss, grads, norm };
     },
     async syncWeights(local) {

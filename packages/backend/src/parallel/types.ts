@@ -19,6 +19,8 @@ export interface DataParallel<B> {
    * averaged here (threads > 1), the gradients' global L2 norm; with
    * `clipNorm` the gradients come scaled by min(1, clipNorm / (norm + 1e-6)),
    * as `clipByGlobalNorm` of the regularizers package does.
+   * Gradients are returned for the parameters `local` returns them for
+   * (its trainable ones); every replica is taken to train the same ones.
    */
   lossAndGrads(
     local: Replica<B>,
