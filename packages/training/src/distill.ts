@@ -225,6 +225,16 @@ export async function createDistiller(options: DistillerOptions): Promise<Traine
   return createTrainer({ ...trainer, denoiser: student }, { prepare: distillPreparer(options, checked) });
 }
 
+/**
+ * The guidance scale of halving `round` (1-based): the first teacher's
+ * `guidanceScale`, then 1. Guidance is distilled into the first student; later
+ * teachers are students that already follow it, and guiding them again would
+ * compound the scale (each class collapses to one image).
+ */
+export function halvingGuidance<G extends number | undefined>(round: number, guidanceScale: G): G | 1 {
+  return round === 1 ? guidanceScale : 1;
+}
+
 /** Copies `from`'s weights into `to` by parameter name (EMA weights when `ema` is given). */
 function copyWeights(from: TrainableDenoiser, to: TrainableDenoiser, ema: Trainer['ema']): void {
   const target = new Map(to.parameters().map((p) => [p.name, p.variable]));
@@ -277,9 +287,7 @@ export async function distill(options: DistillOptions): Promise<DistillResult> {
   const rounds: DistillResult['rounds'] = [];
   for (let round = 1, n = teacherSteps / 2; round <= halvings; round++, n /= 2) {
     copyWeights(teacher, rest.student, undefined);
-    // Guidance goes into the first student; later teachers already follow it, and guiding
-    // them again would compound the scale.
-    const trainer = await createDistiller({ ...rest, studentSteps: n, guidanceScale: round === 1 ? rest.guidanceScale : 1 });
+    const trainer = await createDistiller({ ...rest, studentSteps: n, guidanceScale: halvingGuidance(round, rest.guidanceScale) });
     try {
       const { losses } = await trainer.fit({ ...fitOpts, steps: stepsPerHalving });
       await onRound?.({ round, studentSteps: n, trainer });

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createDistiller, type Trainer, type TrainableDenoiser } from '@tfjs-diffusion/training';
+import { createDistiller, halvingGuidance, type Trainer, type TrainableDenoiser } from '@tfjs-diffusion/training';
 import { jsonlWriter, loadCheckpoint, saveCheckpoint, truncateMetrics } from '@tfjs-diffusion/training/node';
 import { initDemoBackend } from '../backendInit.js';
 import { buildModel, buildSchedule, loadWeights } from '../build.js';
@@ -85,9 +85,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   let teacherPath = source;
   for (let r = 1, n = teacherSteps / 2; r <= halvings; r++, n /= 2) {
     const dir = halvingDir(out, r, n);
-    // Guidance is distilled into the first student; later teachers are students that already
-    // follow it (guiding them again compounds w and collapses the samples to one per class).
-    const roundGuidance = r === 1 ? guidance : 1;
+    const roundGuidance = halvingGuidance(r, guidance);
     const paths = runPaths(dir);
     const run: RunConfigFile & { distilledFrom: unknown; studentSteps: number } = {
       ...teacherRun,
