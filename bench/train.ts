@@ -1,5 +1,5 @@
 /**
- * The reference workload of BENCHMARK.md, measured through the library a user
+ * The reference workload of bench/BENCHMARK.md, measured through the library a user
  * calls: training with `createTrainer` (AdamW, MNIST batches of 64, the demo's
  * thread count and micro-batches), the forward pass of the models package's
  * mnist-ref U-Net, and `sample(model, ddim())` with 50 steps for 64 images.
