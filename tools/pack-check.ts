@@ -16,7 +16,7 @@ import { join, posix, resolve } from 'node:path';
 import { transformSync } from 'esbuild';
 import { firstExample, PENDING_EXAMPLES, publishedPackages, ROOT } from './readme.js';
 
-/** What installing training alone may add beyond @tensorflow/tfjs (issue 17). */
+/** What installing training alone may add beyond @tensorflow/tfjs: no dataset files, no native binary. */
 const TRAINING_BUDGET_BYTES = 30 * 1024 * 1024;
 
 const [mode, dirArg] = process.argv.slice(2);

@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { linePlotPng } from '@tfjs-diffusion/viz/node';
 import { markdownTable, stepBudget, writeJsonResult, writeResult } from './common.js';
@@ -65,7 +65,9 @@ await writeResult('distillation-frechet.png', linePlotPng({
   series: [series('student', 'frechetDistance'), series('teacher (DDIM)', 'frechetDistance')],
 }));
 const command = `npx tsx --conditions=source apps/experiments/src/distillation.ts --steps ${teacherTrainSteps} --steps-per-halving ${stepsPerHalving}`;
-await writeJsonResult('distillation', { command, preset, teacherTrainSteps, stepsPerHalving, halvings, teacherSteps, evalN, ...table });
+// the teacher's folder as the printed command names it, never a path of this machine
+const source = process.env.TEACHER ? '<run>' : relative(root, teacher);
+await writeJsonResult('distillation', { command, preset, teacherTrainSteps, stepsPerHalving, halvings, teacherSteps, evalN, ...table, source });
 // the environment that shaped the run, so the printed command reproduces it
 const envPrefix = ['PRESET', 'TEACHER', 'HALVINGS', 'TEACHER_STEPS', 'EVAL_N', 'EXTRA_TRAIN_FLAGS', 'EXTRA_DISTILL_FLAGS']
   .filter((k) => process.env[k])
@@ -81,7 +83,7 @@ const md = [
   '',
   markdownTable(['DDIM steps', 'model', 'classifier accuracy', 'Fréchet distance'], rows.map((r) => [r.steps, r.model, r.classifierAccuracy ?? '-', r.frechetDistance])),
   '',
-  'Target (issue 19): the 4-step student within 0.1 of the 64-step teacher\'s accuracy, and clearly above the teacher\'s own 4-step DDIM.',
+  'Target: the 4-step student within 0.1 of the 64-step teacher\'s accuracy, and clearly above the teacher\'s own 4-step DDIM.',
   '',
   'Plots: `distillation.png` (accuracy), `distillation-frechet.png` (Fréchet distance).',
   '',

@@ -1,6 +1,6 @@
 /**
- * Memorization versus training-set size, trained (issue 19 of the evaluation
- * line of work: Yoon et al. 2023; Gu et al. 2023; Zhou, Zhang and Wright 2026).
+ * Memorization versus training-set size, trained (after Yoon et al. 2023;
+ * Gu et al. 2023; Zhou, Zhang and Wright 2026).
  * The mnist-tiny U-Net of @tfjs-diffusion/models trained on class-balanced
  * MNIST subsets of n digits, each n with the same step budget, time-conditioned
  * and with `timeConditioning: false` side by side. Per run: training and
@@ -160,7 +160,7 @@ const md = [
     rows.map((r) => [r.network, r.n, r.steps, r.trainLoss, r.heldOutLoss, r.memorizationRate, r.meanNearestDistance, r.seconds])),
   '',
   `n where the rate crosses 0.5 (log-linear between sizes): ${netsShown.map((net) => `${net} ${crossings[net] ?? 'not crossed'}`).join(', ')}.`,
-  'Target (issue 19): rate ≥ 0.5 at n = 16 and ≤ 0.05 on the whole set.',
+  'Target: rate ≥ 0.5 at n = 16 and ≤ 0.05 on the whole set.',
   '',
   `Plot: \`memorization-unet.png\`; neighbour grids (8 samples, each beside its 3 nearest training digits): ${grids.map((g) => `\`${g}\``).join(', ')}.`,
   '',
