@@ -1,4 +1,9 @@
-// The training loop over a trainer: logging windows, validation and checkpoint hooks.
+// The training loop over a trainer: logging windows, validation and checkpoint
+// hooks, a stop signal and one per-step hook (as Keras' onBatchEnd with
+// `stop_training`, here an AbortSignal) that apps build progress, sample
+// grids, checkpoints and plots on.
+import * as tf from '@tensorflow/tfjs';
+import type { StepResult } from './step.js';
 import type { Trainer } from './trainer.js';
 
 export interface Metrics {
@@ -12,8 +17,37 @@ export interface Metrics {
   stepsPerSecond?: number;
 }
 
+/** What `onStep` sees after each step. */
+export interface StepEvent extends StepResult {
+  trainer: Trainer;
+  /** Steps done in this `fit` call, of `total`. */
+  done: number;
+  total: number;
+  /** Steps per second over this call so far (hooks' time included). */
+  stepsPerSecond: number;
+  /** Seconds to `total` at that rate. */
+  etaSeconds: number;
+  /** True for the call's last step (`done === total`). */
+  last: boolean;
+  /** The metrics `fit` emitted at this step (`every.log`, `every.validate`), if any. */
+  metrics?: Metrics;
+}
+
 export interface FitOptions {
+  /** Steps in this call; the trainer's step counter continues from where it is. */
   steps: number;
+  /**
+   * Stops training at the next step boundary (the running step finishes;
+   * `fit` resolves with `stopped: true`). With a signal, `fit` yields to the
+   * event loop (`tf.nextFrame`) before each step, so an abort from a signal
+   * handler or a button is seen while training runs.
+   */
+  signal?: AbortSignal;
+  /**
+   * Called after every step, after `fit`'s own metrics and checkpoint; awaited
+   * before the next step. A hook that throws stops training with that error.
+   */
+  onStep?: (e: StepEvent) => unknown;
   onProgress?: (p: { step: number; done: number; total: number; loss: number }) => void;
   onMetrics?: (m: Metrics) => void;
   every?: { log?: number; validate?: number; checkpoint?: number };
@@ -27,25 +61,33 @@ export interface FitOptions {
 export interface FitResult {
   losses: number[];
   validation: { step: number; loss: number }[];
+  /** True when `signal` stopped training before `steps`. */
+  stopped: boolean;
 }
 
 const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
 
 export async function fit(trainer: Trainer, opts: FitOptions): Promise<FitResult> {
-  const { steps, onProgress, onMetrics, every = {}, onCheckpoint } = opts;
+  const { steps, signal, onStep, onProgress, onMetrics, every = {}, onCheckpoint } = opts;
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`fit: steps must be a non-negative integer, got ${steps}`);
   for (const [k, v] of Object.entries(every)) {
     if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new RangeError(`fit: every.${k} must be a positive integer; got ${v}`);
   }
   if (every.checkpoint && !onCheckpoint) throw new Error('fit: every.checkpoint needs onCheckpoint');
   if (every.validate && !trainer.hasValidation) throw new Error('fit: every.validate needs options.validation in createTrainer');
+  if (signal !== undefined && typeof signal.aborted !== 'boolean') throw new TypeError('fit: signal must be an AbortSignal');
+  if (onStep !== undefined && typeof onStep !== 'function') throw new TypeError('fit: onStep must be a function');
   const logEvery = every.log ?? 1;
   const losses: number[] = [];
   const validation: { step: number; loss: number }[] = [];
   let window: number[] = [];
   let windowNorm: number[] = [];
-  let t0 = performance.now();
+  const start = performance.now();
+  let t0 = start;
   for (let i = 0; i < steps; i++) {
+    // A step is synchronous compute: yield so that an abort from an event is seen between steps.
+    if (signal) await tf.nextFrame();
+    if (signal?.aborted) return { losses, validation, stopped: true };
     const r = await trainer.trainStep();
     losses.push(r.loss);
     if (!r.skipped) {
@@ -71,6 +113,10 @@ export async function fit(trainer: Trainer, opts: FitOptions): Promise<FitResult
     }
     if (emit) onMetrics?.(m);
     if (every.checkpoint && r.step % every.checkpoint === 0 && !r.skipped) await onCheckpoint!(trainer);
+    if (onStep) {
+      const rate = (i + 1) / ((performance.now() - start) / 1000);
+      await onStep({ ...r, trainer, done: i + 1, total: steps, stepsPerSecond: rate, etaSeconds: (steps - i - 1) / rate, last: i + 1 === steps, metrics: emit ? m : undefined });
+    }
   }
-  return { losses, validation };
+  return { losses, validation, stopped: false };
 }
