@@ -86,6 +86,9 @@ describe('fit: signal and onStep', () => {
       expect(seen.map((e) => e.metrics?.step)).toEqual([undefined, 4, undefined, 6, undefined, 8]);
       for (const e of seen) {
         expect(e.stepsPerSecond).toBeGreaterThan(0);
+        // The step alone is faster than the step with its (1 ms) hook.
+        expect(e.stepSeconds).toBeGreaterThan(0);
+        expect(e.stepSeconds).toBeLessThan(e.done / e.stepsPerSecond);
         expect(e.etaSeconds).toBeCloseTo((e.total - e.done) / e.stepsPerSecond, 9);
       }
       expect(seen.at(-1)!.etaSeconds).toBe(0);

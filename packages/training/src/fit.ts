@@ -25,7 +25,9 @@ export interface StepEvent extends StepResult {
   total: number;
   /** Steps per second over this call so far (hooks' time included). */
   stepsPerSecond: number;
-  /** Seconds to `total` at that rate. */
+  /** Seconds the step itself took (without hooks and yields). */
+  stepSeconds: number;
+  /** Seconds to `total` at `stepsPerSecond`. */
   etaSeconds: number;
   /** True for the call's last step (`done === total`). */
   last: boolean;
@@ -88,7 +90,9 @@ export async function fit(trainer: Trainer, opts: FitOptions): Promise<FitResult
     // A step is synchronous compute: yield so that an abort from an event is seen between steps.
     if (signal) await tf.nextFrame();
     if (signal?.aborted) return { losses, validation, stopped: true };
+    const s0 = performance.now();
     const r = await trainer.trainStep();
+    const stepSeconds = (performance.now() - s0) / 1000;
     losses.push(r.loss);
     if (!r.skipped) {
       window.push(r.loss);
@@ -115,7 +119,7 @@ export async function fit(trainer: Trainer, opts: FitOptions): Promise<FitResult
     if (every.checkpoint && r.step % every.checkpoint === 0 && !r.skipped) await onCheckpoint!(trainer);
     if (onStep) {
       const rate = (i + 1) / ((performance.now() - start) / 1000);
-      await onStep({ ...r, trainer, done: i + 1, total: steps, stepsPerSecond: rate, etaSeconds: (steps - i - 1) / rate, last: i + 1 === steps, metrics: emit ? m : undefined });
+      await onStep({ ...r, trainer, done: i + 1, total: steps, stepsPerSecond: rate, stepSeconds, etaSeconds: (steps - i - 1) / rate, last: i + 1 === steps, metrics: emit ? m : undefined });
     }
   }
   return { losses, validation, stopped: false };
