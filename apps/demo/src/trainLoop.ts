@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { planThreads } from '@tfjs-diffusion/backend';
-import { createTrainer, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
+import { createTrainer, type StepEvent, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
 import { jsonlWriter, loadCheckpoint, readModelWeights, saveCheckpoint, truncateMetrics, workerThreads } from '@tfjs-diffusion/training/node';
 import { selectByEitherName } from '@tfjs-diffusion/models';
 import { buildModel, buildSchedule, gridLabels, sampleImages, startSampler } from './build.js';
@@ -79,11 +79,11 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   let trainer: Trainer | undefined;
   // The grids' sampler: the run's threads, started at the first grid and kept for the others.
   let gridSampler: ParallelSampler | undefined;
-  let stopRequested = false;
+  const stop = new AbortController();
   let saving = false;
   // A second Ctrl-C leaves at once: checkpoints are written to a temp folder and renamed, so the last one stays whole.
   const ctrlC = onCtrlC(() => {
-    stopRequested = true;
+    stop.abort();
     process.stderr.write(`\nCtrl-C: ${saving ? 'finishing the checkpoint' : 'saving a checkpoint'} and exiting (Ctrl-C again to exit at once)\n`);
   });
   const progressRef: { p?: ReturnType<typeof createProgress> } = {};
@@ -131,17 +131,14 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       try { await saveCheckpoint(tr, paths.checkpoints, { keep: 2, modelDir: paths.dir }); } finally { saving = false; }
       savedStep = tr.step;
     };
-    while (tr.step < end && !stopRequested) {
-      // A step is synchronous compute: yield so a Ctrl-C is seen between steps.
-      await new Promise((r) => setImmediate(r));
-      if (stopRequested) break;
-      const res = await tr.trainStep();
+    // The demo's part of each step, on the library's loop: progress, metrics lines, validation, plot, grids, checkpoints.
+    const onStep = async (res: StepEvent) => {
       const step = res.step;
       lossSum += res.loss;
       lossN += 1;
-      ips = ((step - startStep) * c.batchSize) / ((performance.now() - t0) / 1000);
+      ips = res.stepsPerSecond * c.batchSize;
       progress.update(step, res.loss, ips);
-      const last = step === end;
+      const last = res.last;
       const line: Record<string, unknown> = {};
       if (step % c.every.validate === 0 || last) {
         line.valLoss = (await tr.evaluate()).loss;
@@ -156,7 +153,9 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       if (step % c.every.sample === 0 || last) await sampleGrid(step);
       // A non-finite step is never checkpointed: the last finite checkpoint stays.
       if ((step % c.every.checkpoint === 0 || last) && !res.skipped) await checkpoint();
-    }
+    };
+    await tr.fit({ steps: Math.max(0, end - startStep), signal: stop.signal, onStep });
+    const stopRequested = stop.signal.aborted;
     if (stopRequested && tr.step > startStep && savedStep !== tr.step && tr.guard.consecutive === 0) {
       await checkpoint();
       writeLossPlot(paths.metrics, paths.lossPlot, { minSnrGamma: c.regularizers.minSnrGamma });
