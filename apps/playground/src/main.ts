@@ -85,7 +85,7 @@ let current: LoadedModel | undefined;
 let busy = false;
 let digits: Promise<Digits> | undefined;
 let training: InTabTrainer | undefined;
-let stopTraining = false;
+let stopTraining = (): void => {};
 /** Sampling workers (wasm, cross-origin isolated); started on the first run that uses them. */
 let pool: WorkerPool | undefined;
 
@@ -245,7 +245,8 @@ async function runTraining(): Promise<void> {
   if (busy) return;
   busy = true;
   clearError();
-  stopTraining = false;
+  const stop = new AbortController();
+  stopTraining = () => stop.abort();
   const buttons = { start: $<HTMLButtonElement>('train-button'), stop: $<HTMLButtonElement>('train-stop'), use: $<HTMLButtonElement>('train-use'), dl: $<HTMLButtonElement>('train-download') };
   buttons.start.disabled = true;
   buttons.stop.disabled = false;
@@ -268,18 +269,18 @@ async function runTraining(): Promise<void> {
     const loss = $<HTMLCanvasElement>('loss');
     let trainMs = 0;
     drawLossPlot(loss, t.losses);
-    while (t.trainer.step < s.steps && !stopTraining) {
-      const t0 = performance.now();
-      const l = await t.step();
-      trainMs += performance.now() - t0;
-      const done = t.trainer.step;
-      const sec = trainMs / 1000;
-      $('train-status').textContent = `step ${done}/${s.steps} · loss ${l.toFixed(4)} · ${((done * s.batchSize) / sec).toFixed(1)} img/s on ${tf.getBackend()}`;
-      document.body.dataset.trainStep = String(done);
-      if (done % 5 === 0 || done === s.steps) drawLossPlot(loss, t.losses);
-      if (previewEvery > 0 && done % previewEvery === 0) await previewTraining(t);
-      await tf.nextFrame();
-    }
+    await t.train({
+      signal: stop.signal,
+      onStep: async (e) => {
+        // The rate of the steps alone: previews and frames are not training time.
+        trainMs += e.stepSeconds * 1000;
+        const done = e.step;
+        $('train-status').textContent = `step ${done}/${s.steps} · loss ${e.loss.toFixed(4)} · ${((e.done * s.batchSize) / (trainMs / 1000)).toFixed(1)} img/s on ${tf.getBackend()}`;
+        document.body.dataset.trainStep = String(done);
+        if (done % 5 === 0 || done === s.steps) drawLossPlot(loss, t.losses);
+        if (previewEvery > 0 && done % previewEvery === 0) await previewTraining(t);
+      },
+    });
     drawLossPlot(loss, t.losses);
     if (previewEvery > 0 && t.trainer.step % previewEvery !== 0) await previewTraining(t);
     document.body.dataset.trainState = 'trained';
@@ -379,7 +380,7 @@ function wireUi(): void {
     e.preventDefault();
     void runTraining();
   });
-  $('train-stop').addEventListener('click', () => (stopTraining = true));
+  $('train-stop').addEventListener('click', () => stopTraining());
   $('train-use').addEventListener('click', () => {
     if (!training) return;
     const t = training;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { batchSource, type ImageDataset } from '@tfjs-diffusion/data';
 import { createModel, encodeSafetensors, type Model, type SafetensorsTensor } from '@tfjs-diffusion/models';
 import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
-import { assertFiniteCheckpoint, createTrainer, inferenceWeights, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
+import { assertFiniteCheckpoint, createTrainer, inferenceWeights, type FitResult, type StepEvent, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
 import type { Digits } from './mnist.js';
 import type { LoadedModel } from './modelFolder.js';
 
@@ -43,8 +43,11 @@ export interface InTabTrainer {
   readonly schedule: NoiseSchedule;
   readonly config: RunConfig;
   readonly losses: number[];
-  /** One optimisation step; returns its loss. */
-  step(): Promise<number>;
+  /**
+   * Trains to `steps` on the library's loop: `signal` (the stop button) stops at
+   * a step boundary, `onStep` (status line, live plot, previews) runs after each step.
+   */
+  train(o: { signal?: AbortSignal; onStep?: (e: StepEvent) => unknown }): Promise<FitResult>;
   /** The model (with the EMA weights swapped in) as a LoadedModel for sampling previews. */
   withEma<T>(fn: (m: LoadedModel) => Promise<T>): Promise<T>;
   /** The model folder's two files: config.json (a run config) and model.safetensors (EMA weights). */
@@ -107,10 +110,15 @@ export async function createInTabTrainer(base: RunConfig, digits: Digits, s: Tra
   });
   return {
     trainer, model, schedule, config, losses,
-    async step() {
-      const res = await trainer.trainStep();
-      losses.push(res.loss);
-      return res.loss;
+    train({ signal, onStep }) {
+      return trainer.fit({
+        steps: Math.max(0, s.steps - trainer.step),
+        signal,
+        onStep: (e) => {
+          losses.push(e.loss);
+          return onStep?.(e);
+        },
+      });
     },
     withEma(fn) {
       const run = () => fn(loaded());
