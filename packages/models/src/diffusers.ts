@@ -6,6 +6,7 @@ import {
   type DownBlockType, type UNetConfig, type UpBlockType,
 } from './config.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors.js';
+import { checkModelFits, type MemoryLimit } from './size.js';
 import { UNet, unetParameterShapes } from './unet.js';
 
 /*
@@ -31,6 +32,8 @@ export interface FromDiffusersOptions {
   predictionType?: Prediction;
   /** Names the source in error messages (e.g. the folder). */
   source?: string;
+  /** The network must fit here; checked from the config before the weights are read. Default the wasm heap. */
+  memoryLimit?: MemoryLimit;
 }
 
 /** UNet2DModel's defaults for keys a config.json leaves out (diffusers fills them the same way). */
@@ -360,6 +363,7 @@ export function diffusersTensors(
 ): { config: UNetConfig; tensors: Record<string, { shape: number[]; data: Float32Array }> } {
   const where = opts.source ? `fromDiffusers (${opts.source})` : 'fromDiffusers';
   const cfg = unetConfigFromDiffusers(config, opts);
+  checkModelFits(cfg, { limit: opts.memoryLimit, what: `${where}: config.json` });
   if (!(weights instanceof Uint8Array) && !(weights instanceof ArrayBuffer)) {
     throw new TypeError(`${where}: weights must be the bytes of diffusion_pytorch_model.safetensors (Uint8Array or ArrayBuffer); got ${Object.prototype.toString.call(weights)}`);
   }

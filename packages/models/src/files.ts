@@ -51,6 +51,9 @@ export async function loadModel(dir: string): Promise<Model> {
   } catch (e) {
     throw new Error(`loadModel: cannot read ${cfgPath}: ${(e as Error).message}`);
   }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new TypeError(`loadModel: ${cfgPath} must hold a JSON object (a model config); got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
+  }
   const inner = config.model;
   if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) config = inner as Record<string, unknown>;
   const file = await readSafetensors(join(dir, WEIGHTS));

@@ -6,3 +6,4 @@ export * from './diffusers.js';
 export * from './mlp.js';
 export * from './safetensors.js';
 export * from './io.js';
+export * from './size.js';

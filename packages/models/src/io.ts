@@ -3,16 +3,26 @@ import { resolveUNetConfig, type UNetConfig } from './config.js';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { MLPDenoiser, resolveMLPConfig, type MLPConfig } from './mlp.js';
 import type { SafetensorsTensor } from './safetensors.js';
+import { checkModelFits, type MemoryLimit } from './size.js';
 import { UNet } from './unet.js';
 
 export type ModelConfig = UNetConfig | MLPConfig;
 export type Model = UNet | MLPDenoiser;
 
-/** Builds a model from a config as stored in config.json (`kind` picks the class). */
-export function createModel(config: { kind?: string } & Record<string, unknown>, opts: { seed?: number } = {}): Model {
-  if (config.kind === 'mlp') return new MLPDenoiser(resolveMLPConfig(config as never), opts);
-  if (config.kind === undefined || config.kind === 'unet') return new UNet(resolveUNetConfig(config as never), opts);
-  throw new Error(`createModel: config.kind must be 'unet' or 'mlp'; got ${JSON.stringify(config.kind)}`);
+/**
+ * Builds a model from a config as stored in config.json (`kind` picks the class). Its size is
+ * checked against `memoryLimit` (default the wasm heap) before any weight is allocated.
+ */
+export function createModel(config: { kind?: string } & Record<string, unknown>, opts: { seed?: number; memoryLimit?: MemoryLimit } = {}): Model {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new TypeError(`createModel: config must be an object of model options; got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
+  }
+  if (config.kind !== undefined && config.kind !== 'unet' && config.kind !== 'mlp') {
+    throw new Error(`createModel: config.kind must be 'unet' or 'mlp'; got ${JSON.stringify(config.kind)}`);
+  }
+  checkModelFits(config as never, { limit: opts.memoryLimit, what: 'createModel' });
+  const seed = opts.seed === undefined ? {} : { seed: opts.seed };
+  return config.kind === 'mlp' ? new MLPDenoiser(resolveMLPConfig(config as never), seed) : new UNet(resolveUNetConfig(config as never), seed);
 }
 
 /** The weights as safetensors entries, keyed by parameter name. */

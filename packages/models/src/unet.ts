@@ -128,7 +128,13 @@ export class UNet extends ParamModule {
     const c = this.config;
     const p = (this.p = new ParamStore(opts.seed ?? 0));
     this.attn = attentionLevels(c);
-    declareUNetParameters(c, (name, shape, init) => p.create(name, shape, init));
+    // A failed allocation (a heap that runs out) frees what was made before it.
+    try {
+      declareUNetParameters(c, (name, shape, init) => p.create(name, shape, init));
+    } catch (e) {
+      p.dispose();
+      throw e;
+    }
   }
 
   predict(x: tf.Tensor4D, t: tf.Tensor1D, cond?: Conditioning, opts: PredictOptions = {}): tf.Tensor4D {
