@@ -1,5 +1,6 @@
 import { checkOneOf } from './check.js';
-import { BETA_SCHEDULES, makeSchedule, type NoiseSchedule, type ScheduleConfig } from './schedule.js';
+import { checkOptions } from './options.js';
+import { BETA_SCHEDULES, SCHEDULE_CONFIG_KEYS, makeSchedule, type NoiseSchedule, type ScheduleConfig } from './schedule.js';
 
 /** The keys of a diffusers scheduler config that describe the noise schedule (every scheduler class has them). */
 export const DIFFUSERS_SCHEDULE_KEYS = [
@@ -58,6 +59,7 @@ export function scheduleFromDiffusersConfig(
   json: string | Record<string, unknown>,
   defaults: Partial<Omit<ScheduleConfig, 'trainedBetas'>> = {},
 ): ScheduleFromDiffusersConfigResult {
+  checkOptions('scheduleFromDiffusersConfig', defaults, SCHEDULE_CONFIG_KEYS.filter((k) => k !== 'trainedBetas'), 'defaults');
   const c = parseDiffusersConfig(json);
   const d = { ...DIFFUSERS_SCHEDULE_DEFAULTS, ...defaults };
   // null means "not set" in diffusers' JSON.

@@ -5,3 +5,4 @@ export * from './timesteps.js';
 export * from './sigmas.js';
 export * from './karras.js';
 export * from './diffusers-config.js';
+export { checkOptions, nearestOption, optionKeys } from './options.js';

@@ -1,4 +1,5 @@
 import { checkBoolean, checkFinite, checkInteger, checkOneOf } from './check.js';
+import { checkOptions, optionKeys } from './options.js';
 
 /** A discrete noise schedule over `numTrainTimesteps` training steps, in float64. */
 export interface NoiseSchedule {
@@ -26,6 +27,15 @@ export interface ScheduleConfig {
   /** Rescale to zero terminal SNR (Lin et al. 2023, Algorithm 1). */
   rescaleBetasZeroSnr?: boolean;
 }
+
+export const SCHEDULE_CONFIG_KEYS = optionKeys<ScheduleConfig>()([
+  'numTrainTimesteps',
+  'betaStart',
+  'betaEnd',
+  'betaSchedule',
+  'trainedBetas',
+  'rescaleBetasZeroSnr',
+]);
 
 /** `n` evenly spaced numbers from a to b inclusive, computed as numpy/torch do (start + i·step, last = stop). */
 export function linspace(a: number, b: number, n: number): Float64Array {
@@ -117,6 +127,7 @@ function scheduleFromBetas(numTrainTimesteps: number, betas: Float64Array): Nois
  * relative.
  */
 export function makeSchedule(config: ScheduleConfig = {}): NoiseSchedule {
+  checkOptions('makeSchedule', config, SCHEDULE_CONFIG_KEYS);
   const trained = config.trainedBetas ?? null;
   const rescale = checkBoolean('rescaleBetasZeroSnr', config.rescaleBetasZeroSnr ?? false);
   let T: number;

@@ -1,4 +1,5 @@
 import { checkFinite, checkOneOf } from './check.js';
+import { checkOptions, optionKeys } from './options.js';
 import type { NoiseSchedule } from './schedule.js';
 
 /*
@@ -50,6 +51,8 @@ export interface InterpolationOptions {
   interpolation?: Interpolation;
 }
 
+const INTERPOLATION_OPTION_KEYS = optionKeys<InterpolationOptions>()(['interpolation']);
+
 function locate(schedule: NoiseSchedule, t: number): { lo: number; w: number } {
   const T = schedule.numTrainTimesteps;
   checkFinite('t', t);
@@ -65,6 +68,7 @@ function locate(schedule: NoiseSchedule, t: number): { lo: number; w: number } {
  * interpolated linearly there, consistently with `sigmaToTimestep`.
  */
 export function alphaCumprodAt(schedule: NoiseSchedule, t: number, options: InterpolationOptions = {}): number {
+  checkOptions('alphaCumprodAt', options, INTERPOLATION_OPTION_KEYS);
   const mode = checkOneOf('interpolation', options.interpolation ?? 'log_snr', INTERPOLATIONS);
   const { lo, w } = locate(schedule, t);
   const a0 = schedule.alphasCumprod[lo]!;
@@ -78,6 +82,7 @@ export function alphaCumprodAt(schedule: NoiseSchedule, t: number, options: Inte
 
 /** σ at a possibly fractional timestep t ∈ [0, T − 1] (see `Interpolation`). */
 export function sigmaAt(schedule: NoiseSchedule, t: number, options: InterpolationOptions = {}): number {
+  checkOptions('sigmaAt', options, INTERPOLATION_OPTION_KEYS);
   const mode = checkOneOf('interpolation', options.interpolation ?? 'log_snr', INTERPOLATIONS);
   const { lo, w } = locate(schedule, t);
   const a0 = schedule.alphasCumprod[lo]!;

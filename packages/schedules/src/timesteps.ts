@@ -1,4 +1,5 @@
 import { checkInteger, checkOneOf } from './check.js';
+import { checkOptions, optionKeys } from './options.js';
 import type { NoiseSchedule } from './schedule.js';
 
 export const TIMESTEP_SPACINGS = ['leading', 'trailing', 'linspace'] as const;
@@ -16,6 +17,8 @@ export interface TimestepsOptions {
   stepsOffset?: number;
 }
 
+export const TIMESTEPS_OPTION_KEYS = optionKeys<TimestepsOptions>()(['timestepSpacing', 'stepsOffset']);
+
 /** numpy's round: half to even. */
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
@@ -30,6 +33,7 @@ export function roundHalfEven(x: number): number {
  * - linspace: round(linspace(0, T − 1, n))
  */
 export function timesteps(schedule: NoiseSchedule, numInferenceSteps: number, options: TimestepsOptions = {}): number[] {
+  checkOptions('timesteps', options, TIMESTEPS_OPTION_KEYS);
   const T = schedule.numTrainTimesteps;
   const n = checkInteger('numInferenceSteps', numInferenceSteps, 1, T);
   const spacing = checkTimestepSpacing(options.timestepSpacing ?? 'leading');
