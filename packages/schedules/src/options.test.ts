@@ -16,6 +16,7 @@ describe('nearestOption', () => {
     expect(nearestOption('useWarmup', ema)).toBe('useEmaWarmup');
     expect(nearestOption('inv_gamma', ema)).toBe('invGamma');
     expect(nearestOption('update_after_step', ema)).toBe('updateAfterStep');
+    expect(nearestOption('lr_scale', ['match', 'learningRateScale'])).toBe('learningRateScale');
   });
 
   it('finds a key that contains the given one, and typos by edit distance', () => {

@@ -79,7 +79,8 @@ export function editDistance(a: string, b: string): number {
  * `timestepSpacing`), else the nearest by edit distance within a third of its length.
  */
 export function nearestOption(key: string, accepted: readonly string[]): string | undefined {
-  const k = normalize(key);
+  // torch's `lr` stands for the learning rate inside longer names too (`lr_scale`).
+  const k = normalize(key).replace(/^lr(?=.)/, 'learningrate');
   if (k.length === 0) return undefined;
   const byNorm = accepted.find((a) => normalize(a) === k);
   if (byNorm !== undefined) return byNorm;
