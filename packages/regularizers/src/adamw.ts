@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { ADAMW_KERNEL, hasFusedAdamW, type AdamWKernelAttrs } from './adamwKernel.js';
 import { matchesAny, type NamePattern } from './pattern.js';
 import type { NamedParameter, TensorData } from './types.js';
@@ -28,6 +29,11 @@ export interface AdamWOptions {
   groups?: ParameterGroup[];
 }
 
+export const ADAMW_OPTION_KEYS = optionKeys<AdamWOptions>()([
+  'learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'decayMode', 'noDecay', 'groups',
+]);
+const GROUP_KEYS = optionKeys<ParameterGroup>()(['match', 'weightDecay', 'learningRateScale']);
+
 export interface AdamWState {
   step: number;
   m: Record<string, TensorData>;
@@ -54,6 +60,8 @@ export interface AdamW {
  * bias correction: step size lr/(1−β1^t), denominator √v/√(1−β2^t) + ε.
  */
 export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOptions = {}): AdamW {
+  checkOptions('createAdamW', opts, ADAMW_OPTION_KEYS);
+  opts.groups?.forEach((g, i) => checkOptions('createAdamW', g, GROUP_KEYS, `groups[${i}]`));
   const beta1 = opts.beta1 ?? 0.9;
   const beta2 = opts.beta2 ?? 0.999;
   const epsilon = opts.epsilon ?? 1e-8;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import type { NamedParameter, TensorData } from './types.js';
 
 export interface EmaOptions {
@@ -16,6 +17,10 @@ export interface EmaOptions {
   /** Steps before averaging starts (diffusers' `update_after_step`): the average copies the weights until then. */
   updateAfterStep?: number;
 }
+
+export const EMA_OPTION_KEYS = optionKeys<EmaOptions>()([
+  'decay', 'useEmaWarmup', 'invGamma', 'power', 'minDecay', 'maxDecay', 'updateEvery', 'updateAfterStep',
+]);
 
 export interface EmaState {
   step: number;
@@ -55,6 +60,7 @@ function checkRange(name: string, v: number, lo: number, hi: number): void {
  * The warm-up form is @crowsonkb's: d = 1 − (1 + s/invGamma)^(−power).
  */
 export function createEma(parameters: readonly NamedParameter[], opts: EmaOptions = {}): Ema {
+  checkOptions('createEma', opts, EMA_OPTION_KEYS);
   const decay = opts.decay ?? 0.9999;
   const useWarmup = opts.useEmaWarmup ?? false;
   const invGamma = opts.invGamma ?? 1;

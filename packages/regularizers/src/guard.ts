@@ -1,3 +1,5 @@
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+
 /** Thrown when the loss or gradients stayed non-finite for too many steps in a row. */
 export class NonFiniteError extends Error {
   constructor(readonly consecutive: number, readonly step: number, readonly what: string) {
@@ -19,8 +21,16 @@ export interface NonFiniteGuard {
   loadState(s: { skipped: number; consecutive: number }): void;
 }
 
+export interface NonFiniteGuardOptions {
+  /** Skipped updates in a row before training stops with NonFiniteError. Default 5. */
+  maxConsecutiveNonFinite?: number;
+}
+
+const GUARD_KEYS = optionKeys<NonFiniteGuardOptions>()(['maxConsecutiveNonFinite']);
+
 /** Skips updates whose loss or gradient norm is NaN/±Inf, counts them, and gives up after a run of them. */
-export function createNonFiniteGuard(opts: { maxConsecutiveNonFinite?: number } = {}): NonFiniteGuard {
+export function createNonFiniteGuard(opts: NonFiniteGuardOptions = {}): NonFiniteGuard {
+  checkOptions('createNonFiniteGuard', opts, GUARD_KEYS);
   const max = opts.maxConsecutiveNonFinite ?? 5;
   if (!Number.isInteger(max) || max < 1) {
     throw new RangeError(`createNonFiniteGuard: maxConsecutiveNonFinite must be a positive integer, got ${max}`);

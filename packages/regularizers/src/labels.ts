@@ -1,4 +1,13 @@
-import type { Rng } from '@tfjs-diffusion/schedules';
+import { checkOptions, optionKeys, type Rng } from '@tfjs-diffusion/schedules';
+
+export interface DropLabelsOptions {
+  /** Probability of the null class (default 0.1). */
+  pUncond?: number;
+  nullClass: number;
+  rng: Rng;
+}
+
+const DROP_LABELS_KEYS = optionKeys<DropLabelsOptions>()(['pUncond', 'nullClass', 'rng']);
 
 /**
  * Classifier-free guidance training (Ho & Salimans 2022): each label becomes
@@ -7,8 +16,9 @@ import type { Rng } from '@tfjs-diffusion/schedules';
  */
 export function dropLabels(
   labels: ArrayLike<number>,
-  opts: { pUncond?: number; nullClass: number; rng: Rng },
+  opts: DropLabelsOptions,
 ): Int32Array {
+  checkOptions('dropLabels', opts, DROP_LABELS_KEYS);
   const p = opts.pUncond ?? 0.1;
   if (!(p >= 0 && p <= 1)) throw new RangeError(`dropLabels: pUncond must be in [0, 1], got ${p}`);
   if (!Number.isInteger(opts.nullClass) || opts.nullClass < 0) {

@@ -1,4 +1,4 @@
-import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkPrediction, optionKeys, type Prediction } from '@tfjs-diffusion/schedules';
 
 /** The part of a NoiseSchedule (schedules package) this needs. */
 export interface AlphasCumprodSchedule { numTrainTimesteps: number; alphasCumprod: ArrayLike<number> }
@@ -26,12 +26,21 @@ export function minSnrWeight(snr: number, gamma: number, prediction: Prediction)
   }
 }
 
+export interface MinSnrWeightsOptions {
+  /** γ (default 5, as the paper). */
+  gamma?: number;
+  prediction: Prediction;
+}
+
+const MIN_SNR_KEYS = optionKeys<MinSnrWeightsOptions>()(['gamma', 'prediction']);
+
 /** Min-SNR-γ weights for integer training timesteps of `schedule`. */
 export function minSnrWeights(
   schedule: AlphasCumprodSchedule,
   timesteps: ArrayLike<number>,
-  opts: { gamma?: number; prediction: Prediction },
+  opts: MinSnrWeightsOptions,
 ): Float32Array {
+  checkOptions('minSnrWeights', opts, MIN_SNR_KEYS);
   const gamma = opts.gamma ?? 5;
   const out = new Float32Array(timesteps.length);
   for (let i = 0; i < timesteps.length; i++) {
