@@ -24,6 +24,7 @@ describe('nearestOption', () => {
     expect(nearestOption('learningRat', adamw)).toBe('learningRate');
     expect(nearestOption('weigthDecay', adamw)).toBe('weightDecay');
     expect(nearestOption('Decay', ema)).toBe('decay');
+    expect(nearestOption('stratify', ['validation', 'seed', 'stratified'])).toBe('stratified');
   });
 
   it('suggests nothing when no key is near', () => {

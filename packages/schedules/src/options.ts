@@ -76,7 +76,8 @@ export function editDistance(a: string, b: string): number {
  * The accepted key `key` most likely means, or undefined: the same key up to
  * case and underscores (snake_case of a camelCase key), a known PyTorch or
  * diffusers synonym, a key that contains it or that it contains (`spacing` →
- * `timestepSpacing`), else the nearest by edit distance within a third of its length.
+ * `timestepSpacing`), another ending of the same word (`stratify` → `stratified`),
+ * else the nearest by edit distance within a third of its length.
  */
 export function nearestOption(key: string, accepted: readonly string[]): string | undefined {
   // torch's `lr` stands for the learning rate inside longer names too (`lr_scale`).
@@ -89,6 +90,14 @@ export function nearestOption(key: string, accepted: readonly string[]): string 
     const within = accepted.filter((a) => normalize(a).includes(k) || (normalize(a).length >= 3 && k.includes(normalize(a))));
     if (within.length > 0) return within.reduce((b, a) => (Math.abs(a.length - key.length) < Math.abs(b.length - key.length) ? a : b));
   }
+  // Another ending of the same word (`stratify` → `stratified`): most of the shorter one is a shared prefix.
+  const stem = accepted.filter((a) => {
+    const n = normalize(a);
+    let i = 0;
+    while (i < n.length && i < k.length && n[i] === k[i]) i++;
+    return i >= 4 && i >= 0.75 * Math.min(n.length, k.length);
+  });
+  if (stem.length === 1) return stem[0];
   let best: string | undefined;
   let bestD = Math.max(1, Math.floor(k.length / 3)) + 1;
   for (const a of accepted) {
