@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng, type Rng } from '@tfjs-diffusion/schedules';
+import { checkOptions, createRng, optionKeys, type Rng } from '@tfjs-diffusion/schedules';
 import type { Augmenter } from './batches.js';
 
 /** One augmentation: draws its per-image parameters from `rng`, then transforms the batch with tensor ops. */
@@ -25,8 +25,11 @@ export function augment(ops: Augmentation[]): Augmenter {
     });
 }
 
+const RANDOM_CROP_KEYS = optionKeys<NonNullable<Parameters<typeof randomCrop>[0]>>()(['padding', 'fill', 'p']);
+
 /** Pads by `padding` pixels (with `fill`, default -1: black) and crops back at a random offset per image. */
 export function randomCrop(opts: { padding: number; fill?: number; p?: number }): Augmentation {
+  checkOptions('randomCrop', opts, RANDOM_CROP_KEYS);
   const pad = opts.padding;
   if (!Number.isInteger(pad) || pad < 0) throw new RangeError(`randomCrop: padding must be a non-negative integer; got ${pad}`);
   const p = checkP(opts.p, 'randomCrop', 1);
@@ -45,8 +48,11 @@ export function randomCrop(opts: { padding: number; fill?: number; p?: number })
   };
 }
 
+const RANDOM_FLIP_KEYS = optionKeys<NonNullable<Parameters<typeof randomFlip>[0]>>()(['horizontal', 'vertical', 'p']);
+
 /** Mirrors images with probability p: horizontally by default (off for digits: it changes their meaning). */
 export function randomFlip(opts: { horizontal?: boolean; vertical?: boolean; p?: number } = {}): Augmentation {
+  checkOptions('randomFlip', opts, RANDOM_FLIP_KEYS);
   const horizontal = opts.horizontal ?? true;
   const vertical = opts.vertical ?? false;
   const p = checkP(opts.p, 'randomFlip', 0.5);
@@ -69,11 +75,16 @@ export function randomFlip(opts: { horizontal?: boolean; vertical?: boolean; p?:
   };
 }
 
+const RANDOM_ROTATION_KEYS = optionKeys<NonNullable<Parameters<typeof randomRotation>[0]>>()([
+  'degrees', 'p', 'fill', 'interpolation',
+]);
+
 /**
  * Rotates each image about its centre by an angle drawn from [-degrees, degrees]
  * (counter-clockwise as displayed), filling with `fill` (default -1).
  */
 export function randomRotation(opts: { degrees: number; p?: number; fill?: number; interpolation?: 'bilinear' | 'nearest' }): Augmentation {
+  checkOptions('randomRotation', opts, RANDOM_ROTATION_KEYS);
   if (!(opts.degrees >= 0 && opts.degrees <= 180)) throw new RangeError(`randomRotation: degrees must be in [0, 180]; got ${opts.degrees}`);
   const p = checkP(opts.p, 'randomRotation', 1);
   return {
@@ -115,6 +126,10 @@ function factorRange(v: Range | undefined, name: string, centre: number, max = I
   return [lo, hi];
 }
 
+const COLOR_JITTER_KEYS = optionKeys<NonNullable<Parameters<typeof colorJitter>[0]>>()([
+  'brightness', 'contrast', 'saturation', 'hue', 'p',
+]);
+
 /**
  * torchvision's ColorJitter on images in [-1, 1]: brightness scales, contrast
  * blends with the image's mean gray, saturation blends with its grayscale,
@@ -123,6 +138,7 @@ function factorRange(v: Range | undefined, name: string, centre: number, max = I
  * range. Grayscale images take brightness and contrast only.
  */
 export function colorJitter(opts: { brightness?: Range; contrast?: Range; saturation?: Range; hue?: number; p?: number }): Augmentation {
+  checkOptions('colorJitter', opts, COLOR_JITTER_KEYS);
   const brightness = factorRange(opts.brightness, 'brightness', 1);
   const contrast = factorRange(opts.contrast, 'contrast', 1);
   const saturation = factorRange(opts.saturation, 'saturation', 1);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '@tfjs-diffusion/schedules';
+import { checkOptions, createRng, optionKeys } from '@tfjs-diffusion/schedules';
 import { checkDataset, mixSeed, take, type ImageDataset } from './dataset.js';
 
 export interface BatchOptions {
@@ -10,6 +10,8 @@ export interface BatchOptions {
   /** Skip a last batch smaller than batchSize. Default true (every batch has batchSize examples). */
   dropLast?: boolean;
 }
+
+const BATCH_KEYS = optionKeys<BatchOptions>()(['batchSize', 'seed', 'shuffle', 'dropLast']);
 
 export interface HostBatch {
   images: Float32Array;
@@ -40,6 +42,7 @@ export interface BatchIterator {
  * (seed, e) alone, so a saved `{ epoch, position }` resumes exactly.
  */
 export function batches(ds: ImageDataset, opts: BatchOptions): BatchIterator {
+  checkOptions('batches', opts, BATCH_KEYS);
   checkDataset(ds, 'batches');
   const n = ds.shape[0];
   const { batchSize } = opts;
@@ -98,14 +101,24 @@ export function batches(ds: ImageDataset, opts: BatchOptions): BatchIterator {
 /** An augmentation as `augment()` returns it. */
 export type Augmenter = (images: tf.Tensor4D, seed: number) => tf.Tensor4D;
 
+export interface BatchSourceOptions extends BatchOptions {
+  /** Applied to each batch's images, seeded by (seed, epoch, position). */
+  augment?: Augmenter;
+  /** Whether batches carry labels. Default: when the dataset has them. */
+  labels?: boolean;
+}
+
+const BATCH_SOURCE_KEYS = optionKeys<BatchSourceOptions>()([...BATCH_KEYS, 'augment', 'labels']);
+
 /**
  * Batches as tensors, in the shape the training package's `BatchSource`
  * takes (`next()` → `{ images, labels }`, `getState`/`setState`). Each
  * batch's augmentation seed comes from (seed, epoch, position), so a resumed
  * run sees the same augmented batches.
  */
-export function batchSource(ds: ImageDataset, opts: BatchOptions & { augment?: Augmenter; labels?: boolean }) {
-  const it = batches(ds, opts);
+export function batchSource(ds: ImageDataset, opts: BatchSourceOptions) {
+  checkOptions('batchSource', opts, BATCH_SOURCE_KEYS);
+  const it = batches(ds, { batchSize: opts.batchSize, seed: opts.seed, shuffle: opts.shuffle, dropLast: opts.dropLast });
   const seed = opts.seed ?? 0;
   const withLabels = opts.labels ?? ds.labels !== undefined;
   return {

@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import type { ImageDataset } from './dataset.js';
 
 const EXT = new Set(['.png', '.jpg', '.jpeg']);
@@ -23,12 +24,15 @@ export function decodeImage(bytes: Uint8Array, path: string): { width: number; h
   }
 }
 
+const LOAD_IMAGE_FOLDER_KEYS = optionKeys<NonNullable<Parameters<typeof loadImageFolder>[1]>>()(['size', 'channels']);
+
 /**
  * Images from a folder: one subfolder per class (sorted names become class
  * ids), or the files directly inside for an unlabelled set. PNG and JPEG,
  * resized (bilinear) to `size`, as 1 or 3 channels in [-1, 1].
  */
 export async function loadImageFolder(dir: string, opts: { size: number | [number, number]; channels?: 1 | 3 }): Promise<ImageDataset> {
+  checkOptions('loadImageFolder', opts, LOAD_IMAGE_FOLDER_KEYS);
   const [H, W] = typeof opts.size === 'number' ? [opts.size, opts.size] : opts.size;
   if (!Number.isInteger(H) || !Number.isInteger(W) || H < 1 || W < 1) throw new RangeError(`loadImageFolder: size must be a positive integer or [height, width]; got ${JSON.stringify(opts.size)}`);
   const C = opts.channels ?? 3;

