@@ -10,17 +10,11 @@ import {
   type NamedParameter,
   type TimestepSampler,
 } from '@tfjs-diffusion/regularizers';
-import type { NoiseSchedule, Rng } from '@tfjs-diffusion/schedules';
+import type { NoiseSchedule, Prediction, Rng } from '@tfjs-diffusion/schedules';
+import { labelsArray } from './labels.js';
 import { disposePrepared, lossAndGrads, plainToPrepared, slicePlain, type PlainBatch, type PreparedBatch } from './loss.js';
 import type { ResolvedOptions } from './options.js';
-import type { Prediction } from '@tfjs-diffusion/schedules';
 import type { Batch, TrainableDenoiser } from './types.js';
-
-export function labelsArray(labels: Batch['labels']): Int32Array | undefined {
-  if (labels === undefined) return undefined;
-  if (labels instanceof tf.Tensor) return Int32Array.from(labels.dataSync());
-  return Int32Array.from(labels);
-}
 
 /** Turns a batch into a prepared one, drawing everything random from `rng` in a fixed order. */
 export type PrepareBatch = (batch: Batch, step: number) => PreparedBatch;

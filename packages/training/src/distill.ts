@@ -10,7 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropoutSchedule } from '@tfjs-diffusion/regularizers';
 import { checkPrediction, timesteps, type NoiseSchedule, type Prediction, type Rng } from '@tfjs-diffusion/schedules';
-import { labelsArray, type PrepareBatch } from './batch.js';
+import type { PrepareBatch } from './batch.js';
+import { labelsArray } from './labels.js';
 import type { FitOptions } from './fit.js';
 import type { PreparedBatch } from './loss.js';
 import type { ResolvedOptions, TrainerOptions } from './options.js';

@@ -1,7 +1,7 @@
 // Fixed-noise validation: the noise is drawn once, so successive evaluations compare.
 import * as tf from '@tensorflow/tfjs';
 import { createRng, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
-import { labelsArray } from './batch.js';
+import { labelsArray } from './labels.js';
 import { addNoise, predictionTarget } from './targets.js';
 import type { TrainableDenoiser, ValidationSet } from './types.js';
 
