@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundlePage, launchChromium, serveDir } from '../tools/browser.js';
+import type { BenchRun } from './browser/page.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,7 +40,7 @@ try {
     await page.waitForFunction(() => document.body.dataset.ready === 'true');
     try {
       const r = await page.evaluate(
-        (o) => (globalThis as unknown as { bench: { run(o: unknown): Promise<Record<string, any>> } }).bench.run(o),
+        (o) => (globalThis as unknown as { bench: { run: BenchRun } }).bench.run(o),
         { backend, preset: values.preset, batch: Number(values.batch), steps: Number(values.steps), wasmPaths: `${server.url}/` },
       );
       const notes = [...r.info.notes, `${r.info.threads} thread${r.info.threads === 1 ? '' : 's'}`].join(', ');

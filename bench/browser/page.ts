@@ -43,5 +43,8 @@ async function run(o: { backend: string; preset: UNetPresetName; batch: number; 
   return { info, params, trainMs, forwardMs, trainImgPerS: (1000 * B) / trainMs, forwardImgPerS: (1000 * B) / forwardMs };
 }
 
+/** What bench/browser.ts calls in the page. */
+export type BenchRun = typeof run;
+
 (globalThis as { bench?: unknown }).bench = { run };
 document.body.dataset.ready = 'true';

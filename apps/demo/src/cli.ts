@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --conditions=source --import tsx
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { distillCommand } from './commands/distill.js';
 import { evalCommand } from './commands/eval.js';
 import { EXPORT_FORMATS, exportCommand } from './commands/export.js';
@@ -118,7 +118,7 @@ function flagOverrides(cmd: Command): Record<string, unknown> {
 }
 
 /** The options, with `runDefaults` (defaults that stand for "the run's value") dropped unless given. */
-function cliOnly(cmd: Command, runDefaults: string[]): Record<string, any> {
+function cliOnly(cmd: Command, runDefaults: string[]): OptionValues {
   const o = { ...cmd.opts() };
   for (const k of runDefaults) if (cmd.getOptionValueSource(k) !== 'cli') delete o[k];
   return o;

@@ -116,6 +116,21 @@ export function createEma(parameters: readonly NamedParameter[], opts: EmaOption
     }
     backup = null;
   };
+  function withAveraged<T>(fn: () => Promise<T>): Promise<T>;
+  function withAveraged<T>(fn: () => T): T;
+  function withAveraged<T>(fn: () => T | Promise<T>): T | Promise<T> {
+    swapIn();
+    let out: T | Promise<T>;
+    try {
+      out = fn();
+    } catch (e) {
+      swapOut();
+      throw e;
+    }
+    if (out instanceof Promise) return out.finally(swapOut);
+    swapOut();
+    return out;
+  }
 
   const ema: Ema = {
     getDecay,
@@ -136,19 +151,7 @@ export function createEma(parameters: readonly NamedParameter[], opts: EmaOption
     },
     swapIn,
     swapOut,
-    withAveraged<T>(fn: () => T | Promise<T>): any {
-      swapIn();
-      let out: T | Promise<T>;
-      try {
-        out = fn();
-      } catch (e) {
-        swapOut();
-        throw e;
-      }
-      if (out instanceof Promise) return out.finally(swapOut);
-      swapOut();
-      return out;
-    },
+    withAveraged,
     shadow,
     get step() {
       return step;
