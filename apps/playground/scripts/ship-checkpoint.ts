@@ -6,8 +6,7 @@
  *
  *   npx tsx --conditions=source scripts/ship-checkpoint.ts <run folder | its checkpoints/ckpt-* folder> [out folder]
  */
-import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readCheckpoint, writeModelFolder } from '@tfjs-diffusion/training/node';
 

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { noiseCoefficients } from './alphaBar.js';
-import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
-import type { Prediction } from '@tfjs-diffusion/schedules';
+import type { NoiseSchedule, Prediction } from '@tfjs-diffusion/schedules';
 
 export function checkChunkSize(chunkSize: number): number {
   if (!Number.isInteger(chunkSize) || chunkSize < 1) {

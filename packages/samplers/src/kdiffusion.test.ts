@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { makeSchedule } from '@tfjs-diffusion/schedules';
+import { makeSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import { describe, expect, it } from 'vitest';
 import { ddim } from './ddim.js';
 import { dpmSolverPlusPlus2M } from './dpm-solver.js';
@@ -8,7 +8,6 @@ import { heun } from './heun.js';
 import { runNoiseLevels } from './run.js';
 import { sample } from './sample.js';
 import type { Denoiser, Sampler } from './types.js';
-import type { Prediction } from '@tfjs-diffusion/schedules';
 
 // Whole deterministic runs against k-diffusion's samplers (sample_euler, sample_heun,
 // sample_dpmpp_2m) written out here on plain numbers in σ scaling, from the same noise.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { alphaCumprodAt, makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { alphaCumprodAt, makeSchedule, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import { describe, expect, it } from 'vitest';
 import { ddim } from './ddim.js';
 import { ddpm } from './ddpm.js';
@@ -13,7 +13,6 @@ import { pndm } from './pndm.js';
 import { uniPC } from './unipc.js';
 import { sample } from './sample.js';
 import type { Conditioning, Denoiser, Sampler } from './types.js';
-import type { Prediction } from '@tfjs-diffusion/schedules';
 
 const schedule = makeSchedule();
 const MU = [0.5, -1.0];

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { createRng, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import { describe, expect, it } from 'vitest';
 import { ddim } from './ddim.js';
 import { ddpm } from './ddpm.js';
@@ -9,7 +9,6 @@ import { eulerAncestral } from './euler-ancestral.js';
 import { heun } from './heun.js';
 import { SamplerState } from './state.js';
 import type { Sampler, StepArgs } from './types.js';
-import type { Prediction } from '@tfjs-diffusion/schedules';
 
 // One step of each sampler against its paper's update, written out here with plain numbers.
 

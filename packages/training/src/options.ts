@@ -8,10 +8,9 @@ import type {
   TimestepSampler,
   TimestepSamplerConfig,
 } from '@tfjs-diffusion/regularizers';
-import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { learningRateAt, type LearningRateConfig } from './lrSchedule.js';
 import type { StartParallel } from './replica.js';
-import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkPrediction, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import type { BatchSource, TrainableDenoiser } from './types.js';
 import type { ValidationOptions } from './validation.js';
 import type { TensorMap } from './checkpoint.js';

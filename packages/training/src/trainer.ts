@@ -2,7 +2,7 @@
 // batch preparation, the step, validation, fit, checkpoint state).
 import * as tf from '@tensorflow/tfjs';
 import type { AdamW, Ema, NamedParameter, NonFiniteGuard } from '@tfjs-diffusion/regularizers';
-import { createRng, type NoiseSchedule, type Rng } from '@tfjs-diffusion/schedules';
+import { createRng, type NoiseSchedule, type Prediction, type Rng } from '@tfjs-diffusion/schedules';
 import { createBatchPreparer, type PrepareBatch } from './batch.js';
 import { assertFiniteCheckpoint, CHECKPOINT_VERSION, firstNonFinite, type Checkpoint, type TensorMap } from './checkpoint.js';
 import { fit, type FitOptions, type FitResult } from './fit.js';
@@ -12,7 +12,6 @@ import { createOptimization } from './optimization.js';
 import { resolveOptions, type ResolvedOptions, type TrainerOptions } from './options.js';
 import type { ParallelRunner } from './replica.js';
 import { applyGradients, batchGradients, type StepContext, type StepResult } from './step.js';
-import type { Prediction } from '@tfjs-diffusion/schedules';
 import type { TrainableDenoiser } from './types.js';
 import { createValidation, type EvaluateResult, type Validation } from './validation.js';
 

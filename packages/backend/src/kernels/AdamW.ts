@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { ADAMW_KERNEL, type AdamWKernelAttrs } from '@tfjs-diffusion/regularizers';
 import { wasmKernels, type WasmKernelModule } from './wasm/loader.js';
 import type { WasmBackendLike } from './wasmOps.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL, type GroupNormAttrs } from '@tfjs-diffusion/models/kernels';
 import { checkGroupNormDims, groupNormBackward, groupNormForward, type GroupNormDims } from './groupNormMath.js';
 import { wasmKernels } from './wasm/loader.js';

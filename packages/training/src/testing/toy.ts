@@ -2,8 +2,7 @@
 // [B, 1, 1, 2] and a seeded Gaussian-mixture batch source.
 import * as tf from '@tensorflow/tfjs';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
-import { createRng, type RngState } from '@tfjs-diffusion/schedules';
-import type { Prediction } from '@tfjs-diffusion/schedules';
+import { createRng, type Prediction, type RngState } from '@tfjs-diffusion/schedules';
 import type { Batch, BatchSource, TrainableDenoiser } from '../types.js';
 
 export class ToyDenoiser implements TrainableDenoiser {
