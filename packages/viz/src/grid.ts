@@ -1,3 +1,5 @@
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+
 export interface ImageGridOptions {
   /** Number of images in `pixels`. */
   n: number;
@@ -17,6 +19,10 @@ export interface ImageGridOptions {
 }
 
 /** An RGBA image, laid out as a canvas `ImageData` (`new ImageData(data, width, height)`). */
+export const IMAGE_GRID_KEYS = optionKeys<ImageGridOptions>()([
+  'n', 'height', 'width', 'channels', 'cols', 'padding', 'range', 'scale', 'background',
+]);
+
 export interface RgbaImage {
   width: number;
   height: number;
@@ -39,8 +45,9 @@ export function checkGrid(pixels: ArrayLike<number>, o: ImageGridOptions, where:
   if (!(hi > lo)) throw new RangeError(`${where}: range must be [low, high] with high > low; got [${lo}, ${hi}]`);
 }
 
-/** The grid's layout: where image k's top-left pixel lands, and the canvas size. */
+/** The grid's layout: where image k's top-left pixel lands, and the canvas size. Takes the grid's whole options too. */
 export function gridLayout(o: Pick<ImageGridOptions, 'n' | 'height' | 'width' | 'cols' | 'padding' | 'scale'>) {
+  checkOptions('gridLayout', o, IMAGE_GRID_KEYS);
   const cols = Math.min(o.cols ?? Math.ceil(Math.sqrt(o.n)), o.n);
   const rows = Math.ceil(o.n / cols);
   const pad = o.padding ?? 2;
@@ -63,6 +70,7 @@ export function gridLayout(o: Pick<ImageGridOptions, 'n' | 'height' | 'width' | 
  * encode it with `imageGridPng` of `@tfjs-diffusion/viz/node`.
  */
 export function imageGrid(pixels: ArrayLike<number>, o: ImageGridOptions): RgbaImage {
+  checkOptions('imageGrid', o, IMAGE_GRID_KEYS);
   checkGrid(pixels, o, 'imageGrid');
   const L = gridLayout(o);
   const s = o.scale ?? 1;

@@ -1,3 +1,4 @@
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { escapeXml } from './xml.js';
 import { formatTick, logTicks, niceTicks } from './ticks.js';
 
@@ -20,6 +21,10 @@ export interface PlotOptions {
   height?: number;
 }
 
+const SERIES_KEYS = optionKeys<Series>()(['name', 'x', 'y', 'color']);
+const PLOT_KEYS = optionKeys<PlotOptions>()(['series', 'title', 'xLabel', 'yLabel', 'logY', 'width', 'height']);
+const SCATTER_KEYS = optionKeys<PlotOptions & { radius?: number }>()([...PLOT_KEYS, 'radius']);
+
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
 
 interface Frame {
@@ -31,9 +36,11 @@ interface Frame {
   legend: string;
 }
 
-function frame(o: PlotOptions, kind: string): Frame {
+function frame(o: PlotOptions, kind: string, keys: readonly string[]): Frame {
+  checkOptions(kind, o, keys);
   if (!Array.isArray(o.series) || o.series.length === 0) throw new RangeError(`${kind}: series must be a non-empty array`);
   o.series.forEach((s, i) => {
+    checkOptions(kind, s, SERIES_KEYS, `series[${i}]`);
     if (s.x.length !== s.y.length) throw new RangeError(`${kind}: series[${i}] ('${s.name}') has ${s.x.length} x values and ${s.y.length} y values`);
   });
   const W = o.width ?? 640;
@@ -107,7 +114,7 @@ export function linePlotSvg(o: PlotOptions): string {
 
 /** linePlotSvg with the caller's name in errors. */
 export function lineSvg(o: PlotOptions, where: string): string {
-  const f = frame(o, where);
+  const f = frame(o, where, PLOT_KEYS);
   const lines = o.series.map((s, i) => {
     let d = '';
     let pen = false;
@@ -136,7 +143,7 @@ export function scatterPlotSvg(o: PlotOptions & { radius?: number }): string {
 
 /** scatterPlotSvg with the caller's name in errors. */
 export function scatterSvg(o: PlotOptions & { radius?: number }, where: string): string {
-  const f = frame(o, where);
+  const f = frame(o, where, SCATTER_KEYS);
   const r = o.radius ?? 2;
   const dots = o.series.map((s, i) => {
     let g = `<g fill="${f.colors[i]}" fill-opacity="0.7">`;
