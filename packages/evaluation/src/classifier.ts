@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '@tfjs-diffusion/schedules';
+import { checkOptions, createRng, optionKeys } from '@tfjs-diffusion/schedules';
 import { setSize, toHost } from './imageSet.js';
 import { loadWeights, modelTensors, type SafetensorsTensor } from '@tfjs-diffusion/models';
 import type { ImageSet } from './types.js';
@@ -59,6 +59,11 @@ export interface ClassifierCache {
   save(key: string, entry: CachedClassifier): Promise<void>;
 }
 
+const TRAIN_KEYS = optionKeys<TrainClassifierOptions>()([
+  'epochs', 'seed', 'cache', 'conv', 'downsample', 'hidden', 'batchSize', 'learningRate', 'shift', 'onEpoch',
+]);
+const CONFIG_KEYS = optionKeys<ClassifierConfig>()(['inputShape', 'conv', 'downsample', 'hidden', 'numClasses']);
+
 export interface ClassifierConfig {
   /** [H, W, C] of one image. */
   inputShape: [number, number, number];
@@ -85,6 +90,7 @@ export class Classifier {
   private readonly names: string[];
 
   constructor(config: ClassifierConfig, seed = 0) {
+    checkOptions('Classifier', config, CONFIG_KEYS);
     this.config = config;
     const rng = createRng(seed);
     this.weights = [];
@@ -190,6 +196,7 @@ export function classAccuracy(classifier: Classifier, samples: ImageSet, labels:
  * accuracy, and keeps it in `cache` (when given) so a run folder trains it once.
  */
 export async function trainClassifier(dataset: ClassifierDataset, options: TrainClassifierOptions = {}): Promise<Classifier> {
+  checkOptions('trainClassifier', options, TRAIN_KEYS);
   const epochs = options.epochs ?? 8;
   const seed = options.seed ?? 0;
   const batchSize = options.batchSize ?? 64;

@@ -1,4 +1,5 @@
 import { split, type ImageDataset } from '@tfjs-diffusion/data';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import type { LabeledSet } from './classifier.js';
 
 /** One labeled part of a `ClassifierDataset`: a `LabeledSet` in host memory. */
@@ -14,11 +15,14 @@ export interface ClassifierDatasetOptions {
   seed?: number;
 }
 
+const CLASSIFIER_DATASET_KEYS = optionKeys<ClassifierDatasetOptions>()(['trainFraction', 'seed']);
+
 /**
  * A labeled dataset of the data package split per class into the train and
  * test sets `trainClassifier` takes (the data package's seeded, stratified `split`).
  */
 export function classifierDataset(ds: ImageDataset, options: ClassifierDatasetOptions = {}): { train: LabeledHostSet; test: LabeledHostSet } {
+  checkOptions('classifierDataset', options, CLASSIFIER_DATASET_KEYS);
   const trainFraction = options.trainFraction ?? 0.8;
   if (!(trainFraction > 0 && trainFraction < 1)) {
     throw new RangeError(`classifierDataset: options.trainFraction must be a number in (0, 1); got ${trainFraction}`);

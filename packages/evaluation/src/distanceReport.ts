@@ -1,4 +1,5 @@
-import { nearestNeighbours, type NeighbourOptions } from './nearestNeighbours.js';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+import { NEIGHBOUR_OPTION_KEYS, nearestNeighbours, type NeighbourOptions } from './nearestNeighbours.js';
 import type { ImageSet } from './types.js';
 
 export interface DistanceSummary {
@@ -42,6 +43,8 @@ function summarize(distances: Float64Array, qs: number[]): DistanceSummary {
   return { distances, mean: sum / distances.length, quantiles: qs.map((q) => ({ q, value: quantile(sorted, q) })) };
 }
 
+const DISTANCE_REPORT_KEYS = optionKeys<DistanceReportOptions>()([...NEIGHBOUR_OPTION_KEYS, 'bins', 'quantiles']);
+
 /**
  * Distance from each generated sample to its nearest training item versus
  * to its nearest held-out item (as in Carlini et al. 2023 and Somepalli et
@@ -51,11 +54,13 @@ function summarize(distances: Float64Array, qs: number[]): DistanceSummary {
  * the training set.
  */
 export function distanceReport(samples: ImageSet, train: ImageSet, heldOut: ImageSet, options: DistanceReportOptions = {}): DistanceReport {
+  checkOptions('distanceReport', options, DISTANCE_REPORT_KEYS);
   const bins = options.bins ?? 30;
   if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`bins must be a positive integer; got ${bins}`);
   const qs = options.quantiles ?? [0.05, 0.25, 0.5, 0.75, 0.95];
-  const dt = nearestNeighbours(samples, train, 1, options).distances;
-  const dh = nearestNeighbours(samples, heldOut, 1, options).distances;
+  const nn = { chunkSize: options.chunkSize };
+  const dt = nearestNeighbours(samples, train, 1, nn).distances;
+  const dh = nearestNeighbours(samples, heldOut, 1, nn).distances;
   let lo = Infinity;
   let hi = -Infinity;
   let closer = 0;

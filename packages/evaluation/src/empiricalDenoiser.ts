@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchCoefficients, checkChunkSize, empiricalLogits, fromSample } from './empiricalLogits.js';
 import { toMatrix } from './imageSet.js';
-import { checkPrediction, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkPrediction, optionKeys, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import type { ImageSet } from './types.js';
 
 export interface EmpiricalDenoiserOptions {
@@ -10,6 +10,8 @@ export interface EmpiricalDenoiserOptions {
   /** Training points per matMul; bounds memory at about batch × chunkSize logits. Default 2048. */
   chunkSize?: number;
 }
+
+const EMPIRICAL_DENOISER_KEYS = optionKeys<EmpiricalDenoiserOptions>()(['prediction', 'chunkSize']);
 
 /**
  * The optimal denoiser for a finite training set (the "empirical score"):
@@ -33,6 +35,7 @@ export class EmpiricalDenoiser {
   private readonly chunkSize: number;
 
   constructor(trainImages: ImageSet, private readonly schedule: NoiseSchedule, options: EmpiricalDenoiserOptions = {}) {
+    checkOptions('EmpiricalDenoiser', options, EMPIRICAL_DENOISER_KEYS);
     this.prediction = checkPrediction(options.prediction ?? 'sample');
     this.chunkSize = checkChunkSize(options.chunkSize ?? 2048);
     this.train = toMatrix(trainImages, 'trainImages');

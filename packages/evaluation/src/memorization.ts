@@ -1,4 +1,5 @@
-import { nearestNeighbours, type NeighbourOptions } from './nearestNeighbours.js';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+import { NEIGHBOUR_OPTION_KEYS, nearestNeighbours, type NeighbourOptions } from './nearestNeighbours.js';
 import type { ImageSet } from './types.js';
 
 export interface MemorizationOptions extends NeighbourOptions {
@@ -18,6 +19,8 @@ export interface MemorizationReport {
   nearestDistance: Float64Array;
 }
 
+const MEMORIZATION_KEYS = optionKeys<MemorizationOptions>()([...NEIGHBOUR_OPTION_KEYS, 'ratio']);
+
 /**
  * The memorization criterion of Yoon et al. (2023, "Diffusion probabilistic
  * models generalize when they fail to memorize") and Gu et al. (2023,
@@ -26,9 +29,10 @@ export interface MemorizationReport {
  * ‖x − NN1‖ / ‖x − NN2‖ < 1/3 (ℓ2 over pixels).
  */
 export function memorizationRate(samples: ImageSet, train: ImageSet, options: MemorizationOptions = {}): MemorizationReport {
+  checkOptions('memorizationRate', options, MEMORIZATION_KEYS);
   const ratio = options.ratio ?? 1 / 3;
   if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`ratio must be in (0, 1]; got ${ratio}`);
-  const nn = nearestNeighbours(samples, train, 2, options);
+  const nn = nearestNeighbours(samples, train, 2, { chunkSize: options.chunkSize });
   const ratios = new Float64Array(nn.n);
   const memorized: boolean[] = [];
   const nearestIndex = new Int32Array(nn.n);

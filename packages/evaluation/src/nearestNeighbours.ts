@@ -1,12 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { gatherPerRow } from './empiricalLogits.js';
 import { setSize, toHost, toMatrix } from './imageSet.js';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import type { ImageSet } from './types.js';
 
 export interface NeighbourOptions {
   /** Reference items per matMul; default 2048. */
   chunkSize?: number;
 }
+
+export const NEIGHBOUR_OPTION_KEYS = optionKeys<NeighbourOptions>()(['chunkSize']);
 
 /** The k nearest reference items of each query, nearest first. */
 export interface Neighbours {
@@ -26,6 +29,7 @@ export interface Neighbours {
  * themselves in float64, so exact copies give exactly 0.
  */
 export function nearestNeighbours(queries: ImageSet, reference: ImageSet, k: number, options: NeighbourOptions = {}): Neighbours {
+  checkOptions('nearestNeighbours', options, NEIGHBOUR_OPTION_KEYS);
   const q = setSize(queries, 'queries');
   const r = setSize(reference, 'reference');
   if (q.d !== r.d) throw new Error(`queries and reference must have the same item size; got ${q.d} and ${r.d}`);

@@ -1,5 +1,6 @@
 import { toHost } from './imageSet.js';
-import { nearestNeighbours, type NeighbourOptions, type Neighbours } from './nearestNeighbours.js';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+import { NEIGHBOUR_OPTION_KEYS, nearestNeighbours, type NeighbourOptions, type Neighbours } from './nearestNeighbours.js';
 import type { ImageSet } from './types.js';
 
 export interface NeighbourGridOptions extends NeighbourOptions {
@@ -19,11 +20,14 @@ export interface NeighbourGrid {
   neighbours: Neighbours;
 }
 
+const NEIGHBOUR_GRID_KEYS = optionKeys<NeighbourGridOptions>()([...NEIGHBOUR_OPTION_KEYS, 'k']);
+
 /**
  * Lays out each sample next to its nearest training images, the usual way
  * to see copies (Somepalli et al. 2023; Carlini et al. 2023).
  */
 export function neighbourGrid(samples: ImageSet, train: ImageSet, options: NeighbourGridOptions = {}): NeighbourGrid {
+  checkOptions('neighbourGrid', options, NEIGHBOUR_GRID_KEYS);
   const k = options.k ?? 3;
   const shape = samples.shape;
   if (shape.length !== 4 || train.shape.length !== 4) {
@@ -31,7 +35,7 @@ export function neighbourGrid(samples: ImageSet, train: ImageSet, options: Neigh
   }
   const [, height, width, channels] = shape as [number, number, number, number];
   if (channels !== 1 && channels !== 3) throw new Error(`images must have 1 or 3 channels; got ${channels}`);
-  const neighbours = nearestNeighbours(samples, train, k, options);
+  const neighbours = nearestNeighbours(samples, train, k, { chunkSize: options.chunkSize });
   const s = toHost(samples, 'samples');
   const t = toHost(train, 'train');
   const cols = k + 1;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { batchCoefficients, checkChunkSize, empiricalLogits, fromSample, gatherPerRow } from './empiricalLogits.js';
 import { noiseCoefficients } from './alphaBar.js';
 import { toMatrix } from './imageSet.js';
-import { checkPrediction, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkPrediction, optionKeys, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import type { ImageSet } from './types.js';
 
 export interface SmoothedEmpiricalDenoiserOptions {
@@ -17,6 +17,10 @@ export interface SmoothedEmpiricalDenoiserOptions {
   /** Training points per matMul when scoring all of them; default 2048. */
   chunkSize?: number;
 }
+
+const SMOOTHED_KEYS = optionKeys<SmoothedEmpiricalDenoiserOptions>()([
+  'trainImages', 'schedule', 'temperature', 'k', 'prediction', 'chunkSize',
+]);
 
 /**
  * The temperature-smoothed empirical denoiser ("Temperature Smoothing",
@@ -45,6 +49,7 @@ export class SmoothedEmpiricalDenoiser {
   private readonly chunkSize: number;
 
   constructor(options: SmoothedEmpiricalDenoiserOptions) {
+    checkOptions('SmoothedEmpiricalDenoiser', options, SMOOTHED_KEYS);
     this.prediction = checkPrediction(options.prediction ?? 'sample');
     this.chunkSize = checkChunkSize(options.chunkSize ?? 2048);
     if (!(options.temperature >= 0)) {
