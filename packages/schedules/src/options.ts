@@ -48,6 +48,7 @@ const SYNONYMS: Readonly<Record<string, readonly string[]>> = {
   snrgamma: ['minSnrGamma', 'gamma'],
   predictiontype: ['prediction', 'predictionType'],
   device: ['prefer', 'backend'],
+  backend: ['backend', 'prefer'],
   batch: ['batchSize'],
   bs: ['batchSize'],
 };
