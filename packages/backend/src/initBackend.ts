@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { registerCpuKernelFixes, registerTrainingKernels } from './registerTrainingKernels.js';
 import { isNode, nodeCores, setNodeEnv } from './environment.js';
 import { loadWasmKernels } from './kernels/wasm/loader.js';
@@ -38,6 +39,8 @@ export interface InitBackendOptions {
   /** Do not print the one line saying which backend was chosen. */
   quiet?: boolean;
 }
+
+const INIT_KEYS = optionKeys<InitBackendOptions>()(['prefer', 'threads', 'wasmPaths', 'quiet']);
 
 export interface SkippedBackend {
   backend: Exclude<BackendPreference, 'auto'>;
@@ -287,6 +290,7 @@ export function describeBackend(info: BackendInfo): string {
  * throws, saying why.
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  checkOptions('initBackend', opts, INIT_KEYS);
   const { prefer = 'auto', threads, quiet = false, wasmPaths } = opts;
   if (!PREFERENCES.includes(prefer)) {
     throw new Error(`prefer must be one of ${PREFERENCES.map((p) => `'${p}'`).join(', ')}; got '${String(prefer)}'`);

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { clipScale } from '@tfjs-diffusion/regularizers';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { planThreads } from '../threadPlan.js';
 import type { DataParallel, DataParallelOptions, FromWorker, Replica, ToWorker } from './types.js';
 
@@ -100,7 +101,10 @@ interface LayoutEntry {
   size: number;
 }
 
+const DATA_PARALLEL_KEYS = optionKeys<DataParallelOptions<unknown>>()(['module', 'init', 'threads', 'backend']);
+
 export async function createDataParallel<I, B>(opts: DataParallelOptions<I>): Promise<DataParallel<B>> {
+  checkOptions('createDataParallel', opts, DATA_PARALLEL_KEYS);
   const requested = opts.threads ?? availableParallelism();
   if (!Number.isInteger(requested) || requested < 1) throw new RangeError(`createDataParallel: threads must be a positive integer; got ${requested}`);
   const backend = opts.backend ?? tf.getBackend();

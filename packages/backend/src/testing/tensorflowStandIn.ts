@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 
 export interface TensorflowStandInOptions {
   /**
@@ -10,6 +11,8 @@ export interface TensorflowStandInOptions {
   delegate?: 'cpu' | 'wasm';
 }
 
+const STAND_IN_KEYS = optionKeys<TensorflowStandInOptions>()(['delegate']);
+
 /**
  * Registers a backend named 'tensorflow' (tfjs-node's name) that runs another
  * backend's kernels, so the paths taken under tfjs-node(-gpu) (backend
@@ -17,6 +20,7 @@ export interface TensorflowStandInOptions {
  * Idempotent; returns a function that removes it again.
  */
 export function registerTensorflowStandIn(opts: TensorflowStandInOptions = {}): () => void {
+  checkOptions('registerTensorflowStandIn', opts, STAND_IN_KEYS);
   const delegate = opts.delegate ?? 'cpu';
   if (tf.findBackendFactory('tensorflow') === null) {
     const factory = tf.findBackendFactory(delegate);
