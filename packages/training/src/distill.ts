@@ -12,7 +12,6 @@ import { dropoutSchedule } from '@tfjs-diffusion/regularizers';
 import { checkPrediction, timesteps, type NoiseSchedule, type Prediction, type Rng } from '@tfjs-diffusion/schedules';
 import type { PrepareBatch } from './batch.js';
 import { labelsArray } from './labels.js';
-import type { FitOptions } from './fit.js';
 import type { PreparedBatch } from './loss.js';
 import type { ResolvedOptions, TrainerOptions } from './options.js';
 import { createTrainer, type Trainer } from './trainer.js';
@@ -224,80 +223,4 @@ export async function createDistiller(options: DistillerOptions): Promise<Traine
   const checked = checkDistillerOptions(options);
   const { teacher: _t, student, studentSteps: _n, guidanceScale: _g, nullClass: _c, weighting: _w, ...trainer } = options;
   return createTrainer({ ...trainer, denoiser: student }, { prepare: distillPreparer(options, checked) });
-}
-
-/**
- * The guidance scale of halving `round` (1-based): the first teacher's
- * `guidanceScale`, then 1. Guidance is distilled into the first student; later
- * teachers are students that already follow it, and guiding them again would
- * compound the scale (each class collapses to one image).
- */
-export function halvingGuidance<G extends number | undefined>(round: number, guidanceScale: G): G | 1 {
-  return round === 1 ? guidanceScale : 1;
-}
-
-/** Copies `from`'s weights into `to` by parameter name (EMA weights when `ema` is given). */
-function copyWeights(from: TrainableDenoiser, to: TrainableDenoiser, ema: Trainer['ema']): void {
-  const target = new Map(to.parameters().map((p) => [p.name, p.variable]));
-  const run = () => {
-    for (const p of from.parameters()) {
-      const v = target.get(p.name);
-      if (!v) throw new Error(`distill: parameter '${p.name}' is in one of teacher and student only (they must be one architecture)`);
-      if (v.shape.join() !== p.variable.shape.join()) throw new Error(`distill: parameter '${p.name}' has shape [${p.variable.shape}] in one of teacher and student, [${v.shape}] in the other`);
-      v.assign(p.variable);
-    }
-  };
-  if (ema) ema.withAveraged(run);
-  else run();
-}
-
-export interface DistillOptions extends Omit<DistillerOptions, 'studentSteps'> {
-  /** The teacher's DDIM steps in the first round (2N); halved every round. */
-  teacherSteps: number;
-  /** Rounds k: the student of the last round takes teacherSteps / 2^k steps. */
-  halvings: number;
-  /** Optimisation steps per round. */
-  stepsPerHalving: number;
-  /** Passed to each round's `fit` (progress, metrics, checkpoints); the round number is in `onRound`. */
-  fit?: Omit<FitOptions, 'steps'>;
-  /** Called after each round with its trainer (before the student becomes the teacher), e.g. to save the student. */
-  onRound?: (r: { round: number; studentSteps: number; trainer: Trainer }) => unknown;
-}
-
-export interface DistillResult {
-  rounds: { round: number; studentSteps: number; losses: number[] }[];
-}
-
-/**
- * Progressive distillation, Algorithm 2: k rounds; each starts the student
- * from the teacher (η ← θ), trains it on two teacher steps per student step,
- * then makes it the teacher (θ ← η, its EMA when kept) and halves N. Guidance
- * (`guidanceScale`) applies to the first round's teacher only. `teacher`
- * and `student` are two instances of one architecture; at the end `student`
- * holds the last student's weights (the EMA when kept) and `teacher` too.
- */
-export async function distill(options: DistillOptions): Promise<DistillResult> {
-  const { teacherSteps, halvings, stepsPerHalving, fit: fitOpts = {}, onRound, ...rest } = options;
-  if (!Number.isInteger(halvings) || halvings < 1) throw new RangeError(`distill: halvings must be a positive integer; got ${halvings}`);
-  if (!Number.isInteger(stepsPerHalving) || stepsPerHalving < 0) throw new RangeError(`distill: stepsPerHalving must be a non-negative integer; got ${stepsPerHalving}`);
-  if (!Number.isInteger(teacherSteps) || teacherSteps % 2 ** halvings !== 0) {
-    throw new RangeError(`distill: teacherSteps must be an integer divisible by 2^halvings = ${2 ** halvings}; got ${teacherSteps}`);
-  }
-  const teacher = rest.teacher as TrainableDenoiser;
-  if (typeof teacher.parameters !== 'function') throw new TypeError('distill: teacher must have parameters() (its weights start each student and receive each student)');
-  const rounds: DistillResult['rounds'] = [];
-  for (let round = 1, n = teacherSteps / 2; round <= halvings; round++, n /= 2) {
-    copyWeights(teacher, rest.student, undefined);
-    const trainer = await createDistiller({ ...rest, studentSteps: n, guidanceScale: halvingGuidance(round, rest.guidanceScale) });
-    try {
-      const { losses } = await trainer.fit({ ...fitOpts, steps: stepsPerHalving });
-      await onRound?.({ round, studentSteps: n, trainer });
-      copyWeights(rest.student, teacher, trainer.ema);
-      rounds.push({ round, studentSteps: n, losses });
-    } finally {
-      await trainer.dispose();
-    }
-  }
-  copyWeights(teacher, rest.student, undefined);
-  return { rounds };
 }

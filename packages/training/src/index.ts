@@ -15,3 +15,4 @@ export * from './replica.js';
 export { sampleRequest, type HostTensor, type RowsRequest } from './samplingReplica.js';
 export * from './trainer.js';
 export * from './distill.js';
+export * from './progressive.js';
