@@ -229,11 +229,12 @@ export function createProgram(): Command {
     .requiredOption('--out <dir>', 'folder of the halving run folders and the table (an existing one is continued)')
     .action(async function (this: Command) {
       const o = this.opts();
-      await distillCommand({
+      const res = await distillCommand({
         checkpoint: o.checkpoint, halvings: o.halvings, teacherSteps: o.teacherSteps, stepsPerHalving: o.stepsPerHalving, guidance: o.guidance,
         batchSize: o.batchSize, lr: o.lr, evalN: o.evalN, maxSteps: o.maxSteps, out: o.out,
         classifierEpochs: o.classifierEpochs, classifierTrainSize: o.classifierTrainSize,
       });
+      if (res.interrupted) process.exitCode = 130;
     });
   program.command('export')
     .description("write a run's model in another library's format (diffusers: UNet2DModel.from_pretrained loads it)")

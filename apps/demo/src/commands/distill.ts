@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createDistiller, halvingGuidance, type Trainer, type TrainableDenoiser } from '@tfjs-diffusion/training';
+import { distill, halvingGuidance, type Trainer, type TrainableDenoiser } from '@tfjs-diffusion/training';
 import { jsonlWriter, loadCheckpoint, saveCheckpoint, truncateMetrics } from '@tfjs-diffusion/training/node';
 import { initDemoBackend } from '../backendInit.js';
 import { buildModel, buildSchedule, loadWeights } from '../build.js';
 import { batchSource, loadDataset } from '../dataset.js';
-import { createProgress } from '../progress.js';
+import { createProgress, type Progress } from '../progress.js';
 import { acquireRunLock } from '../lock.js';
 import { openCheckpoint, runPaths, writeFileAtomic, writeJsonAtomic, type RunConfigFile } from '../runFolder.js';
 import { evalCommand } from './eval.js';
@@ -45,6 +45,8 @@ export interface DistillRow {
 export interface DistillCommandResult {
   /** One run folder per halving, in order; each samples with `cli sample --checkpoint <folder> --steps <studentSteps>`. */
   halvings: { dir: string; studentSteps: number; step: number; done: boolean }[];
+  /** True when Ctrl-C stopped the distillation (a checkpoint of the step reached is saved). */
+  interrupted?: boolean;
   table?: { markdown: string; json: string; rows: DistillRow[] };
 }
 
@@ -80,118 +82,138 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   const data = loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
   const schedule = buildSchedule(c);
   const result: DistillCommandResult = { halvings: [] };
-  let budget = o.maxSteps ?? Infinity;
-  let stop = false;
-  let teacherPath = source;
-  for (let r = 1, n = teacherSteps / 2; r <= halvings; r++, n /= 2) {
-    const dir = halvingDir(out, r, n);
-    const roundGuidance = halvingGuidance(r, guidance);
-    const paths = runPaths(dir);
-    const run: RunConfigFile & { distilledFrom: unknown; studentSteps: number } = {
-      ...teacherRun,
-      demo: { ...c, steps: stepsPerHalving, batchSize, lr, lrSchedule: 'cosine', warmupSteps: 0, sampler: { ...c.sampler, name: 'ddim', steps: n, guidance: 1, eta: 0 } },
-      distilledFrom: { teacher: teacherPath, teacherSteps: 2 * n, guidance: roundGuidance, halving: r, weighting: 'truncated-snr' },
-      studentSteps: n,
-    };
-    // One writer per halving folder, as for train.
-    mkdirSync(dir, { recursive: true });
-    const lock = acquireRunLock(dir, { log });
-    const resume = existsSync(join(paths.checkpoints, 'latest'));
-    if (resume) {
-      // Continue only the same distillation: another teacher, guidance or budget would mix two runs in one folder.
-      const saved = JSON.parse(readFileSync(paths.config, 'utf8')) as typeof run;
-      const a = JSON.stringify([saved.distilledFrom, saved.demo.steps, saved.demo.batchSize, saved.demo.lr]);
-      const b = JSON.stringify([run.distilledFrom, stepsPerHalving, batchSize, lr]);
-      if (a !== b) {
-        throw new Error(`--out ${out}: ${dir} holds a distillation with other settings (teacher, guidance, steps per halving, batch size, lr: ${a}); ` +
-          `now ${b}. Use another --out or the same settings`);
-      }
-    } else {
-      mkdirSync(paths.checkpoints, { recursive: true });
-      writeJsonAtomic(paths.config, run);
+  const roundRun = (r: number, n: number, teacher: string): RunConfigFile & { distilledFrom: unknown; studentSteps: number } => ({
+    ...teacherRun,
+    demo: { ...c, steps: stepsPerHalving, batchSize, lr, lrSchedule: 'cosine', warmupSteps: 0, sampler: { ...c.sampler, name: 'ddim', steps: n, guidance: 1, eta: 0 } },
+    distilledFrom: { teacher, teacherSteps: 2 * n, guidance: halvingGuidance(r, guidance), halving: r, weighting: 'truncated-snr' },
+    studentSteps: n,
+  });
+  // Continue only the same distillation: another teacher, guidance or budget would mix two runs in one folder.
+  const checkSaved = (dir: string, run: ReturnType<typeof roundRun>) => {
+    const saved = JSON.parse(readFileSync(runPaths(dir).config, 'utf8')) as typeof run;
+    const a = JSON.stringify([saved.distilledFrom, saved.demo.steps, saved.demo.batchSize, saved.demo.lr]);
+    const b = JSON.stringify([run.distilledFrom, stepsPerHalving, batchSize, lr]);
+    if (a !== b) {
+      throw new Error(`--out ${out}: ${dir} holds a distillation with other settings (teacher, guidance, steps per halving, batch size, lr: ${a}); ` +
+        `now ${b}. Use another --out or the same settings`);
     }
-    const teacher = buildModel(teacherRun.model, c.seed);
-    const student = buildModel(teacherRun.model, c.seed);
-    let trainer: Trainer | undefined;
-    try {
-      await loadWeights(teacher, teacherPath);
-      await loadWeights(student, teacherPath); // Algorithm 2: η ← θ (a resume replaces them with the checkpoint's)
+  };
+  const teacherOf = (r: number) => (r === 1 ? source : halvingDir(out, r - 1, teacherSteps / 2 ** (r - 1)));
+  // Halvings already finished are kept: the distillation continues at the first unfinished one.
+  let startRound = 1;
+  for (let n = teacherSteps / 2; startRound <= halvings; startRound++, n /= 2) {
+    const dir = halvingDir(out, startRound, n);
+    const ck = checkpointStep(runPaths(dir).checkpoints);
+    if (ck === undefined) break;
+    checkSaved(dir, roundRun(startRound, n, teacherOf(startRound)));
+    if (ck < stepsPerHalving) break;
+    result.halvings.push({ dir, studentSteps: n, step: ck, done: true });
+  }
+
+  const teacher = buildModel(teacherRun.model, c.seed);
+  const student = buildModel(teacherRun.model, c.seed);
+  let budget = o.maxSteps ?? Infinity;
+  let interrupted = false;
+  const stop = new AbortController();
+  // Ctrl-C: finish the step, save a checkpoint, stop (the same command continues); twice: leave at once.
+  const ctrlC = onCtrlC(() => {
+    interrupted = true;
+    stop.abort();
+    process.stderr.write('\nCtrl-C: saving a checkpoint and exiting (Ctrl-C again to exit at once)\n');
+  });
+  // The round being trained: its folder, lock, metrics, progress and last saved step.
+  let cur: { dir: string; n: number; lock: { release(): void }; progress?: Progress; metrics?: ReturnType<typeof jsonlWriter>; start: number; saved: number; sum: number; k: number } | undefined;
+  const save = async (tr: Trainer) => {
+    await saveCheckpoint(tr, runPaths(cur!.dir).checkpoints, { keep: 2, modelDir: cur!.dir });
+    cur!.saved = tr.step;
+  };
+  try {
+    if (startRound <= halvings && budget > 0) {
+      await loadWeights(teacher, teacherOf(startRound)); // the last finished student, or the run distilled
       const r0 = c.regularizers;
-      trainer = await createDistiller({
+      await distill({
         teacher: teacher as unknown as TrainableDenoiser,
         student: student as unknown as TrainableDenoiser,
         schedule,
-        studentSteps: n,
-        guidanceScale: roundGuidance,
-        data: batchSource(data.train, { batchSize, seed: c.seed + 1 + r, shift: 0, labels: c.classConditional }),
+        teacherSteps,
+        halvings,
+        stepsPerHalving,
+        startRound,
+        guidanceScale: guidance,
+        data: batchSource(data.train, { batchSize, seed: c.seed + 1 + startRound, shift: 0, labels: c.classConditional }),
+        roundOptions: ({ round }) => ({ data: batchSource(data.train, { batchSize, seed: c.seed + 1 + round, shift: 0, labels: c.classConditional }), seed: c.seed + round }),
         learningRate: { schedule: 'cosine', peak: lr, totalSteps: stepsPerHalving },
         regularizers: {
           ema: r0.ema > 0 ? { decay: r0.ema, useEmaWarmup: true, power: 3 / 4 } : undefined,
           weightDecay: r0.weightDecay,
           clipGradNorm: r0.clipGradNorm > 0 ? r0.clipGradNorm : undefined,
         },
-        seed: c.seed + r,
-      });
-      if (resume) {
-        await loadCheckpoint(trainer, paths.checkpoints);
-        truncateMetrics(paths.metrics, trainer.step);
-      }
-      const tr = trainer;
-      const start = tr.step;
-      if (start < stepsPerHalving && budget > 0) {
-        log(`halving ${r}/${halvings}: ${2 * n} teacher steps → ${n} student steps (${resume ? `resumed at step ${start}` : 'from the teacher'}), guidance ${roundGuidance}${r > 1 ? ' (the teacher is a guided student)' : ''}, ${dir}`);
-        const end = Math.min(stepsPerHalving, start + budget);
-        const metrics = jsonlWriter(paths.metrics);
-        const progress = createProgress(start, stepsPerHalving, batchSize, o.quiet);
-        const t0 = performance.now();
-        let sum = 0;
-        let k = 0;
-        let saved = start;
-        // Ctrl-C: finish the step, save a checkpoint, stop (the same command continues); twice: leave at once.
-        const ctrlC = onCtrlC(() => {
-          stop = true;
-          process.stderr.write('\nCtrl-C: saving a checkpoint and exiting (Ctrl-C again to exit at once)\n');
-        });
-        try {
-          while (tr.step < end && !stop) {
-            // a step is synchronous compute: yield so a Ctrl-C is seen between steps
-            await new Promise((res) => setImmediate(res));
-            if (stop) break;
-            const res = await tr.trainStep();
-            sum += res.loss;
-            k++;
-            const ips = ((res.step - start) * batchSize) / ((performance.now() - t0) / 1000);
-            progress.update(res.step, res.loss, ips);
-            const last = res.step === end;
-            if (res.step % c.every.log === 0 || last) {
-              metrics.write({ step: res.step, loss: sum / k, lr: res.learningRate, gradNorm: res.gradNorm, imagesPerSecond: ips, time: new Date().toISOString() });
-              sum = 0;
-              k = 0;
-            }
-            if ((res.step % c.every.checkpoint === 0 || last) && !res.skipped) {
-              await saveCheckpoint(tr, paths.checkpoints, { keep: 2, modelDir: dir });
-              saved = res.step;
-            }
+        onRoundStart: async ({ round: r, studentSteps: n, trainer: tr }) => {
+          const dir = halvingDir(out, r, n);
+          const paths = runPaths(dir);
+          const run = roundRun(r, n, teacherOf(r));
+          // One writer per halving folder, as for train.
+          mkdirSync(dir, { recursive: true });
+          cur = { dir, n, lock: acquireRunLock(dir, { log }), start: 0, saved: 0, sum: 0, k: 0 };
+          const resume = checkpointStep(paths.checkpoints) !== undefined;
+          if (resume) {
+            checkSaved(dir, run);
+            await loadCheckpoint(tr, paths.checkpoints);
+            truncateMetrics(paths.metrics, tr.step);
+          } else {
+            mkdirSync(paths.checkpoints, { recursive: true });
+            writeJsonAtomic(paths.config, run);
           }
-          if (stop && saved !== tr.step && tr.guard.consecutive === 0) await saveCheckpoint(tr, paths.checkpoints, { keep: 2, modelDir: dir });
-        } finally {
-          ctrlC.release();
-          progress.stop();
-        }
-        budget -= tr.step - start;
-      }
-      result.halvings.push({ dir, studentSteps: n, step: tr.step, done: tr.step >= stepsPerHalving });
-      if (tr.step < stepsPerHalving) {
-        log(`stopped at step ${tr.step} of ${stepsPerHalving} in halving ${r}; run the same command again to continue`);
-        return result;
-      }
-    } finally {
-      if (trainer) await trainer.dispose();
-      teacher.dispose();
-      student.dispose();
-      lock.release();
+          cur.start = cur.saved = tr.step;
+          if (tr.step < stepsPerHalving && budget > 0) {
+            const g = halvingGuidance(r, guidance);
+            log(`halving ${r}/${halvings}: ${2 * n} teacher steps → ${n} student steps (${resume ? `resumed at step ${tr.step}` : 'from the teacher'}), guidance ${g}${r > 1 ? ' (the teacher is a guided student)' : ''}, ${dir}`);
+            cur.metrics = jsonlWriter(paths.metrics);
+            cur.progress = createProgress(tr.step, stepsPerHalving, batchSize, o.quiet);
+          }
+        },
+        fit: {
+          signal: stop.signal,
+          onStep: async (e) => {
+            const h = cur!;
+            h.sum += e.loss;
+            h.k++;
+            budget--;
+            const ips = e.stepsPerSecond * batchSize;
+            h.progress?.update(e.step, e.loss, ips);
+            const last = e.last || budget <= 0;
+            if (e.step % c.every.log === 0 || last) {
+              h.metrics!.write({ step: e.step, loss: h.sum / h.k, lr: e.learningRate, gradNorm: e.gradNorm, imagesPerSecond: ips, time: new Date().toISOString() });
+              h.sum = 0;
+              h.k = 0;
+            }
+            if ((e.step % c.every.checkpoint === 0 || last) && !e.skipped) await save(e.trainer);
+            if (budget <= 0) stop.abort();
+          },
+        },
+        onRound: async ({ trainer: tr, studentSteps: n, stopped }) => {
+          const h = cur!;
+          if (stopped && h.saved !== tr.step && tr.guard.consecutive === 0) await save(tr);
+          h.progress?.stop();
+          h.lock.release();
+          cur = undefined;
+          result.halvings.push({ dir: h.dir, studentSteps: n, step: tr.step, done: tr.step >= stepsPerHalving });
+        },
+      });
     }
-    teacherPath = dir;
+  } finally {
+    ctrlC.release();
+    cur?.progress?.stop();
+    cur?.lock.release();
+    teacher.dispose();
+    student.dispose();
+  }
+  result.interrupted = interrupted;
+  const lastDone = result.halvings.at(-1);
+  if (result.halvings.length < halvings || !lastDone?.done) {
+    if (lastDone && !lastDone.done) log(`stopped at step ${lastDone.step} of ${stepsPerHalving} in halving ${result.halvings.length}; run the same command again to continue`);
+    else log(`stopped after halving ${result.halvings.length} of ${halvings}; run the same command again to continue`);
+    return result;
   }
 
   const evalN = o.evalN ?? 20;
@@ -230,6 +252,16 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   log(`table: ${md}`);
   result.table = { markdown: md, json, rows };
   return result;
+}
+
+/** The step of the checkpoint `checkpoints/latest` names; undefined when there is none. */
+function checkpointStep(checkpoints: string): number | undefined {
+  const latest = join(checkpoints, 'latest');
+  if (!existsSync(latest)) return undefined;
+  const state = join(checkpoints, readFileSync(latest, 'utf8').trim(), 'state.json');
+  const step = (JSON.parse(readFileSync(state, 'utf8')) as { step?: unknown }).step;
+  if (!Number.isInteger(step)) throw new Error(`${state}: step must be an integer; got ${JSON.stringify(step)}`);
+  return step as number;
 }
 
 /** The student's step count stored in a halving folder's config.json. */
