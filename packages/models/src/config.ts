@@ -1,4 +1,4 @@
-import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkPrediction, nearestOption, type Prediction } from '@tfjs-diffusion/schedules';
 
 /** diffusers' block types a U-Net level can have (attention after each residual block or not). */
 export type DownBlockType = 'DownBlock2D' | 'AttnDownBlock2D';
@@ -80,28 +80,9 @@ const UNET_KEYS: readonly string[] = [
   'resnetTimeScaleShift', 'centerInputSample',
 ];
 
-/** Edit distance (insertions, deletions, substitutions), case-insensitive: for "did you mean" hints. */
-function editDistance(a: string, b: string): number {
-  a = a.toLowerCase();
-  b = b.toLowerCase();
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/** The known name closest to `key` (by edit distance, or one containing the other). */
+/** The known name closest to `key` (schedules' `nearestOption`, kept under this name for the config checks of the apps). */
 export function nearestName(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const d = k.toLowerCase().includes(key.toLowerCase()) || key.toLowerCase().includes(k.toLowerCase()) ? 1 : editDistance(key, k);
-    if (d < bestD) { best = k; bestD = d; }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 2)) ? best : undefined;
+  return nearestOption(key, known);
 }
 
 /** Keys whose value is an array: a hint for an unknown key holding an array ('channels': [8, 16] → blockOutChannels). */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { matchesAny, type NamedParameter } from '@tfjs-diffusion/regularizers';
-import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkPrediction, optionKeys, type Prediction } from '@tfjs-diffusion/schedules';
 import {
   attentionHeadsFor, attentionLevels, resolveUNetConfig,
   type DownBlockType, type UNetConfig, type UpBlockType,
@@ -36,6 +36,8 @@ export interface FromDiffusersOptions {
   memoryLimit?: MemoryLimit;
 }
 
+const FROM_DIFFUSERS_KEYS = optionKeys<FromDiffusersOptions>()(['predictionType', 'source', 'memoryLimit']);
+
 /** UNet2DModel's defaults for keys a config.json leaves out (diffusers fills them the same way). */
 const DEFAULTS: Record<string, unknown> = {
   sample_size: null, in_channels: 3, out_channels: 3, center_input_sample: false, time_embedding_type: 'positional',
@@ -68,6 +70,7 @@ function parseConfig(config: DiffusersUNetConfig | string, where: string): Diffu
  * refused with an error naming both.
  */
 export function unetConfigFromDiffusers(config: DiffusersUNetConfig | string, opts: FromDiffusersOptions = {}): UNetConfig {
+  checkOptions('unetConfigFromDiffusers', opts, FROM_DIFFUSERS_KEYS);
   const where = opts.source ? `fromDiffusers (${opts.source})` : 'fromDiffusers';
   const raw = parseConfig(config, where);
   const refuse = (key: string, value: unknown, accepted: string): never => {
@@ -361,6 +364,7 @@ function diffusersShapes(layout: Layout, shape: number[], nSources: number): num
 export function diffusersTensors(
   config: DiffusersUNetConfig | string, weights: Uint8Array | ArrayBuffer, opts: FromDiffusersOptions = {},
 ): { config: UNetConfig; tensors: Record<string, { shape: number[]; data: Float32Array }> } {
+  checkOptions('diffusersTensors', opts, FROM_DIFFUSERS_KEYS);
   const where = opts.source ? `fromDiffusers (${opts.source})` : 'fromDiffusers';
   const cfg = unetConfigFromDiffusers(config, opts);
   checkModelFits(cfg, { limit: opts.memoryLimit, what: `${where}: config.json` });
@@ -404,6 +408,7 @@ export function diffusersTensors(
  * Works in a browser (no file access). See `diffusersTensors` for the checks.
  */
 export function fromDiffusers(config: DiffusersUNetConfig | string, weights: Uint8Array | ArrayBuffer, opts: FromDiffusersOptions = {}): UNet {
+  checkOptions('fromDiffusers', opts, FROM_DIFFUSERS_KEYS);
   const { config: cfg, tensors } = diffusersTensors(config, weights, opts);
   const model = new UNet(cfg);
   try {

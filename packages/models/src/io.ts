@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { resolveUNetConfig, type UNetConfig } from './config.js';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { MLPDenoiser, resolveMLPConfig, type MLPConfig } from './mlp.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { checkModelFits, type MemoryLimit } from './size.js';
@@ -8,6 +9,8 @@ import { UNet } from './unet.js';
 
 export type ModelConfig = UNetConfig | MLPConfig;
 export type Model = UNet | MLPDenoiser;
+
+const CREATE_MODEL_KEYS = optionKeys<NonNullable<Parameters<typeof createModel>[1]>>()(['seed', 'memoryLimit']);
 
 /**
  * Builds a model from a config as stored in config.json (`kind` picks the class). Its size is
@@ -20,6 +23,7 @@ export function createModel(config: { kind?: string } & Record<string, unknown>,
   if (config.kind !== undefined && config.kind !== 'unet' && config.kind !== 'mlp') {
     throw new Error(`createModel: config.kind must be 'unet' or 'mlp'; got ${JSON.stringify(config.kind)}`);
   }
+  checkOptions('createModel', opts, CREATE_MODEL_KEYS);
   checkModelFits(config as never, { limit: opts.memoryLimit, what: 'createModel' });
   const seed = opts.seed === undefined ? {} : { seed: opts.seed };
   return config.kind === 'mlp' ? new MLPDenoiser(resolveMLPConfig(config as never), seed) : new UNet(resolveUNetConfig(config as never), seed);
@@ -34,6 +38,15 @@ export function modelTensors(model: { parameters(): NamedParameter[] }): Record<
   return out;
 }
 
+export interface LoadWeightsOptions {
+  /** false: tensors the model has no parameter for are ignored. Default true. */
+  strict?: boolean;
+  /** Names the weights in errors. Default 'weights'. */
+  source?: string;
+}
+
+const LOAD_WEIGHTS_KEYS = optionKeys<LoadWeightsOptions>()(['strict', 'source']);
+
 /**
  * Copies `tensors` into the model's parameters. Every name and shape is
  * checked before anything is assigned; the error lists every missing,
@@ -43,8 +56,10 @@ export function modelTensors(model: { parameters(): NamedParameter[] }): Record<
 export function loadWeights(
   model: { parameters(): NamedParameter[] },
   tensors: Record<string, { shape: number[]; data: ArrayLike<number> }>,
-  { strict = true, source = 'weights' }: { strict?: boolean; source?: string } = {},
+  opts: LoadWeightsOptions = {},
 ): string[] {
+  checkOptions('loadWeights', opts, LOAD_WEIGHTS_KEYS);
+  const { strict = true, source = 'weights' } = opts;
   const params = model.parameters();
   const names = new Set(params.map((q) => q.name));
   const missing = params.filter((q) => !(q.name in tensors)).map((q) => q.name);

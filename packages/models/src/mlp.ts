@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropout } from '@tfjs-diffusion/regularizers';
-import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkPrediction, optionKeys, type Prediction } from '@tfjs-diffusion/schedules';
 import { dense, embed, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
-import { checkInputs, classIds, type Conditioning, type ModelOptions, type PredictOptions } from './unet.js';
+import { checkInputs, classIds, MODEL_OPTION_KEYS, type Conditioning, type ModelOptions, type PredictOptions } from './unet.js';
 
 export interface MLPConfig {
   kind: 'mlp';
@@ -22,7 +22,12 @@ export interface MLPConfig {
 
 export type MLPOptions = Partial<Omit<MLPConfig, 'kind'>> & { kind?: 'mlp'; dim: number };
 
+const MLP_KEYS = optionKeys<MLPOptions>()([
+  'kind', 'dim', 'hidden', 'layers', 'timeFeatureDim', 'numClasses', 'dropout', 'predictionType', 'timeConditioning',
+]);
+
 export function resolveMLPConfig(o: MLPOptions): MLPConfig {
+  checkOptions('MLPDenoiser', o, MLP_KEYS);
   const int = (v: unknown, name: string) => {
     if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`MLPDenoiser: ${name} must be a positive integer; got ${JSON.stringify(v)}`);
     return v as number;
@@ -56,6 +61,7 @@ export class MLPDenoiser extends ParamModule {
 
   constructor(config: MLPOptions, opts: ModelOptions = {}) {
     super();
+    checkOptions('MLPDenoiser', opts, MODEL_OPTION_KEYS);
     const c = (this.config = resolveMLPConfig(config));
     this.prediction = c.predictionType;
     const p = (this.p = new ParamStore(opts.seed ?? 0));

@@ -1,3 +1,4 @@
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { resolveUNetConfig, sampleHW, type UNetConfig } from './config.js';
 import { resolveMLPConfig, type MLPConfig } from './mlp.js';
 import { unetParameterCount } from './unet.js';
@@ -56,12 +57,16 @@ export function activationFloatsPerImage(c: UNetConfig | MLPConfig): number {
   return n;
 }
 
+const ESTIMATE_KEYS = optionKeys<NonNullable<Parameters<typeof estimateModelBytes>[1]>>()(['batch', 'training']);
+
 /**
  * Bytes one instance needs, from the config alone (nothing is allocated): weights (×5 when
  * training: weights, gradients, two AdamW moments, EMA) and activations of `batch` images
  * (×2 when training: the backward pass keeps them and makes as many gradients). `batch` 0: the weights only.
  */
-export function estimateModelBytes(config: SizedConfig, { batch = 0, training = false }: { batch?: number; training?: boolean } = {}): SizeEstimate {
+export function estimateModelBytes(config: SizedConfig, opts: { batch?: number; training?: boolean } = {}): SizeEstimate {
+  checkOptions('estimateModelBytes', opts, ESTIMATE_KEYS);
+  const { batch = 0, training = false } = opts;
   const c = resolved(config);
   const parameters = c.kind === 'mlp' ? mlpParameterCount(c) : unetParameterCount(c);
   const weights = parameters * 4 * (training ? 5 : 1);
@@ -79,12 +84,17 @@ export interface CheckModelFitsOptions {
   what?: string;
 }
 
+const CHECK_FITS_KEYS = optionKeys<CheckModelFitsOptions>()(['batch', 'training', 'limit', 'what']);
+const LIMIT_KEYS = optionKeys<MemoryLimit>()(['bytes', 'what']);
+
 /**
  * Refuses a model (and batch) that cannot fit in `limit`, with the estimate, before anything is
  * allocated; `createModel`, `loadModel` and `fromDiffusers` call it, so a hostile config.json fails
  * in milliseconds instead of exhausting the heap.
  */
 export function checkModelFits(config: SizedConfig, o: CheckModelFitsOptions = {}): SizeEstimate {
+  checkOptions('checkModelFits', o, CHECK_FITS_KEYS);
+  checkOptions('checkModelFits', o.limit, LIMIT_KEYS, 'limit');
   const { batch = 0, training = false, limit = WASM_HEAP_LIMIT, what = 'model config' } = o;
   if (!Number.isInteger(batch) || batch < 0) throw new RangeError(`${what}: the batch must be an integer >= 0 images; got ${batch}`);
   const c = resolved(config);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropout } from '@tfjs-diffusion/regularizers';
-import type { Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, optionKeys, type Prediction } from '@tfjs-diffusion/schedules';
 import { attentionHeadsFor, attentionLevels, resolveUNetConfig, type UNetConfig, type UNetOptions } from './config.js';
 import { conv, dense, embed, groupNorm, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
 
@@ -22,6 +22,8 @@ export interface ModelOptions {
   /** Same seed, same initial weights. Default 0. */
   seed?: number;
 }
+
+export const MODEL_OPTION_KEYS = optionKeys<ModelOptions>()(['seed']);
 
 /** Shared checks of a denoiser's inputs; errors name the argument and the expected shape. */
 export function checkInputs(name: string, x: tf.Tensor, t: tf.Tensor, cond: Conditioning | undefined, numClasses: number | null): void {
@@ -123,6 +125,7 @@ export class UNet extends ParamModule {
 
   constructor(config: UNetOptions, opts: ModelOptions = {}) {
     super();
+    checkOptions('UNet', opts, MODEL_OPTION_KEYS);
     this.config = resolveUNetConfig(config);
     this.prediction = this.config.predictionType;
     const c = this.config;
