@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import type { X0Processor } from './types.js';
 
 export interface DynamicThresholdOptions {
@@ -8,12 +9,15 @@ export interface DynamicThresholdOptions {
   sampleMaxValue?: number;
 }
 
+const DYNAMIC_THRESHOLD_KEYS = optionKeys<DynamicThresholdOptions>()(['dynamicThresholdingRatio', 'sampleMaxValue']);
+
 /**
  * Dynamic thresholding of Imagen (Saharia et al. 2022), as diffusers'
  * `_threshold_sample`: per sample, s = the `dynamicThresholdingRatio`-quantile of |x0|
  * (linear interpolation, as torch.quantile), clamped to [1, sampleMaxValue]; x0 ← clip(x0, −s, s) / s.
  */
 export function dynamicThreshold(options: DynamicThresholdOptions = {}): X0Processor {
+  checkOptions('dynamicThreshold', options, DYNAMIC_THRESHOLD_KEYS);
   const ratio = options.dynamicThresholdingRatio ?? 0.995;
   const maxValue = options.sampleMaxValue ?? 1;
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`dynamicThreshold: dynamicThresholdingRatio must be in [0, 1]; got ${ratio}`);

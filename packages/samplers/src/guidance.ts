@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import type { Conditioning, Denoiser } from './types.js';
 
 export interface GuidanceOptions {
@@ -9,6 +10,8 @@ export interface GuidanceOptions {
   /** The null (unconditional) class index, i.e. `numClasses`. */
   nullClass: number;
 }
+
+export const GUIDANCE_OPTION_KEYS = optionKeys<GuidanceOptions>()(['guidanceScale', 'guidanceRescale', 'nullClass']);
 
 /** Standard deviation over all non-batch dims, unbiased as torch.std: shape [B, 1, 1, 1]. */
 function stdPerSample(x: tf.Tensor4D): tf.Tensor4D {
@@ -28,6 +31,7 @@ function stdPerSample(x: tf.Tensor4D): tf.Tensor4D {
  * ε̃ ← φ ε̃ std(ε_c)/std(ε̃) + (1 − φ) ε̃. Applied to the raw output, whatever its prediction type.
  */
 export function classifierFreeGuidance(denoiser: Denoiser, options: GuidanceOptions): Denoiser {
+  checkOptions('classifierFreeGuidance', options, GUIDANCE_OPTION_KEYS);
   const { guidanceScale: w, guidanceRescale: phi = 0, nullClass } = options;
   if (!Number.isFinite(w)) throw new Error(`guidanceScale must be a finite number; got ${w}`);
   if (!(phi >= 0 && phi <= 1)) throw new Error(`guidanceRescale must be in [0, 1]; got ${phi}`);

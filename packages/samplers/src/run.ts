@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { alphaCumprodAt, checkPrediction, createRng, type NoiseSchedule, type Prediction, type Rng } from '@tfjs-diffusion/schedules';
+import {
+  alphaCumprodAt, checkOptions, checkPrediction, createRng, optionKeys, type NoiseSchedule, type Prediction, type Rng,
+} from '@tfjs-diffusion/schedules';
 import { SamplerState } from './state.js';
 import type { Sampler, StepResult, X0Processor } from './types.js';
 
@@ -48,8 +50,11 @@ export function runNoiseLevels(sampler: Sampler, schedule: NoiseSchedule, timest
   return levels;
 }
 
+const RUN_KEYS = optionKeys<SamplingRunOptions>()(['schedule', 'numInferenceSteps', 'prediction', 'rng', 'seed', 'x0Processor', 'denoise', 'noise']);
+
 /** Plans a run of `sampler` and returns its steps, for loops written by hand (`sample()` is one). */
 export function startRun(sampler: Sampler, options: SamplingRunOptions): SamplingRun {
+  checkOptions('startRun', options, RUN_KEYS);
   const { schedule, prediction, x0Processor } = options;
   checkPrediction(prediction);
   const timesteps = sampler.timesteps(schedule, options.numInferenceSteps);

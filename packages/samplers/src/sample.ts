@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng, type NoiseSchedule } from '@tfjs-diffusion/schedules';
-import { classifierFreeGuidance, type GuidanceOptions } from './guidance.js';
+import { checkOptions, createRng, optionKeys, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { classifierFreeGuidance, GUIDANCE_OPTION_KEYS, type GuidanceOptions } from './guidance.js';
 import { startRun } from './run.js';
 import type { Conditioning, Denoiser, Sampler, X0Processor } from './types.js';
 
@@ -55,6 +55,11 @@ function checkNoise(noise: tf.Tensor4D | undefined, shape: readonly number[]): v
   }
 }
 
+const SAMPLE_KEYS = optionKeys<SampleOptions>()([
+  'schedule', 'shape', 'numInferenceSteps', 'seed', 'cond', 'guidance', 'x0Processor', 'onStep', 'checkFinite',
+  'returnIntermediates', 'strength', 'initImage', 'noise', 'rows',
+]);
+
 /**
  * The shared sampling loop. The model is always called with the DDPM-scaled
  * x_t = √ᾱ x0 + √(1−ᾱ) ε and a float timestep t; for sigma-space samplers
@@ -64,6 +69,8 @@ function checkNoise(noise: tf.Tensor4D | undefined, shape: readonly number[]): v
  * n − ⌊n·strength⌋ (as diffusers' img2img pipelines).
  */
 export async function sample(denoiser: Denoiser, sampler: Sampler, options: SampleOptions): Promise<SampleOutput> {
+  checkOptions('sample', options, SAMPLE_KEYS);
+  checkOptions('sample', options.guidance, GUIDANCE_OPTION_KEYS, 'guidance');
   if (options.rows === undefined) return sampleRows(denoiser, sampler, options, undefined);
   const whole = options.initImage?.shape ?? options.shape ?? options.noise?.shape;
   const [a, e] = checkRows(options.rows, whole?.[0]);

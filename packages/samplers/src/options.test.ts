@@ -1,0 +1,34 @@
+import * as tf from '@tensorflow/tfjs';
+import { makeSchedule } from '@tfjs-diffusion/schedules';
+import { describe, expect, it } from 'vitest';
+import { classifierFreeGuidance, ddim, dynamicThreshold, sample, startRun, type Denoiser } from './index.js';
+
+describe('samplers refuses unknown options', () => {
+  const schedule = makeSchedule({ numTrainTimesteps: 10 });
+  const denoiser: Denoiser = { prediction: 'epsilon', numClasses: 2, predict: (x) => tf.zerosLike(x) };
+  const bogus = { bogus: 1 } as never;
+  const cases: [string, () => unknown][] = [
+    ['classifierFreeGuidance', () => classifierFreeGuidance(denoiser, { guidanceScale: 2, nullClass: 2, bogus: 1 } as never)],
+    ['startRun', () => startRun(ddim(), { schedule, numInferenceSteps: 2, prediction: 'epsilon', bogus: 1 } as never)],
+    ['dynamicThreshold', () => dynamicThreshold(bogus)],
+  ];
+  it.each(cases)('%s', (name, call) => {
+    const before = tf.memory().numTensors;
+    expect(call).toThrow(`${name}: unknown option 'bogus'. Accepted: `);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('sample, and its guidance', async () => {
+    const before = tf.memory().numTensors;
+    await expect(sample(denoiser, ddim(), { schedule, numInferenceSteps: 2, shape: [1, 1, 1, 1], bogus: 1 } as never)).rejects.toThrow(
+      "sample: unknown option 'bogus'. Accepted: ",
+    );
+    await expect(sample(denoiser, ddim(), { schedule, num_inference_steps: 2, shape: [1, 1, 1, 1] } as never)).rejects.toThrow(
+      "sample: unknown option 'num_inference_steps'; did you mean 'numInferenceSteps'?",
+    );
+    await expect(sample(denoiser, ddim(), { schedule, numInferenceSteps: 2, shape: [1, 1, 1, 1], guidance: { scale: 3, nullClass: 2 } } as never)).rejects.toThrow(
+      "sample: unknown option 'guidance.scale'; did you mean 'guidance.guidanceScale'? Accepted in guidance: ",
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
