@@ -89,21 +89,20 @@ if (backendName === 'cpu') {
       microBatch: micro,
       parallel: plan.replicas > 1 ? workerThreads({ threads: plan.replicas }) : undefined,
     });
-    for (let i = 0; i < 2; i++) {
-      progress(`train: warm-up step ${i + 1}/2`);
-      await trainer.trainStep();
-    }
+    await trainer.fit({ steps: 2, onStep: (e) => progress(`train: warm-up step ${e.done}/2`) });
     const before = tf.memory().numTensors;
-    let steps = 0;
-    let lossSum = 0;
+    // Steps for `seconds`, on the library's loop: a timer stops it at the next step boundary.
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), seconds * 1000);
     const t0 = performance.now();
-    while ((performance.now() - t0) / 1000 < seconds) {
-      lossSum += (await trainer.trainStep()).loss;
-      steps++;
-      const el = (performance.now() - t0) / 1000;
-      progress(`train: step ${steps}, ${el.toFixed(1)} s, ${((steps * BATCH) / el).toFixed(2)} img/s`);
-    }
+    const { losses } = await trainer.fit({
+      steps: Number.MAX_SAFE_INTEGER, signal: stop.signal,
+      onStep: (e) => progress(`train: step ${e.done}, ${((performance.now() - t0) / 1000).toFixed(1)} s, ${(e.stepsPerSecond * BATCH).toFixed(2)} img/s`),
+    });
+    clearTimeout(timer);
     const trainSec = (performance.now() - t0) / 1000;
+    const steps = losses.length;
+    const lossSum = losses.reduce((a, b) => a + b, 0);
     log(
       `- train (createTrainer, ${plan.replicas} thread${plan.replicas > 1 ? 's' : ''}, micro-batches of ${micro}): ` +
         `${((steps * BATCH) / trainSec).toFixed(2)} img/s (batch ${BATCH}, ${steps} steps in ${trainSec.toFixed(1)} s, ` +
