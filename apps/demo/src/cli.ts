@@ -142,7 +142,8 @@ export function createProgram(): Command {
   ).action(async function (this: Command) {
     const o = this.opts();
     const res = await trainCommand({
-      preset: o.preset, config: o.config || undefined, out: o.out === 'runs/<preset>-<timestamp>' ? undefined : o.out,
+      // A resume names a preset only when one is given (to refuse another than the run's).
+      preset: o.resume && this.getOptionValueSource('preset') !== 'cli' ? undefined : o.preset, config: o.config || undefined, out: o.out === 'runs/<preset>-<timestamp>' ? undefined : o.out,
       resume: o.resume || undefined, overrides: flagOverrides(this), maxSteps: o.maxSteps || undefined,
     });
     // Saved and stopped by Ctrl-C: the shell's convention for a SIGINT exit.

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { planThreads } from '@tfjs-diffusion/backend';
@@ -10,7 +10,7 @@ import { batchSource, loadDataset } from './dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { writeLossPlot } from './plot.js';
 import { createProgress } from './progress.js';
-import { readMetrics, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';
+import { checkpointStep, readMetrics, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';
 import { onCtrlC } from './interrupt.js';
 
 export interface TrainRunResult {
@@ -51,6 +51,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const threads = planThreads(c.threads, tf.getBackend());
   log(threads.message);
   const source = batchSource(data.train, { batchSize: c.batchSize, seed: c.seed + 1, shift: c.augmentShift, labels: c.classConditional });
+  const resumable = latestStep(paths.checkpoints) !== undefined;
   const valImages = tf.tensor4d(data.val.data, [data.val.n, 28, 28, 1]);
   const r = c.regularizers;
   const options: TrainerOptions = {
@@ -71,7 +72,8 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     },
     // Freeze patterns may use diffusers' names too; the trainer gets ours.
     freeze: o.fineTune?.freeze.length ? selectByEitherName(model, o.fineTune.freeze) : undefined,
-    fineTune: o.fineTune && !o.resume ? { weights: (await readModelWeights(o.fineTune.checkpoint)).tensors } : undefined,
+    // A run stopped before its first checkpoint starts again from its config (and its fine-tuning source).
+    fineTune: o.fineTune && !(o.resume && resumable) ? { weights: (await readModelWeights(o.fineTune.checkpoint)).tensors } : undefined,
     seed: c.seed,
     parallel: threads.replicas > 1 ? workerThreads({ threads: threads.replicas }) : undefined,
   };
@@ -88,15 +90,20 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const progressRef: { p?: ReturnType<typeof createProgress> } = {};
   try {
     trainer = await createTrainer(options);
-    if (o.resume) {
-      if (!existsSync(join(paths.checkpoints, 'latest'))) throw new Error(`--resume ${paths.dir}: no checkpoint in ${paths.checkpoints}`);
+    if (o.resume && resumable) {
       await loadCheckpoint(trainer, paths.checkpoints);
       // Steps after the checkpoint are redone: their metrics lines go.
       truncateMetrics(paths.metrics, trainer.step);
+      checkResumeSteps(paths.dir, c.steps, trainer.step);
       log(`resumed at step ${trainer.step}`);
       o.afterLoad?.();
-    } else if (o.fineTune) {
-      log(`fine-tuning from ${o.fineTune.checkpoint}: ${trainer.trainable().length} trainable, ${trainer.frozen().length} frozen parameter tensors`);
+    } else {
+      if (o.resume) {
+        truncateMetrics(paths.metrics, 0);
+        log(`no checkpoint in ${paths.checkpoints} yet (stopped before its first one): starting from step 0 with ${paths.config}`);
+        o.afterLoad?.();
+      }
+      if (o.fineTune) log(`fine-tuning from ${o.fineTune.checkpoint}: ${trainer.trainable().length} trainable, ${trainer.frozen().length} frozen parameter tensors`);
     }
     const metrics = jsonlWriter(paths.metrics);
     const startStep = trainer.step;
@@ -169,6 +176,22 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     await gridSampler?.dispose();
     valImages.dispose();
     model.dispose();
+  }
+}
+
+/** The step of the checkpoint `<checkpoints>/latest` names (from its ckpt-<step> name); undefined when there is none. */
+export function latestStep(checkpoints: string): number | undefined {
+  const latest = join(checkpoints, 'latest');
+  if (!existsSync(latest)) return undefined;
+  const step = checkpointStep(readFileSync(latest, 'utf8').trim());
+  // A 'latest' that names no ckpt-<step> folder is the checkpoint reader's to report.
+  return step ?? -1;
+}
+
+/** A resume trains on to a larger --steps; a smaller one than the step reached is refused, never written. */
+export function checkResumeSteps(dir: string, steps: number, reached: number): void {
+  if (steps < reached) {
+    throw new Error(`--steps ${steps}: ${dir} has trained ${reached} steps; a resume trains on to a larger --steps (or, without --steps, to the run's own total)`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { distill, halvingGuidance, type Trainer, type TrainableDenoiser } from '@tfjs-diffusion/training';
 import { jsonlWriter, loadCheckpoint, saveCheckpoint, truncateMetrics } from '@tfjs-diffusion/training/node';
@@ -10,6 +10,7 @@ import { acquireRunLock } from '../lock.js';
 import { openCheckpoint, runPaths, writeFileAtomic, writeJsonAtomic, type RunConfigFile } from '../runFolder.js';
 import { evalCommand } from './eval.js';
 import { onCtrlC } from '../interrupt.js';
+import { latestStep } from '../trainLoop.js';
 
 export interface DistillCommandOptions {
   /** The teacher: a run folder, checkpoint or model folder the demo reads. */
@@ -103,7 +104,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   let startRound = 1;
   for (let n = teacherSteps / 2; startRound <= halvings; startRound++, n /= 2) {
     const dir = halvingDir(out, startRound, n);
-    const ck = checkpointStep(runPaths(dir).checkpoints);
+    const ck = latestStep(runPaths(dir).checkpoints);
     if (ck === undefined) break;
     checkSaved(dir, roundRun(startRound, n, teacherOf(startRound)));
     if (ck < stepsPerHalving) break;
@@ -155,7 +156,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
           // One writer per halving folder, as for train.
           mkdirSync(dir, { recursive: true });
           cur = { dir, n, lock: acquireRunLock(dir, { log }), start: 0, saved: 0, sum: 0, k: 0 };
-          const resume = checkpointStep(paths.checkpoints) !== undefined;
+          const resume = latestStep(paths.checkpoints) !== undefined;
           if (resume) {
             checkSaved(dir, run);
             await loadCheckpoint(tr, paths.checkpoints);
@@ -252,16 +253,6 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   log(`table: ${md}`);
   result.table = { markdown: md, json, rows };
   return result;
-}
-
-/** The step of the checkpoint `checkpoints/latest` names; undefined when there is none. */
-function checkpointStep(checkpoints: string): number | undefined {
-  const latest = join(checkpoints, 'latest');
-  if (!existsSync(latest)) return undefined;
-  const state = join(checkpoints, readFileSync(latest, 'utf8').trim(), 'state.json');
-  const step = (JSON.parse(readFileSync(state, 'utf8')) as { step?: unknown }).step;
-  if (!Number.isInteger(step)) throw new Error(`${state}: step must be an integer; got ${JSON.stringify(step)}`);
-  return step as number;
 }
 
 /** The student's step count stored in a halving folder's config.json. */

@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { initDemoBackend } from '../backendInit.js';
-import { resolveConfig } from '../config.js';
+import { flagNames, resolveConfig } from '../config.js';
 import { loadDataset } from '../dataset.js';
 import { modelConfig } from '../build.js';
 import { acquireRunLock } from '../lock.js';
 import { createRunFolder, defaultRunDir, readRunConfig, runPaths, writeJsonAtomic, type RunConfigFile, type RunPaths } from '../runFolder.js';
 import { checkFits, checkThreads } from '../sizes.js';
-import { runTraining, type TrainRunResult } from '../trainLoop.js';
+import { checkResumeSteps, latestStep, runTraining, type TrainRunResult } from '../trainLoop.js';
 import type { UNetConfig } from '@tfjs-diffusion/models';
 
 export interface TrainCommandOptions {
@@ -59,6 +59,23 @@ function buildModelConfig(demo: RunConfigFile['demo'], numClasses: number, where
   }
 }
 
+/** What a resume cannot change: the network, what it predicts, its conditioning and its noise schedule. */
+const FIXED_ON_RESUME = ['model.preset', 'model.overrides', 'prediction', 'classConditional', 'schedule.'];
+
+const canonical = (v: unknown): string => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+
+/** A resume continues what was trained: settings that would change it are refused by name, before anything is written. */
+function checkResumeFlags(o: TrainCommandOptions, saved: RunConfigFile, dir: string): void {
+  const why = `a resume continues the run as it was trained (${dir}/config.json); train a new run, or fine-tune from this one`;
+  if (o.config !== undefined) throw new Error(`--config ${o.config}: ${why}`);
+  if (o.preset !== undefined && o.preset !== saved.demo.preset) throw new Error(`--preset ${o.preset}: the run's preset is '${saved.demo.preset}'; ${why}`);
+  for (const [path, v] of Object.entries(o.overrides ?? {})) {
+    if (!FIXED_ON_RESUME.some((f) => (f.endsWith('.') ? path.startsWith(f) : path === f))) continue;
+    const was = path.split('.').reduce<unknown>((a, k) => (a as Record<string, unknown> | undefined)?.[k], saved.demo);
+    if (canonical(v) !== canonical(was)) throw new Error(`${flagNames[path] ?? path} ${JSON.stringify(v)}: the run was trained with ${JSON.stringify(was)}; ${why}`);
+  }
+}
+
 /** `train`: a new run from a preset, config file and flags, or `--resume <run>` to continue one. */
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainRunResult> {
   const log = (s: string) => { if (!o.quiet) console.log(s); };
@@ -70,6 +87,9 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainRunResu
   if (o.resume) {
     const rp = runPaths(o.resume);
     const saved = readRunConfig(o.resume);
+    checkResumeFlags(o, saved, rp.dir);
+    const reached = latestStep(rp.checkpoints);
+    if (o.overrides?.steps !== undefined && reached !== undefined) checkResumeSteps(rp.dir, o.overrides.steps as number, reached);
     // On resume only flags change the run (e.g. more --steps); the preset and file stay as saved.
     const demo = resolveConfig({ base: saved.demo, overrides: o.overrides, baseLabel: rp.config });
     run = { ...saved, demo };
