@@ -17,6 +17,7 @@ export interface HostBatch {
   images: Float32Array;
   shape: [number, number, number, number];
   labels?: Int32Array;
+  captions?: string[];
   /** Dataset indices of the examples. */
   indices: Int32Array;
   epoch: number;
@@ -83,7 +84,7 @@ export function batches(ds: ImageDataset, opts: BatchOptions): BatchIterator {
       const idx = order.subarray(start, Math.min(n, start + batchSize));
       position += 1;
       const b = take(ds, idx);
-      return { images: b.images, shape: b.shape, labels: b.labels, indices: Int32Array.from(idx), epoch };
+      return { images: b.images, shape: b.shape, labels: b.labels, ...(b.captions ? { captions: b.captions } : {}), indices: Int32Array.from(idx), epoch };
     },
     getState: () => ({ epoch, position }),
     setState(s: unknown) {
@@ -123,14 +124,14 @@ export function batchSource(ds: ImageDataset, opts: BatchSourceOptions) {
   const withLabels = opts.labels ?? ds.labels !== undefined;
   return {
     iterator: it,
-    next(): { images: tf.Tensor4D; labels?: Int32Array } {
+    next(): { images: tf.Tensor4D; labels?: Int32Array; captions?: string[] } {
       const augSeed = mixSeed(seed, it.epoch, it.position, 0x5eed);
       const b = it.next();
       const images = tf.tidy(() => {
         const x = tf.tensor4d(b.images, b.shape, 'float32');
         return opts.augment ? opts.augment(x, augSeed) : x;
       });
-      return { images, labels: withLabels ? b.labels : undefined };
+      return { images, labels: withLabels ? b.labels : undefined, ...(b.captions ? { captions: b.captions } : {}) };
     },
     getState: () => it.getState(),
     setState: (s: unknown) => it.setState(s),

@@ -80,6 +80,21 @@ describe('split and subset', () => {
 
 describe('batches', () => {
   const ds = labelled(10, 2);
+  it('captions travel with their images through take, split, batches and batchSource', () => {
+    const cap = { ...ds, captions: Array.from({ length: 10 }, (_, i) => `c${i}`) };
+    const capOf = (d: ImageDataset) => ids(d).map((id) => `c${id / 100}`);
+    expect(take(cap, [3, 1]).captions).toEqual(['c3', 'c1']);
+    const { train, validation } = split(cap, { validation: 0.2, seed: 1 });
+    expect(train.captions).toEqual(capOf(train));
+    expect(validation.captions).toEqual(capOf(validation));
+    const b = batches(cap, { batchSize: 4, seed: 2 }).next();
+    expect(b.captions).toEqual(Array.from(b.indices, (i) => `c${i}`));
+    const t = batchSource(cap, { batchSize: 4, seed: 2 }).next();
+    expect(t.captions).toEqual(b.captions);
+    t.images.dispose();
+    expect(() => batches({ ...cap, captions: ['x'] }, { batchSize: 2 })).toThrow('batches: dataset.captions has 1 entries for 10 examples');
+  });
+
   it('covers each example once per epoch and resumes at the same position', () => {
     const it1 = batches(ds, { batchSize: 3, seed: 5, dropLast: false });
     const epoch0 = [...Array(4)].flatMap(() => Array.from(it1.next().indices));
@@ -185,16 +200,17 @@ describe('image folders and toys', () => {
       mkdirSync(join(dir, cls));
       const png = new PNG({ width: 4, height: 4 });
       png.data.fill(v);
+      for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255; // opaque: transparent pixels are composited on the background
       writeFileSync(join(dir, cls, 'a.png'), PNG.sync.write(png));
     }
-    const ds = await loadImageFolder(dir, { size: 2, channels: 1 });
+    const ds = await loadImageFolder(dir, { resolution: 2, channels: 1 });
     expect(ds.shape).toEqual([2, 2, 2, 1]);
     expect(ds.classNames).toEqual(['cat', 'dog']);
     expect(Array.from(ds.images).map((v) => +v.toFixed(4))).toEqual([1, 1, 1, 1, -1, -1, -1, -1]);
     writeFileSync(join(dir, 'dog', 'b.png'), Buffer.from('not a png'));
-    await expect(loadImageFolder(dir, { size: 2 })).rejects.toThrow(new RegExp(`cannot decode ${join(dir, 'dog', 'b.png')}`));
+    await expect(loadImageFolder(dir, { resolution: 2, strict: true })).rejects.toThrow(new RegExp(`cannot decode ${join(dir, 'dog', 'b.png')}`));
     const empty = mkdtempSync(join(tmpdir(), 'empty-'));
-    await expect(loadImageFolder(empty, { size: 2 })).rejects.toThrow(/no \.png, \.jpg or \.jpeg files/);
+    await expect(loadImageFolder(empty, { resolution: 2 })).rejects.toThrow(/no \.png, \.jpg or \.jpeg files/);
   });
 
   it('toy sets have the promised geometry', () => {

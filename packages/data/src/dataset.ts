@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 
 /**
  * Images (or vectors, as [N, 1, 1, D]) in host memory: NHWC float32 in
- * [-1, 1]. Plain arrays are cheap to slice, to send to worker threads and to
+ * [-1, 1], any size, C = 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) for
+ * images. Plain arrays are cheap to slice, to send to worker threads and to
  * keep for a whole run without tensor lifetimes.
  */
 export interface ImageDataset {
@@ -11,6 +12,8 @@ export interface ImageDataset {
   /** int class ids, one per example. */
   labels?: Int32Array;
   classNames?: string[];
+  /** A caption per example ('' for none). */
+  captions?: string[];
   /** Rows of the source that were malformed and left out. */
   skipped?: number;
 }
@@ -23,6 +26,7 @@ export function checkDataset(ds: ImageDataset, where: string): void {
   const size = shape.reduce((a, b) => a * b, 1);
   if (ds.images.length !== size) throw new Error(`${where}: dataset.images has ${ds.images.length} values; shape [${shape}] needs ${size}`);
   if (ds.labels && ds.labels.length !== shape[0]) throw new Error(`${where}: dataset.labels has ${ds.labels.length} entries for ${shape[0]} examples`);
+  if (ds.captions && ds.captions.length !== shape[0]) throw new Error(`${where}: dataset.captions has ${ds.captions.length} entries for ${shape[0]} examples`);
 }
 
 /** Number of examples. */
@@ -40,7 +44,8 @@ export function take(ds: ImageDataset, indices: ArrayLike<number>): ImageDataset
     images.set(ds.images.subarray(i * d, (i + 1) * d), k * d);
     if (labels) labels[k] = ds.labels![i]!;
   }
-  return { images, shape: [indices.length, h, w, c], labels, classNames: ds.classNames };
+  const captions = ds.captions ? Array.from(indices, (i) => ds.captions![i]!) : undefined;
+  return { images, shape: [indices.length, h, w, c], labels, classNames: ds.classNames, ...(captions ? { captions } : {}) };
 }
 
 /** Tensors for a dataset or a batch: images [N, H, W, C] float32 and labels [N] int32. */

@@ -4,3 +4,7 @@ export * from './split.js';
 export * from './batches.js';
 export * from './augment.js';
 export * from './toys.js';
+export * from './decode.js';
+export * from './resample.js';
+export * from './folderLayout.js';
+export * from './imageFolder.js';

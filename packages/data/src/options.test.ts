@@ -35,7 +35,7 @@ describe('data refuses unknown options', () => {
   });
 
   it('loadImageFolder', async () => {
-    await expect(loadImageFolder('.', { size: 2, bogus: 1 } as never)).rejects.toThrow("loadImageFolder: unknown option 'bogus'. Accepted: 'size', 'channels'");
+    await expect(loadImageFolder('.', { resolution: 2, bogus: 1 } as never)).rejects.toThrow("loadImageFolder: unknown option 'bogus'. Accepted: 'resolution', 'channels', 'centerCrop'");
   });
 
   it('names the nearest option', () => {
