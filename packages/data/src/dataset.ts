@@ -14,6 +14,8 @@ export interface ImageDataset {
   classNames?: string[];
   /** A caption per example ('' for none). */
   captions?: string[];
+  /** Examples with one group id are variants of one source (an emoji's skin tones): `split` keeps them on one side. */
+  groups?: Int32Array;
   /** Rows of the source that were malformed and left out. */
   skipped?: number;
 }
@@ -27,6 +29,7 @@ export function checkDataset(ds: ImageDataset, where: string): void {
   if (ds.images.length !== size) throw new Error(`${where}: dataset.images has ${ds.images.length} values; shape [${shape}] needs ${size}`);
   if (ds.labels && ds.labels.length !== shape[0]) throw new Error(`${where}: dataset.labels has ${ds.labels.length} entries for ${shape[0]} examples`);
   if (ds.captions && ds.captions.length !== shape[0]) throw new Error(`${where}: dataset.captions has ${ds.captions.length} entries for ${shape[0]} examples`);
+  if (ds.groups && ds.groups.length !== shape[0]) throw new Error(`${where}: dataset.groups has ${ds.groups.length} entries for ${shape[0]} examples`);
 }
 
 /** Number of examples. */
@@ -45,7 +48,8 @@ export function take(ds: ImageDataset, indices: ArrayLike<number>): ImageDataset
     if (labels) labels[k] = ds.labels![i]!;
   }
   const captions = ds.captions ? Array.from(indices, (i) => ds.captions![i]!) : undefined;
-  return { images, shape: [indices.length, h, w, c], labels, classNames: ds.classNames, ...(captions ? { captions } : {}) };
+  const groups = ds.groups ? Int32Array.from(indices, (i) => ds.groups![i]!) : undefined;
+  return { images, shape: [indices.length, h, w, c], labels, classNames: ds.classNames, ...(captions ? { captions } : {}), ...(groups ? { groups } : {}) };
 }
 
 /** Tensors for a dataset or a batch: images [N, H, W, C] float32 and labels [N] int32. */

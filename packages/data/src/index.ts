@@ -8,3 +8,4 @@ export * from './decode.js';
 export * from './resample.js';
 export * from './folderLayout.js';
 export * from './imageFolder.js';
+export * from './emoji.js';

@@ -25,7 +25,7 @@ function apportion(sizes: number[], total: number): number[] {
 }
 
 export interface SplitOptions {
-  /** A fraction in (0, 1) or a count of validation examples. */
+  /** A fraction in (0, 1) or a count of validation examples (of groups, when the dataset has `groups`). */
   validation: number;
   seed?: number;
   /** Keep class proportions in both parts. Default true when the dataset has labels. */
@@ -34,31 +34,49 @@ export interface SplitOptions {
 
 const SPLIT_KEYS = optionKeys<SplitOptions>()(['validation', 'seed', 'stratified']);
 
-/** A seeded, disjoint train/validation split; same seed, same split. Both parts are shuffled. */
+/**
+ * A seeded, disjoint train/validation split; same seed, same split. Both
+ * parts are shuffled. A dataset with `groups` is split by group: all the
+ * examples of a group (an emoji and its skin tones) land on one side, and
+ * `validation` counts groups (stratified by each group's first label).
+ */
 export function split(ds: ImageDataset, opts: SplitOptions): { train: ImageDataset; validation: ImageDataset } {
   checkOptions('split', opts, SPLIT_KEYS);
   checkDataset(ds, 'split');
-  const n = ds.shape[0];
-  const v = opts.validation;
-  const count = v > 0 && v < 1 ? Math.round(v * n) : v;
-  if (!Number.isInteger(count) || count < 1 || count >= n) {
-    throw new RangeError(`split: validation must be a fraction in (0, 1) or a count in [1, ${n - 1}] for ${n} examples; got ${v}`);
-  }
   const rng = createRng(opts.seed ?? 0);
   const stratified = opts.stratified ?? ds.labels !== undefined;
-  let valIdx: number[];
-  let trainIdx: number[];
-  if (stratified) {
-    const byClass = classIndices(ds, 'split (stratified)').map((ix) => shuffleInPlace(ix.slice(), rng));
-    const quota = apportion(byClass.map((ix) => ix.length), count);
-    valIdx = byClass.flatMap((ix, c) => ix.slice(0, quota[c]));
-    trainIdx = byClass.flatMap((ix, c) => ix.slice(quota[c]));
-  } else {
-    const all = shuffleInPlace(Array.from({ length: n }, (_, i) => i), rng);
-    valIdx = all.slice(0, count);
-    trainIdx = all.slice(count);
+  if (!ds.groups) {
+    const { val, train } = pick(ds.shape[0], opts.validation, stratified ? classIndices(ds, 'split (stratified)') : undefined, rng, 'examples');
+    return { train: take(ds, shuffleInPlace(train, rng)), validation: take(ds, shuffleInPlace(val, rng)) };
   }
-  return { train: take(ds, shuffleInPlace(trainIdx, rng)), validation: take(ds, shuffleInPlace(valIdx, rng)) };
+  const members = new Map<number, number[]>();
+  ds.groups.forEach((g, i) => (members.get(g) ?? members.set(g, []).get(g)!).push(i));
+  const units = [...members.values()];
+  let byClass: number[][] | undefined;
+  if (stratified) {
+    if (!ds.labels) throw new Error('split (stratified): needs labels, and this dataset has none');
+    byClass = [];
+    units.forEach((m, u) => (byClass![ds.labels![m[0]!]!] ??= []).push(u));
+    byClass = Array.from(byClass, (c) => c ?? []);
+  }
+  const { val, train } = pick(units.length, opts.validation, byClass, rng, 'groups');
+  const expand = (us: number[]) => shuffleInPlace(us.flatMap((u) => units[u]!), rng);
+  return { train: take(ds, expand(train)), validation: take(ds, expand(val)) };
+}
+
+// Chooses `validation` of n units (examples or groups), per class when byClass is given.
+function pick(n: number, v: number, byClass: number[][] | undefined, rng: Rng, what: string): { val: number[]; train: number[] } {
+  const count = v > 0 && v < 1 ? Math.round(v * n) : v;
+  if (!Number.isInteger(count) || count < 1 || count >= n) {
+    throw new RangeError(`split: validation must be a fraction in (0, 1) or a count in [1, ${n - 1}] for ${n} ${what}; got ${v}`);
+  }
+  if (byClass) {
+    const shuffled = byClass.map((ix) => shuffleInPlace(ix.slice(), rng));
+    const quota = apportion(shuffled.map((ix) => ix.length), count);
+    return { val: shuffled.flatMap((ix, c) => ix.slice(0, quota[c])), train: shuffled.flatMap((ix, c) => ix.slice(quota[c])) };
+  }
+  const all = shuffleInPlace(Array.from({ length: n }, (_, i) => i), rng);
+  return { val: all.slice(0, count), train: all.slice(count) };
 }
 
 const SUBSET_KEYS = optionKeys<NonNullable<Parameters<typeof subset>[2]>>()(['balanced', 'seed']);
