@@ -49,13 +49,15 @@ export function buildThreshold(t: Threshold): X0Processor | undefined {
 }
 
 /**
- * Loads the inference weights at `dir` (a run folder, its checkpoints/ folder,
- * one ckpt-* folder, or a model folder) into `model`: the EMA for the trained
- * parameters when the run kept one and `preferEma`, the raw weights for frozen ones.
+ * Loads the weights to sample with at `dir` (a run folder, its checkpoints/
+ * folder, one ckpt-* folder, a model folder or a diffusers folder; training's
+ * one reader) into `model`: the EMA for the trained parameters when the run
+ * kept one and `preferEma`, the raw weights for frozen ones. `ema` says
+ * whether the trained weights are an EMA (undefined when the folder does not say).
  */
-export async function loadWeights(model: DemoModel, dir: string, preferEma = true): Promise<{ source: 'ema' | 'model' | 'model-folder' | 'diffusers'; path: string; step?: number }> {
-  const { source, path, step } = await loadWeightsFrom(model, dir, { ema: preferEma });
-  return { source, path, step };
+export async function loadWeights(model: DemoModel, dir: string, preferEma = true): Promise<{ source: 'ema' | 'model' | 'model-folder' | 'diffusers'; ema: boolean | undefined; path: string; step?: number }> {
+  const { source, ema, path, step } = await loadWeightsFrom(model, dir, { ema: preferEma });
+  return { source, ema, path, step };
 }
 
 export interface GridRequest {

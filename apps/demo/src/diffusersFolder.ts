@@ -4,11 +4,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { basename, join, resolve } from 'node:path';
 import { isDiffusersUNetConfig, toDiffusers, unetConfigFromDiffusers, type UNet } from '@tfjs-diffusion/models';
 import { fromDiffusersConfig } from '@tfjs-diffusion/samplers';
-import { DIFFUSERS_SCHEDULER, DIFFUSERS_WEIGHTS } from '@tfjs-diffusion/training/node';
+import { DIFFUSERS_CONFIG, DIFFUSERS_SCHEDULER, DIFFUSERS_SCHEDULER_PATHS, DIFFUSERS_WEIGHTS } from '@tfjs-diffusion/training';
 import { presetConfig, type DemoConfig } from './presets.js';
 import type { RunConfigFile } from './runFolder.js';
-
-export const DIFFUSERS_CONFIG = 'config.json';
 
 const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
@@ -23,9 +21,9 @@ export function isDiffusersFolder(dir: string): boolean {
   }
 }
 
-/** The scheduler config beside the model (a model folder) or in ../scheduler (a pipeline's unet/ folder), if any. */
+/** The scheduler config where the one reader (training's `readModelFolder`) looks for it, if any. */
 function schedulerConfigPath(dir: string): string | undefined {
-  return [join(dir, DIFFUSERS_SCHEDULER), join(dir, '..', 'scheduler', DIFFUSERS_SCHEDULER)].find((p) => existsSync(p));
+  return DIFFUSERS_SCHEDULER_PATHS.map((p) => join(dir, p)).find((p) => existsSync(p));
 }
 
 function clipsSample(className: string, clipSample: unknown): boolean {

@@ -2,7 +2,6 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, sta
 import { basename, join, resolve } from 'node:path';
 import { acquireRunLock, LOCK_FILE, type RunLock } from './lock.js';
 import { checkDemoConfig } from './schema.js';
-import { diffusersRunConfig, isDiffusersFolder } from './diffusersFolder.js';
 import type { DemoConfig } from './presets.js';
 
 export interface RunPaths {
@@ -170,37 +169,4 @@ export function readMetrics(path: string): MetricsLine[] {
 export function checkpointStep(path: string): number | undefined {
   const m = /^ckpt-(\d+)$/.exec(basename(path));
   return m ? Number(m[1]) : undefined;
-}
-
-/**
- * Finds the run folder of a checkpoint path: a run folder itself, its checkpoints/ folder,
- * or one checkpoints/ckpt-* folder.
- */
-export function runOfCheckpoint(path: string): { run: string; checkpoint: string } {
-  let d = resolve(path);
-  for (let i = 0; i < 3; i++) {
-    if (existsSync(join(d, 'config.json')) && existsSync(join(d, 'checkpoints'))) {
-      return { run: d, checkpoint: d === resolve(path) ? join(d, 'checkpoints') : resolve(path) };
-    }
-    d = resolve(d, '..');
-  }
-  throw new Error(`--checkpoint ${path}: no run folder (config.json + checkpoints/) at it or above it`);
-}
-
-/**
- * What `--checkpoint` names: a run folder, its checkpoints/ folder, one
- * checkpoints/ckpt-* folder, a model folder with a run config (config.json +
- * model.safetensors, e.g. the playground's download), or a diffusers model
- * folder (config.json with `_class_name: "UNet2DModel"` +
- * diffusion_pytorch_model.safetensors). `dir` is where outputs go by default;
- * `checkpoint` what `loadWeights` reads.
- */
-export function openCheckpoint(path: string): { dir: string; checkpoint: string; run: RunConfigFile } {
-  const d = resolve(path);
-  if (isDiffusersFolder(path)) return { dir: d, checkpoint: d, run: diffusersRunConfig(d) };
-  if (existsSync(join(d, 'config.json')) && existsSync(join(d, 'model.safetensors')) && !existsSync(join(d, 'checkpoints'))) {
-    return { dir: d, checkpoint: d, run: readRunConfig(d) };
-  }
-  const { run, checkpoint } = runOfCheckpoint(path);
-  return { dir: run, checkpoint, run: readRunConfig(run) };
 }

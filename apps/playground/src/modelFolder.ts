@@ -4,16 +4,20 @@
  *
  * - our model folder: `config.json` (a run folder's `{ model, demo, dataset }`
  *   or a bare model config with `kind`) + `model.safetensors`;
- * - a run's `checkpoints/ckpt-*` folder: `checkpoint.safetensors` (`ema.*`
- *   weights when present, else `model.*`) with the run's `config.json`;
+ * - a run's `checkpoints/ckpt-*` folder: `state.json` + `checkpoint.safetensors`
+ *   (with the run's `config.json` when dropped with it): the EMA weights for
+ *   the trained parameters, the raw ones for the frozen, as `cli sample`;
  * - a diffusers `UNet2DModel` folder: `config.json` with `_class_name` +
  *   `diffusion_pytorch_model.safetensors` (and, optionally, the pipeline's
  *   `scheduler_config.json`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { createModel, decodeSafetensors, fromDiffusers, loadWeights, type Model, type SafetensorsTensor } from '@tfjs-diffusion/models';
-import { fromDiffusersConfig } from '@tfjs-diffusion/samplers';
 import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import {
+  folderOfFiles, modelFromFolder, normalizeFolderPath, readModelFolder, CHECKPOINT_STATE, CHECKPOINT_WEIGHTS, DIFFUSERS_SCHEDULER,
+  DIFFUSERS_WEIGHTS, MODEL_CONFIG, MODEL_WEIGHTS, type ModelFolder,
+} from '@tfjs-diffusion/training';
+import type { Model } from '@tfjs-diffusion/models';
 
 /** What sampling and training need to know about a loaded model. */
 export interface LoadedModel {
@@ -33,7 +37,7 @@ export interface LoadedModel {
   notes: string[];
 }
 
-/** A file of the folder: its name and bytes. */
+/** A file of the folder: its name (with the folders it was picked or dropped in) and bytes. */
 export interface FolderFile {
   name: string;
   bytes: Uint8Array;
@@ -41,39 +45,16 @@ export interface FolderFile {
 
 const DDPM_DEFAULT_SCHEDULE = { numTrainTimesteps: 1000, betaSchedule: 'linear', betaStart: 0.0001, betaEnd: 0.02 } as const;
 
-function baseName(name: string): string {
-  return name.replace(/^.*[\\/]/, '');
-}
+const baseName = (name: string) => name.replace(/^.*[\\/]/, '');
+const dirName = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
 
-function parseJson(file: FolderFile): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(file.bytes));
-  } catch (e) {
-    throw new Error(`${file.name} is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${file.name} must hold a JSON object`);
-  return value as Record<string, unknown>;
-}
-
-function pick(files: FolderFile[], names: string[]): FolderFile | undefined {
-  for (const n of names) {
-    const f = files.find((x) => baseName(x.name) === n);
-    if (f) return f;
-  }
-  return undefined;
-}
-
-/** The weights under the model's own names: a checkpoint's `ema.*` set when complete, else its `model.*` set. */
-function modelWeights(tensors: Record<string, SafetensorsTensor>, paramNames: string[]): { tensors: Record<string, SafetensorsTensor>; source: string } {
-  for (const prefix of ['ema.', 'model.']) {
-    if (paramNames.every((n) => `${prefix}${n}` in tensors)) {
-      const out: Record<string, SafetensorsTensor> = {};
-      for (const n of paramNames) out[n] = tensors[`${prefix}${n}`]!;
-      return { tensors: out, source: prefix === 'ema.' ? 'EMA weights' : 'raw weights' };
-    }
-  }
-  return { tensors, source: 'weights' };
+/** `path` relative to the folder `root` ('../' where it lies beside it). */
+function relative(root: string, path: string): string {
+  const r = root === '' ? [] : root.split('/');
+  const p = path.split('/');
+  let i = 0;
+  while (i < r.length && i < p.length - 1 && r[i] === p[i]) i++;
+  return [...r.slice(i).map(() => '..'), ...p.slice(i)].join('/');
 }
 
 function hw(sampleSize: unknown): [number, number] {
@@ -82,90 +63,92 @@ function hw(sampleSize: unknown): [number, number] {
   throw new Error(`config.json: sample_size/sampleSize must be a number or [height, width]; got ${JSON.stringify(sampleSize)}`);
 }
 
-async function loadDiffusers(config: Record<string, unknown>, files: FolderFile[], notes: string[]): Promise<LoadedModel> {
-  if (config._class_name !== 'UNet2DModel') {
-    throw new Error(`config.json: _class_name ${JSON.stringify(config._class_name)} is not supported; the page loads diffusers' UNet2DModel folders`);
+/**
+ * The picked or dropped files as one folder for training's reader: paths
+ * relative to the folder of a checkpoint's state.json (its run's config.json is
+ * then ../../config.json), else of the shallowest config.json. A
+ * lone config or weights file under another name stands for the usual one.
+ */
+function asFolder(files: FolderFile[]) {
+  const all = files.map((f) => ({ path: normalizeFolderPath(f.name), bytes: f.bytes }));
+  const depth = (p: string) => p.split('/').length;
+  // The shallowest, and of those the last by name (the newest ckpt-*).
+  const shallowest = (name: string) => all.filter((f) => baseName(f.path) === name).sort((a, b) => depth(a.path) - depth(b.path) || b.path.localeCompare(a.path))[0];
+  const jsons = all.filter((f) => f.path.endsWith('.json') && !baseName(f.path).startsWith('scheduler'));
+  const anchor = shallowest(CHECKPOINT_STATE) ?? shallowest(MODEL_CONFIG) ?? (jsons.length === 1 ? jsons[0] : undefined);
+  const names = files.map((f) => baseName(f.name)).join(', ') || 'nothing';
+  const weights = all.filter((f) => f.path.endsWith('.safetensors'));
+  if (!anchor || (weights.length === 0 && baseName(anchor.path) !== MODEL_CONFIG)) throw new Error(`a model folder needs config.json and a .safetensors file; got ${names}`);
+  const root = dirName(anchor.path);
+  const map = new Map(all.map((f) => [relative(root, f.path), f.bytes]));
+  if (baseName(anchor.path) !== MODEL_CONFIG && baseName(anchor.path) !== CHECKPOINT_STATE) map.set(MODEL_CONFIG, anchor.bytes);
+  let diffusers = false;
+  try {
+    diffusers = typeof (JSON.parse(new TextDecoder().decode(map.get(MODEL_CONFIG) ?? new Uint8Array())) as Record<string, unknown>)._class_name === 'string';
+  } catch {
+    // The reader names what is wrong with it.
   }
-  const weightsFile = pick(files, ['diffusion_pytorch_model.safetensors']) ?? files.find((f) => f.name.endsWith('.safetensors'));
-  if (!weightsFile) throw new Error('a diffusers model folder needs diffusion_pytorch_model.safetensors beside config.json (the .bin format is not read)');
-  // The schedule and prediction type live in the pipeline's scheduler config, not the model's.
-  let schedule: NoiseSchedule;
-  let predictionType: 'epsilon' | 'v' | 'sample' = 'epsilon';
-  const scheduler = pick(files, ['scheduler_config.json']);
-  if (scheduler) {
-    const read = fromDiffusersConfig(parseJson(scheduler));
-    schedule = read.schedule;
-    predictionType = read.prediction;
-  } else {
-    schedule = makeSchedule({ ...DDPM_DEFAULT_SCHEDULE });
-    notes.push("no scheduler_config.json: DDPM's linear schedule (1000 steps, β 0.0001 to 0.02) and ε-prediction; add the pipeline's scheduler/scheduler_config.json to use its own");
+  const usual = diffusers ? DIFFUSERS_WEIGHTS : MODEL_WEIGHTS;
+  const checkpoint = all.some((f) => [CHECKPOINT_STATE, CHECKPOINT_WEIGHTS].includes(baseName(f.path)));
+  if (map.has(MODEL_CONFIG) && !map.has(usual) && !checkpoint) {
+    if (weights.length !== 1) {
+      throw new Error(diffusers ? `a diffusers model folder needs ${DIFFUSERS_WEIGHTS} beside config.json (the .bin format is not read)` : `a model folder needs ${MODEL_WEIGHTS} beside config.json; got ${names}`);
+    }
+    map.set(usual, weights[0]!.bytes);
   }
-  const model = fromDiffusers(config as never, weightsFile.bytes, { predictionType, source: weightsFile.name });
-  const m = model.config;
-  const [height, width] = hw(m.sampleSize);
-  const count = model.parameters().reduce((a, p) => a + p.variable.size, 0);
-  return {
-    model, schedule, numClasses: m.numClasses ?? undefined, height, width, channels: m.inChannels, config,
-    description: `diffusers UNet2DModel (${count.toLocaleString('en')} parameters, ${predictionType}-prediction, from ${weightsFile.name})`, notes,
-  };
+  const scheduler = all.filter((f) => baseName(f.path) === DIFFUSERS_SCHEDULER);
+  if (diffusers && !map.has(DIFFUSERS_SCHEDULER) && !map.has(`../scheduler/${DIFFUSERS_SCHEDULER}`) && scheduler.length === 1) map.set(DIFFUSERS_SCHEDULER, scheduler[0]!.bytes);
+  return folderOfFiles(map, root === '' ? undefined : baseName(root));
+}
+
+function weightsLabel(read: ModelFolder): string {
+  const kind = read.ema === true ? 'EMA weights' : read.ema === false ? 'raw weights' : 'weights';
+  return read.step !== undefined ? `${kind} after ${read.step.toLocaleString('en')} steps` : kind;
 }
 
 /**
- * Builds the model a folder describes and loads its weights. Throws an Error
- * whose message says which file is wrong and how, for the page to show.
+ * Builds the model a folder describes and loads the weights to sample with,
+ * by training's one reader (the same weights `cli sample` takes: the EMA for
+ * trained parameters, the raw weights for frozen ones). Throws an Error whose
+ * message says which file is wrong and how, for the page to show.
  */
 export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel> {
   const notes: string[] = [];
-  const cfgFile = pick(files, ['config.json']) ?? (files.filter((f) => f.name.endsWith('.json') && !baseName(f.name).startsWith('scheduler')).length === 1
-    ? files.find((f) => f.name.endsWith('.json') && !baseName(f.name).startsWith('scheduler')) : undefined);
-  const names = files.map((f) => baseName(f.name)).join(', ') || 'nothing';
-  if (!cfgFile) throw new Error(`a model folder needs config.json and a .safetensors file; got ${names}`);
-  const config = parseJson(cfgFile);
-  if (typeof config._class_name === 'string') return loadDiffusers(config, files, notes);
-
-  const weightsFile = pick(files, ['model.safetensors', 'checkpoint.safetensors']) ?? files.find((f) => f.name.endsWith('.safetensors'));
-  if (!weightsFile) throw new Error(`a model folder needs model.safetensors beside config.json; got ${names}`);
-  const run = config.model as Record<string, unknown> | undefined;
-  const modelConfig = run && typeof run === 'object' && 'kind' in run ? run : 'kind' in config ? config : undefined;
-  if (!modelConfig) {
-    throw new Error(`${cfgFile.name}: expected a model config with "kind" ('unet' or 'mlp'), a run config with "model": { "kind": … }, or a diffusers config with "_class_name"`);
-  }
-  if (modelConfig.kind !== 'unet') throw new Error(`${cfgFile.name}: the page draws images with a U-Net; model kind is ${JSON.stringify(modelConfig.kind)}`);
-
-  const demo = config.demo as { schedule?: Record<string, unknown> } | undefined;
+  const read = await readModelFolder(asFolder(files));
+  const config = read.runConfig ?? {};
   let schedule: NoiseSchedule;
-  if (demo?.schedule) {
-    schedule = makeSchedule(demo.schedule as never);
+  const demo = config.demo as { schedule?: Record<string, unknown>; preset?: string } | undefined;
+  if (read.source === 'diffusers') {
+    if (read.scheduler) schedule = read.scheduler.schedule;
+    else {
+      schedule = makeSchedule({ ...DDPM_DEFAULT_SCHEDULE });
+      notes.push("no scheduler_config.json: DDPM's linear schedule (1000 steps, β 0.0001 to 0.02) and ε-prediction; add the pipeline's scheduler/scheduler_config.json to use its own");
+    }
   } else {
-    schedule = makeSchedule({ ...DDPM_DEFAULT_SCHEDULE });
-    notes.push("the config has no schedule (a bare model config): using DDPM's linear schedule (1000 steps, β 0.0001 to 0.02)");
+    if (read.config && read.config.kind !== 'unet') throw new Error(`${MODEL_CONFIG}: the page draws images with a U-Net; model kind is ${JSON.stringify(read.config.kind)}`);
+    if (demo?.schedule) schedule = makeSchedule(demo.schedule as never);
+    else {
+      schedule = makeSchedule({ ...DDPM_DEFAULT_SCHEDULE });
+      notes.push("the config has no schedule (a bare model config): using DDPM's linear schedule (1000 steps, β 0.0001 to 0.02)");
+    }
   }
-
-  const file = decodeSafetensors(weightsFile.bytes, weightsFile.name);
-  const model = createModel(modelConfig as never);
-  let source: string;
+  const { model } = modelFromFolder(read);
+  const m = model.config as unknown as { sampleSize: number | [number, number]; inChannels: number; numClasses?: number | null };
+  let height: number;
+  let width: number;
   try {
-    const params = model.parameters().map((p) => p.name);
-    const w = modelWeights(file.tensors, params);
-    // A model folder's metadata says which weights it holds and after how many steps (as the trainer writes it).
-    const meta = file.metadata ?? {};
-    source = w.source === 'weights' && meta.weights === 'ema' ? 'EMA weights' : w.source;
-    if (meta.step !== undefined && Number.isFinite(Number(meta.step))) source += ` after ${Number(meta.step).toLocaleString("en")} steps`;
-    loadWeights(model, w.tensors as never, { source: weightsFile.name });
+    [height, width] = hw(m.sampleSize);
   } catch (e) {
     model.dispose();
     throw e;
   }
-  const m = model.config as unknown as { sampleSize: number | [number, number]; inChannels: number; numClasses?: number | null };
-  const [height, width] = hw(m.sampleSize);
-  const dataset = config.dataset as { classNames?: string[] } | undefined;
   const count = model.parameters().reduce((a, p) => a + p.variable.size, 0);
-  return {
-    model, schedule, numClasses: m.numClasses ?? undefined, height, width, channels: m.inChannels, config,
-    description: `${(config.demo as { preset?: string } | undefined)?.preset ?? 'U-Net'} (${count.toLocaleString('en')} parameters, ${source}, from ${weightsFile.name})` +
-      (dataset?.classNames ? `, classes ${dataset.classNames.join(' ')}` : ''),
-    notes,
-  };
+  const dataset = config.dataset as { classNames?: string[] } | undefined;
+  const description = read.source === 'diffusers'
+    ? `diffusers UNet2DModel (${count.toLocaleString('en')} parameters, ${model.prediction}-prediction, from ${read.weightsFile})`
+    : `${demo?.preset ?? 'U-Net'} (${count.toLocaleString('en')} parameters, ${weightsLabel(read)}, from ${read.weightsFile})` +
+      (dataset?.classNames ? `, classes ${dataset.classNames.join(' ')}` : '');
+  return { model, schedule, numClasses: m.numClasses ?? undefined, height, width, channels: m.inChannels, config, description, notes };
 }
 
 /** Reads dropped or picked files (folders included, via the entries API) into FolderFiles. */

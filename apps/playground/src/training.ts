@@ -5,9 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchSource, type ImageDataset } from '@tfjs-diffusion/data';
-import { createModel, encodeSafetensors, type Model, type SafetensorsTensor } from '@tfjs-diffusion/models';
+import { createModel, type Model } from '@tfjs-diffusion/models';
 import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
-import { assertFiniteCheckpoint, createTrainer, inferenceWeights, type FitResult, type StepEvent, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
+import { createTrainer, encodeModelFolder, type FitResult, type StepEvent, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
 import type { Digits } from './mnist.js';
 import type { LoadedModel } from './modelFolder.js';
 
@@ -125,15 +125,9 @@ export async function createInTabTrainer(base: RunConfig, digits: Digits, s: Tra
       return trainer.ema ? trainer.ema.withAveraged(run) : run();
     },
     async modelFolder() {
-      // The same weights a run folder's model.safetensors holds: the EMA of what was trained.
-      const ck = trainer.checkpoint();
-      assertFiniteCheckpoint(ck, `at step ${ck.state.step}`);
-      const { tensors, source } = inferenceWeights(ck);
-      const entries: Record<string, SafetensorsTensor> = {};
-      for (const [k, t] of Object.entries(tensors)) entries[k] = { dtype: 'F32', shape: t.shape, data: t.data };
-      const weights = encodeSafetensors(entries, { format: 'pt', library: 'tfjs-diffusion', kind: 'unet', weights: source, step: String(ck.state.step) });
-      const out = { ...config, demo: { ...config.demo, steps: trainer.step } };
-      return { config: JSON.stringify(out, null, 2) + '\n', weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength) };
+      // The one writer of a model folder: the weights cli sample and the page take (EMA for trained, raw for frozen).
+      const files = encodeModelFolder(trainer.checkpoint(), { config: { ...config, demo: { ...config.demo, steps: trainer.step } } });
+      return { config: files.config!, weights: files.weights };
     },
     async dispose() {
       await trainer.dispose();

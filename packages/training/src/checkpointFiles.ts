@@ -1,57 +1,16 @@
 // Checkpoint folders on disk (Node): atomic writes, rotation, clean-up after
 // a kill, and reading any of a run folder, a checkpoints folder or a ckpt-* folder.
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { CHECKPOINT_STATE, CHECKPOINT_WEIGHTS, assertFiniteCheckpoint, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { writeModelFolder } from './modelFolder.js';
+import { CHECKPOINT_STATE, CHECKPOINT_WEIGHTS, assertFiniteCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { CHECKPOINT_LATEST, CHECKPOINT_NAME, findCheckpointIn, readCheckpointAt } from './checkpointFolder.js';
+import { writeModelFolder } from './modelFolderFiles.js';
+import { nodeFolder, removeStaleTemporaries } from './nodeFolder.js';
 import type { TrainerOptions } from './options.js';
 import { createTrainer, type Trainer } from './trainer.js';
 
-const LATEST = 'latest';
-const CKPT = /^ckpt-\d+$/;
-
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Removes what a killed writer left in `dir`: `tmp-ckpt-*` folders, `latest.tmp`
- * and `*.tmp-<pid>-*` files whose process is gone (only names `only` accepts,
- * when given). Returns the names removed.
- */
-export async function removeStaleTemporaries(dir: string, only?: (name: string) => boolean): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    if (only && !only(name)) continue;
-    const m = /^tmp-ckpt-\d+-(\d+)$/.exec(name) ?? /\.tmp-(\d+)(?:-\d+)?$/.exec(name);
-    const stale = m ? !alive(Number(m[1])) : name === `${LATEST}.tmp` || /^tmp-ckpt-/.test(name);
-    if (!stale) continue;
-    await rm(join(dir, name), { recursive: true, force: true });
-    removed.push(name);
-  }
-  return removed;
-}
+const LATEST = CHECKPOINT_LATEST;
+const CKPT = CHECKPOINT_NAME;
 
 export interface WriteCheckpointOptions {
   /** Checkpoints kept, newest first (older ones are deleted after the new one is in place). Default 2; 0 keeps all. */
@@ -110,20 +69,8 @@ export async function writeCheckpoint(dir: string, ck: Checkpoint, opts: WriteCh
  * names (a run folder). Undefined when `path` is none of these.
  */
 export async function findCheckpoint(path: string): Promise<string | undefined> {
-  if (await exists(join(path, CHECKPOINT_STATE))) return path;
-  for (const dir of [path, join(path, 'checkpoints')]) {
-    let name: string;
-    try {
-      name = (await readFile(join(dir, LATEST), 'utf8')).trim();
-    } catch {
-      continue;
-    }
-    if (!CKPT.test(name)) throw new Error(`checkpoint: '${join(dir, LATEST)}' names '${name}', not a ckpt-<step> folder`);
-    const ck = join(dir, name);
-    if (!(await exists(join(ck, CHECKPOINT_STATE)))) throw new Error(`checkpoint: '${join(dir, LATEST)}' names '${name}', which has no ${CHECKPOINT_STATE}`);
-    return ck;
-  }
-  return undefined;
+  const found = await findCheckpointIn(nodeFolder(path));
+  return found === undefined ? undefined : found === '' ? path : join(path, found);
 }
 
 /** As `findCheckpoint`, but an error naming what was looked for when there is none. */
@@ -136,14 +83,7 @@ export async function resolveCheckpoint(path: string): Promise<string> {
 /** Reads a checkpoint from a run folder, a checkpoints folder or one ckpt-* folder. */
 export async function readCheckpoint(path: string): Promise<Checkpoint & { path: string }> {
   const dir = await resolveCheckpoint(path);
-  const [weights, state] = await Promise.all([
-    readFile(join(dir, CHECKPOINT_WEIGHTS)).catch((e: Error) => {
-      throw new Error(`checkpoint ${dir}: cannot read ${CHECKPOINT_WEIGHTS}: ${e.message}`);
-    }),
-    readFile(join(dir, CHECKPOINT_STATE), 'utf8'),
-  ]);
-  const ck = decodeCheckpoint({ weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength), state }, dir);
-  return { ...ck, path: dir };
+  return { ...(await readCheckpointAt(nodeFolder(dir), '')), path: dir };
 }
 
 /** Saves `trainer`'s state into the checkpoints folder `dir` (see writeCheckpoint). */

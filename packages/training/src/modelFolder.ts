@@ -1,15 +1,14 @@
-// Model folders (config.json + model.safetensors) and the one loader of
-// inference weights from a run folder, a checkpoint folder or a model folder.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// The one reader of model, run, checkpoint and diffusers folders, from name →
+// bytes (browser-safe; training/node puts files on disk under it), and the one
+// writer of a model folder's files.
 import {
-  createModel, decodeSafetensors, diffusersTensors, isDiffusersUNetConfig, loadWeights, type Model, type SafetensorsTensor,
+  createModel, decodeSafetensors, encodeSafetensors, isDiffusersUNetConfig, loadWeights, type Model, type SafetensorsTensor,
 } from '@tfjs-diffusion/models';
-import { writeSafetensors } from '@tfjs-diffusion/models/node';
-import { parseDiffusersConfig, type Prediction } from '@tfjs-diffusion/schedules';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
-import { assertFiniteCheckpoint, firstNonFinite, type Checkpoint, type TensorMap } from './checkpoint.js';
-import { exists, findCheckpoint, readCheckpoint, removeStaleTemporaries } from './checkpointFiles.js';
+import { assertFiniteCheckpoint, firstNonFinite, splitCheckpointTensors, CHECKPOINT_WEIGHTS, type Checkpoint, type TensorMap } from './checkpoint.js';
+import { findCheckpointIn, readCheckpointAt } from './checkpointFolder.js';
+import { DIFFUSERS_WEIGHTS, readDiffusersFolder, type DiffusersScheduler } from './diffusersFolder.js';
+import { hasFile, joinFolderPath, readJsonFile, type FolderFiles } from './folder.js';
 import { inferenceWeights, type WeightsSource } from './weights.js';
 
 export const MODEL_WEIGHTS = 'model.safetensors';
@@ -18,64 +17,24 @@ export const MODEL_CONFIG = 'config.json';
 /** A model config with `kind`, as `createModel` takes it. */
 export type ModelConfigJson = { kind: string } & Record<string, unknown>;
 
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
 /**
  * The model config in a config.json: a run folder's `{ model: {...}, ... }`
  * or a bare model config (as the models package's saveModel writes).
  */
 export function modelConfigOf(json: unknown, where: string): ModelConfigJson {
-  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
   if (!isObj(json)) throw new Error(`${where}: must be a JSON object; got ${json === null ? 'null' : typeof json}`);
   const cfg = isObj(json.model) ? json.model : json;
   // Run configs written before `kind` was stored hold U-Nets.
   const kind = cfg.kind ?? (isObj(json.model) ? 'unet' : undefined);
   if (kind !== 'unet' && kind !== 'mlp') {
-    throw new Error(`${where}: no model config: expected a 'model' object or a config with kind 'unet' or 'mlp'; got kind ${JSON.stringify(cfg.kind)}`);
+    throw new Error(
+      `${where}: no model config: expected a model config with "kind" ('unet' or 'mlp'), a run config with "model": { "kind": … }, ` +
+        `or a diffusers config with "_class_name"; got kind ${JSON.stringify(cfg.kind)}`,
+    );
   }
   return { ...cfg, kind };
-}
-
-async function readJson(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${path} is not valid JSON (${(e as Error).message})`);
-  }
-}
-
-/**
- * Writes `dir/model.safetensors` with a checkpoint's inference weights (EMA
- * when there is one; temporary file + rename) and `dir/config.json` with the
- * model config when the folder has none. Refuses non-finite weights.
- */
-export async function writeModelFolder(dir: string, ck: Checkpoint): Promise<string> {
-  assertFiniteCheckpoint(ck, `for ${dir} at step ${ck.state.step}`);
-  const { tensors, source } = inferenceWeights(ck);
-  const entries: Record<string, SafetensorsTensor> = {};
-  for (const [k, t] of Object.entries(tensors)) entries[k] = { dtype: 'F32', shape: t.shape, data: t.data };
-  const model = ck.state.config.model;
-  const metadata: Record<string, string> = { format: 'pt', library: 'tfjs-diffusion', weights: source, step: String(ck.state.step) };
-  if (typeof model?.kind === 'string') metadata.kind = model.kind;
-  const path = join(dir, MODEL_WEIGHTS);
-  await removeStaleTemporaries(dir, (name) => name.startsWith(`${MODEL_WEIGHTS}.tmp-`) || name.startsWith(`${MODEL_CONFIG}.tmp-`));
-  await writeSafetensors(path, entries, metadata);
-  const cfg = join(dir, MODEL_CONFIG);
-  if (model && !(await exists(cfg))) {
-    const tmp = `${cfg}.tmp-${process.pid}`;
-    try {
-      await writeFile(tmp, JSON.stringify(model, null, 2) + '\n');
-      await rename(tmp, cfg);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-  }
-  return path;
 }
 
 export interface ReadWeightsOptions {
@@ -83,125 +42,162 @@ export interface ReadWeightsOptions {
   ema?: boolean;
 }
 
-export interface ModelWeights {
+/** What a folder holds for sampling: the model config, the weights to sample with, and the schedule's sources. */
+export interface ModelFolder {
   /** Tensors by parameter name. */
   tensors: TensorMap;
-  /** The model config (with `kind`); undefined when a checkpoint of a model without one has no config.json beside it. */
+  /** The model config (with `kind`); undefined when a checkpoint of a model without one has no config.json near it. */
   config: ModelConfigJson | undefined;
   /** 'ema' or 'model' from a checkpoint; 'model-folder' for a model folder's weights; 'diffusers' for a diffusers UNet2DModel folder's. */
   source: WeightsSource | 'model-folder' | 'diffusers';
+  /** True when the trained parameters are their EMA, false when raw; undefined when the folder does not say. */
+  ema: boolean | undefined;
   /** The checkpoint folder or model folder read. */
   path: string;
-  /** The training step of a checkpoint (undefined for a model folder). */
+  /** The weights file read. */
+  weightsFile: string;
+  /** The training step, when known. */
   step?: number;
-}
-
-async function configNear(ckPath: string): Promise<ModelConfigJson | undefined> {
-  // ckpt-* sits in checkpoints/, which sits in the run folder.
-  for (const dir of [join(ckPath, '..', '..'), join(ckPath, '..')]) {
-    const p = join(dir, MODEL_CONFIG);
-    if (await exists(p)) return modelConfigOf(await readJson(p), p);
-  }
-  return undefined;
-}
-
-export const DIFFUSERS_WEIGHTS = 'diffusion_pytorch_model.safetensors';
-export const DIFFUSERS_SCHEDULER = 'scheduler_config.json';
-const DIFFUSERS_PREDICTIONS = { epsilon: 'epsilon', v_prediction: 'v', sample: 'sample' } as const;
-
-/** The scheduler config beside a diffusers model (a model folder) or in ../scheduler (a pipeline's unet/ folder), if any. */
-export async function diffusersSchedulerConfigPath(dir: string): Promise<string | undefined> {
-  for (const p of [join(dir, DIFFUSERS_SCHEDULER), join(dir, '..', 'scheduler', DIFFUSERS_SCHEDULER)]) if (await exists(p)) return p;
-  return undefined;
+  /** The config.json read (a run config `{ model, ... }` or a bare model config), if any. */
+  runConfig?: Record<string, unknown>;
+  /** A diffusers folder's scheduler config, if it has one. */
+  scheduler?: DiffusersScheduler;
 }
 
 /**
- * A diffusers UNet2DModel folder's weights under our names (models'
- * `diffusersTensors`); the prediction type comes from the scheduler config
- * beside it, epsilon (diffusers' default) without one.
+ * The weights to sample with from a checkpoint's weights file without its
+ * state.json: the EMA for each parameter it covers (the trained ones), the raw
+ * weights for the others (frozen) — the rule `inferenceWeights` applies.
  */
-async function readDiffusersFolder(path: string, config: unknown, configPath: string, ema: boolean): Promise<ModelWeights> {
-  const weightsPath = join(path, DIFFUSERS_WEIGHTS);
-  if (!(await exists(weightsPath))) {
-    const bin = (await exists(join(path, 'diffusion_pytorch_model.bin')))
-      ? ' (it has diffusion_pytorch_model.bin: convert it once in Python with UNet2DModel.from_pretrained(dir).save_pretrained(dir))' : '';
-    throw new Error(`${path}: a diffusers UNet2DModel folder (${configPath}) without ${DIFFUSERS_WEIGHTS}${bin}`);
+function checkpointFileWeights(tensors: Record<string, SafetensorsTensor>, where: string, ema: boolean): { tensors: TensorMap; ema: boolean } {
+  const hasEma = Object.keys(tensors).some((k) => k.startsWith('ema.'));
+  const split = splitCheckpointTensors(tensors, where, hasEma);
+  if (!ema || !split.ema) return { tensors: split.model, ema: false };
+  const out: TensorMap = {};
+  for (const [name, raw] of Object.entries(split.model)) out[name] = split.ema[name] ?? raw;
+  return { tensors: out, ema: true };
+}
+
+function f32Tensors(tensors: Record<string, SafetensorsTensor>, where: string): TensorMap {
+  const out: TensorMap = {};
+  for (const [k, t] of Object.entries(tensors)) {
+    if (!(t.data instanceof Float32Array)) throw new Error(`${where}: tensor '${k}' has dtype ${t.dtype}; model weights are F32 (or F16/BF16)`);
+    out[k] = { shape: t.shape, data: t.data };
   }
-  if (!ema) throw new Error(`'${path}' is a diffusers model folder: it holds only the inference weights; the raw training weights need a checkpoint`);
-  const schedPath = await diffusersSchedulerConfigPath(path);
-  let predictionType: Prediction = 'epsilon';
-  if (schedPath) {
-    const p = parseDiffusersConfig(await readFile(schedPath, 'utf8'), schedPath).prediction_type ?? 'epsilon';
-    if (typeof p !== 'string' || !Object.hasOwn(DIFFUSERS_PREDICTIONS, p)) {
-      throw new Error(`${schedPath}: prediction_type must be one of ${Object.keys(DIFFUSERS_PREDICTIONS).map((k) => `'${k}'`).join(', ')}; got ${JSON.stringify(p)}`);
+  return out;
+}
+
+/**
+ * Reads what `folder` holds: a run folder (checkpoints/latest), a checkpoints
+ * folder (latest), one ckpt-* folder (state.json), a model folder (config.json +
+ * model.safetensors, or a ckpt-* folder's checkpoint.safetensors) or a diffusers
+ * UNet2DModel folder. The weights to sample with, the same everywhere: the EMA
+ * for the trained parameters and the raw weights for the frozen ones (which
+ * never moved, so the EMA does not cover them); `ema: false` for the raw ones.
+ */
+export async function readModelFolder(folder: FolderFiles, { ema = true }: ReadWeightsOptions = {}): Promise<ModelFolder> {
+  const ckDir = await findCheckpointIn(folder);
+  if (ckDir !== undefined) {
+    const ck = await readCheckpointAt(folder, ckDir);
+    const path = folder.describe(ckDir);
+    const w = inferenceWeights(ck, { ema, where: path });
+    // ckpt-* sits in checkpoints/, which sits in the run folder.
+    let runConfig: Record<string, unknown> | undefined;
+    let near: string | undefined;
+    for (const p of ['../..', '..'].map((up) => joinFolderPath(ckDir, `${up}/${MODEL_CONFIG}`))) {
+      runConfig = await readJsonFile(folder, p);
+      if (runConfig) { near = p; break; }
     }
-    predictionType = DIFFUSERS_PREDICTIONS[p as keyof typeof DIFFUSERS_PREDICTIONS];
+    const own = ck.state.config.model;
+    const config = own && typeof own.kind === 'string' ? (own as ModelConfigJson) : near ? modelConfigOf(runConfig, folder.describe(near)) : undefined;
+    return {
+      tensors: w.tensors, config, source: w.source, ema: w.source === 'ema', path, weightsFile: folder.describe(joinFolderPath(ckDir, CHECKPOINT_WEIGHTS)),
+      step: ck.state.step, ...(runConfig && { runConfig }),
+    };
   }
-  const { config: unet, tensors } = diffusersTensors(config as Record<string, unknown>, new Uint8Array(await readFile(weightsPath)), { predictionType, source: path });
-  return { tensors, config: { ...unet }, source: 'diffusers', path };
-}
-
-/**
- * The inference weights at `path`, which is a run folder, a checkpoints
- * folder, one checkpoints/ckpt-* folder, a model folder (config.json +
- * model.safetensors) or a diffusers UNet2DModel folder (config.json with
- * `_class_name: "UNet2DModel"` + diffusion_pytorch_model.safetensors). From a checkpoint: the EMA for the trained parameters
- * and the raw weights for the frozen ones (see `inferenceWeights`).
- */
-export async function readModelWeights(path: string, { ema = true }: ReadWeightsOptions = {}): Promise<ModelWeights> {
-  if (await findCheckpoint(path)) {
-    const ck = await readCheckpoint(path);
-    const w = inferenceWeights(ck, { ema, where: ck.path });
-    const config = ck.state.config.model && typeof ck.state.config.model.kind === 'string'
-      ? (ck.state.config.model as ModelConfigJson)
-      : await configNear(ck.path);
-    return { tensors: w.tensors, config, source: w.source, path: ck.path, step: ck.state.step };
+  const json = await readJsonFile(folder, MODEL_CONFIG);
+  if (json && (isDiffusersUNetConfig(json) || typeof json._class_name === 'string')) {
+    if (!ema) throw new Error(`'${folder.describe('')}' is a diffusers model folder: it holds only the inference weights; the raw training weights need a checkpoint`);
+    const d = await readDiffusersFolder(folder, json);
+    return {
+      tensors: d.tensors, config: { ...d.config }, source: 'diffusers', ema: undefined, path: folder.describe(''), weightsFile: folder.describe(DIFFUSERS_WEIGHTS),
+      runConfig: json, ...(d.scheduler && { scheduler: d.scheduler }),
+    };
   }
-  const weightsPath = join(path, MODEL_WEIGHTS);
-  const configPath = join(path, MODEL_CONFIG);
-  if (await exists(configPath)) {
-    const json = await readJson(configPath);
-    if (isDiffusersUNetConfig(json)) return readDiffusersFolder(path, json, configPath, ema);
-  }
-  if (!(await exists(weightsPath)) || !(await exists(configPath))) {
+  const weightsName = json && !(await hasFile(folder, MODEL_WEIGHTS)) && (await hasFile(folder, CHECKPOINT_WEIGHTS)) ? CHECKPOINT_WEIGHTS : MODEL_WEIGHTS;
+  const bytes = json ? await folder.read(weightsName) : undefined;
+  if (!json || !bytes) {
     throw new Error(
-      `'${path}' is not a run folder (checkpoints/latest), a checkpoints folder (latest), a checkpoint (state.json) ` +
-        `or a model folder (${MODEL_CONFIG} + ${MODEL_WEIGHTS})`,
+      `'${folder.describe('')}' is not a run folder (checkpoints/latest), a checkpoints folder (latest), a checkpoint (state.json) ` +
+        `or a model folder (${MODEL_CONFIG} + ${MODEL_WEIGHTS})${json ? `: it has ${MODEL_CONFIG} but no ${MODEL_WEIGHTS}` : ''}`,
     );
   }
-  if (!ema) throw new Error(`'${path}' is a model folder: it holds only the inference weights; the raw training weights need a checkpoint`);
-  const config = modelConfigOf(await readJson(configPath), configPath);
-  const file = decodeSafetensors(new Uint8Array(await readFile(weightsPath)), weightsPath);
-  const tensors: TensorMap = {};
-  for (const [k, t] of Object.entries(file.tensors)) {
-    if (!(t.data instanceof Float32Array)) throw new Error(`${weightsPath}: tensor '${k}' has dtype ${t.dtype}; model weights are F32 (or F16/BF16)`);
-    tensors[k] = { shape: t.shape, data: t.data };
+  if (!ema && weightsName === MODEL_WEIGHTS) {
+    throw new Error(`'${folder.describe('')}' is a model folder: it holds only the inference weights; the raw training weights need a checkpoint`);
   }
-  return { tensors, config, source: 'model-folder', path };
+  const config = modelConfigOf(json, folder.describe(MODEL_CONFIG));
+  const where = folder.describe(weightsName);
+  const file = decodeSafetensors(bytes, where);
+  const meta = file.metadata ?? {};
+  const step = meta.step !== undefined && /^\d+$/.test(meta.step) ? Number(meta.step) : undefined;
+  const base = { config, path: folder.describe(''), weightsFile: where, runConfig: json, ...(step !== undefined && { step }) };
+  if (weightsName === CHECKPOINT_WEIGHTS) {
+    const w = checkpointFileWeights(file.tensors, where, ema);
+    return { ...base, tensors: w.tensors, source: w.ema ? 'ema' : 'model', ema: w.ema };
+  }
+  // The writer below records which weights a model folder holds.
+  const averaged = meta.weights === 'ema' ? true : meta.weights === 'model' ? false : undefined;
+  return { ...base, tensors: f32Tensors(file.tensors, where), source: 'model-folder', ema: averaged };
 }
 
-/** Loads the inference weights at `path` into `model` (strict: every name and shape must match; weights must be finite). */
-export async function loadWeightsFrom(model: { parameters(): NamedParameter[] }, path: string, opts: ReadWeightsOptions = {}): Promise<Omit<ModelWeights, 'tensors'>> {
-  const { tensors, ...rest } = await readModelWeights(path, opts);
+/** Throws unless every weight is finite: NaN/Inf weights cannot sample. */
+export function assertFiniteWeights(tensors: TensorMap, where: string): void {
   const bad = firstNonFinite({ model: tensors, ema: null, adam: { m: {}, v: {} } });
-  if (bad) throw new Error(`${rest.path}: ${bad} holds NaN or Inf; these weights cannot sample`);
-  loadWeights(model, tensors, { source: `weights in ${rest.path}` });
+  if (bad) throw new Error(`${where}: ${bad} holds NaN or Inf; these weights cannot sample`);
+}
+
+/** Loads a folder's weights into `model` (strict: every name and shape must match; weights must be finite). */
+export async function loadFolderWeights(model: { parameters(): NamedParameter[] }, folder: FolderFiles, opts: ReadWeightsOptions = {}): Promise<Omit<ModelFolder, 'tensors'>> {
+  const { tensors, ...rest } = await readModelFolder(folder, opts);
+  assertFiniteWeights(tensors, rest.path);
+  loadWeights(model, tensors, { source: `weights in ${rest.weightsFile}` });
   return rest;
 }
 
-/** Builds the model at `path` (by `createModel(config)` on its `kind`) with its inference weights. */
-export async function loadModelFrom(path: string, opts: ReadWeightsOptions = {}): Promise<Omit<ModelWeights, 'tensors' | 'config'> & { config: ModelConfigJson; model: Model }> {
-  const w = await readModelWeights(path, opts);
-  if (!w.config) throw new Error(`${w.path}: no model config (state.json has none and no config.json is beside it)`);
-  const model = createModel(w.config);
+/** Builds the model of what `readModelFolder` read (by `createModel(config)` on its `kind`) with its weights (finite, names and shapes checked). */
+export function modelFromFolder(read: ModelFolder): Omit<ModelFolder, 'tensors' | 'config'> & { config: ModelConfigJson; model: Model } {
+  const { tensors, config, ...rest } = read;
+  if (!config) throw new Error(`${rest.path}: no model config (state.json has none and no config.json is near it)`);
+  assertFiniteWeights(tensors, rest.path);
+  const model = createModel(config);
   try {
-    const { tensors, ...rest } = w;
-    const bad = firstNonFinite({ model: tensors, ema: null, adam: { m: {}, v: {} } });
-    if (bad) throw new Error(`${rest.path}: ${bad} holds NaN or Inf; these weights cannot sample`);
-    loadWeights(model, tensors, { source: `weights in ${rest.path}` });
-    return { ...rest, config: w.config, model };
+    loadWeights(model, tensors, { source: `weights in ${rest.weightsFile}` });
+    return { ...rest, config, model };
   } catch (e) {
     model.dispose();
     throw e;
   }
+}
+
+/** Builds the model a folder holds with the weights to sample with (`readModelFolder`, then `modelFromFolder`). */
+export async function loadModelFolder(folder: FolderFiles, opts: ReadWeightsOptions = {}): Promise<Omit<ModelFolder, 'tensors' | 'config'> & { config: ModelConfigJson; model: Model }> {
+  return modelFromFolder(await readModelFolder(folder, opts));
+}
+
+/**
+ * The files of a model folder for a checkpoint: model.safetensors with the
+ * weights to sample with (EMA for trained, raw for frozen parameters; its
+ * metadata says which and at what step) and config.json (`config`, e.g. a
+ * run config, else the checkpoint's model config). Refuses non-finite weights.
+ */
+export function encodeModelFolder(ck: Checkpoint, { config }: { config?: unknown } = {}): { weights: Uint8Array; config: string | undefined; source: WeightsSource } {
+  assertFiniteCheckpoint(ck, `at step ${ck.state.step}`);
+  const { tensors, source } = inferenceWeights(ck);
+  const entries: Record<string, SafetensorsTensor> = {};
+  for (const [k, t] of Object.entries(tensors)) entries[k] = { dtype: 'F32', shape: t.shape, data: t.data };
+  const model = ck.state.config.model;
+  const metadata: Record<string, string> = { format: 'pt', library: 'tfjs-diffusion', weights: source, step: String(ck.state.step) };
+  if (typeof model?.kind === 'string') metadata.kind = model.kind;
+  const cfg = config ?? model ?? undefined;
+  return { weights: encodeSafetensors(entries, metadata), config: cfg === undefined ? undefined : JSON.stringify(cfg, null, 2) + '\n', source };
 }

@@ -10,7 +10,8 @@ import { checkImageCount, checkThreads } from '../sizes.js';
 import { loadDataset } from '../dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
-import { openCheckpoint, writeFileAtomic } from '../runFolder.js';
+import { writeFileAtomic } from '../runFolder.js';
+import { openCheckpoint } from '../openCheckpoint.js';
 
 export interface EvalCommandOptions {
   checkpoint: string;

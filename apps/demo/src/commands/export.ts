@@ -2,7 +2,7 @@ import { UNet } from '@tfjs-diffusion/models';
 import { initDemoBackend } from '../backendInit.js';
 import { buildModel, loadWeights } from '../build.js';
 import { writeDiffusersFolder } from '../diffusersFolder.js';
-import { openCheckpoint } from '../runFolder.js';
+import { openCheckpoint } from '../openCheckpoint.js';
 
 export interface ExportCommandOptions {
   checkpoint: string;

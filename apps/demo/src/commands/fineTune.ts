@@ -1,6 +1,7 @@
 import { initDemoBackend } from '../backendInit.js';
 import { resolveConfig } from '../config.js';
-import { createRunFolder, defaultRunDir, openCheckpoint, type RunConfigFile } from '../runFolder.js';
+import { createRunFolder, defaultRunDir, type RunConfigFile } from '../runFolder.js';
+import { openCheckpoint } from '../openCheckpoint.js';
 import { runTraining, type TrainRunResult } from '../trainLoop.js';
 import { checkRun, hasCheckpoint, report } from './train.js';
 

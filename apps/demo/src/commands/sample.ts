@@ -9,7 +9,8 @@ import { checkFits, checkImageCount, checkThreads } from '../sizes.js';
 import { validateConfig } from '../config.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
-import { checkpointStep, openCheckpoint, writeFileNew } from '../runFolder.js';
+import { checkpointStep, writeFileNew } from '../runFolder.js';
+import { openCheckpoint } from '../openCheckpoint.js';
 
 export interface SampleCommandOptions {
   checkpoint: string;
@@ -41,6 +42,11 @@ export interface SampleCommandResult {
   weights: 'ema' | 'model' | 'model-folder' | 'diffusers';
   /** Threads that sampled. */
   threads: number;
+}
+
+/** How the weights read are named: EMA or raw when the folder says, else its kind. */
+function weightsLabel(w: { source: string; ema: boolean | undefined }): string {
+  return w.ema === true ? 'EMA' : w.ema === false ? 'raw' : w.source;
 }
 
 /** `sample`: a PNG grid from a checkpoint with any sampler, guidance and thresholding. */
@@ -94,7 +100,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     const from = step !== undefined ? `step${step}` : basename(weights.path);
     const cls = numClasses === undefined ? 'uncond' : o.classes?.length ? `class${o.classes.join('_')}` : 'allclasses';
     const extra = `${s.guidanceRescale ? `-rescale${s.guidanceRescale}` : ''}${s.eta ? `-eta${s.eta}` : ''}`;
-    const tag = `${from}-${weights.source === 'ema' ? 'ema' : 'raw'}-${cls}-${s.name}-${s.steps}steps-g${s.guidance}${extra}-${s.threshold}-seed${seed}`;
+    const tag = `${from}-${weights.ema ? 'ema' : 'raw'}-${cls}-${s.name}-${s.steps}steps-g${s.guidance}${extra}-${s.threshold}-seed${seed}`;
     const png = imageGridPng;
     const grid = writeFileNew(join(outDir, `${tag}.png`), png(pixels, { n, height, width, channels: channels as 1 | 3, cols: s.cols, padding: 2 }));
     const images: string[] = [];
@@ -106,7 +112,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
       }
     }
     if (!o.quiet) {
-      console.log(`${n} samples with ${s.name}, ${s.steps} steps, guidance ${s.guidance}, ${weights.source} weights of ${weights.path} in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${parallel.threads} thread${parallel.threads === 1 ? '' : 's'}`);
+      console.log(`${n} samples with ${s.name}, ${s.steps} steps, guidance ${s.guidance}, ${weightsLabel(weights)} weights of ${weights.path} in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${parallel.threads} thread${parallel.threads === 1 ? '' : 's'}`);
       console.log(`grid: ${grid}${images.length ? ` (+ ${images.length} single images in ${outDir})` : ''}`);
     }
     return { grid, images, rows: Math.ceil(n / s.cols), cols: s.cols, weights: weights.source, threads: parallel.threads };

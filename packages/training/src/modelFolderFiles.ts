@@ -1,0 +1,55 @@
+// Model folders on disk (Node): the one reader (`readModelFolder`) over the
+// files of a path, and the one writer's files put in place atomically.
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Model } from '@tfjs-diffusion/models';
+import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+import { assertFiniteCheckpoint, type Checkpoint } from './checkpoint.js';
+import {
+  encodeModelFolder, loadFolderWeights, loadModelFolder, readModelFolder, MODEL_CONFIG, MODEL_WEIGHTS,
+  type ModelConfigJson, type ModelFolder, type ReadWeightsOptions,
+} from './modelFolder.js';
+import { exists, nodeFolder, removeStaleTemporaries } from './nodeFolder.js';
+
+/** The weights to sample with at `path` (see `readModelFolder` for what it may be and which weights). */
+export async function readModelWeights(path: string, opts: ReadWeightsOptions = {}): Promise<ModelFolder> {
+  return readModelFolder(nodeFolder(path), opts);
+}
+
+/** Loads the weights to sample with at `path` into `model` (strict: every name and shape must match; weights must be finite). */
+export async function loadWeightsFrom(model: { parameters(): NamedParameter[] }, path: string, opts: ReadWeightsOptions = {}): Promise<Omit<ModelFolder, 'tensors'>> {
+  return loadFolderWeights(model, nodeFolder(path), opts);
+}
+
+/** Builds the model at `path` (by `createModel(config)` on its `kind`) with the weights to sample with. */
+export async function loadModelFrom(path: string, opts: ReadWeightsOptions = {}): Promise<Omit<ModelFolder, 'tensors' | 'config'> & { config: ModelConfigJson; model: Model }> {
+  return loadModelFolder(nodeFolder(path), opts);
+}
+
+async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Writes `dir/model.safetensors` with a checkpoint's weights to sample with
+ * (`encodeModelFolder`; temporary file + rename) and `dir/config.json` with the
+ * model config when the folder has none. Refuses non-finite weights.
+ */
+export async function writeModelFolder(dir: string, ck: Checkpoint): Promise<string> {
+  assertFiniteCheckpoint(ck, `for ${dir} at step ${ck.state.step}`);
+  const files = encodeModelFolder(ck);
+  await mkdir(dir, { recursive: true });
+  await removeStaleTemporaries(dir, (name) => name.startsWith(`${MODEL_WEIGHTS}.tmp-`) || name.startsWith(`${MODEL_CONFIG}.tmp-`));
+  const path = join(dir, MODEL_WEIGHTS);
+  await writeAtomic(path, files.weights);
+  const cfg = join(dir, MODEL_CONFIG);
+  if (files.config !== undefined && !(await exists(cfg))) await writeAtomic(cfg, files.config);
+  return path;
+}
