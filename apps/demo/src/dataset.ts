@@ -3,13 +3,13 @@ import { loadFashionMnist, loadMnist } from '@tfjs-diffusion/data/node';
 import type { DatasetName } from './presets.js';
 
 export interface HostImages {
-  /** [n, 28, 28, 1] in [-1, 1]. */
+  /** [n, height, width, channels] in [-1, 1]. */
   data: Float32Array;
   labels: Int32Array;
   n: number;
   height: number;
   width: number;
-  channels: 1;
+  channels: number;
   numClasses: number;
   classNames: string[];
 }
@@ -26,7 +26,7 @@ function load(name: DatasetName): ImageDataset {
 }
 
 const host = (ds: ImageDataset): HostImages => ({
-  data: ds.images, labels: ds.labels!, n: ds.shape[0], height: 28, width: 28, channels: 1,
+  data: ds.images, labels: ds.labels!, n: ds.shape[0], height: ds.shape[1], width: ds.shape[2], channels: ds.shape[3],
   numClasses: ds.classNames!.length, classNames: ds.classNames!,
 });
 
