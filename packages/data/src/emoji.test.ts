@@ -1,5 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emojiDataset, split, type EmojiDataset, type EmojiEntry } from './index.js';
 import { loadEmoji } from './node.js';
@@ -92,4 +96,23 @@ describe('emoji from npm', () => {
     await expect(loadEmoji({ skinTone: true } as never)).rejects.toThrow("loadEmoji: unknown option 'skinTone'; did you mean 'skinTones'?");
     await expect(emojiDataset(fb.slice(0, 1), () => rgbaPng(8, 8, new Array(256).fill(0)))).rejects.toThrow(/is 8×8; the emoji images are 64×64/);
   });
+});
+
+describe('README', () => {
+  it("the emoji example runs as written", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('loadEmoji('));
+    expect(block).toBeDefined();
+    const dir = fileURLToPath(new URL('..', import.meta.url));
+    const file = join(dir, `.emoji-example-${process.pid}.ts`);
+    writeFileSync(file, block!);
+    try {
+      const tsx = join(dir, '..', '..', 'node_modules', '.bin', 'tsx');
+      const r = spawnSync(tsx, ['--conditions=source', file], { cwd: tmpdir(), encoding: 'utf8', timeout: 300_000, env: { ...process.env, NODE_OPTIONS: '' } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^\[ 32, 32, 32, 3 \] .+ .+ \[ \d+, 32, 32, 3 \]\n$/);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }, 300_000);
 });
