@@ -1,4 +1,5 @@
 export * from './initBackend.js';
+export * from './backendTypes.js';
 export * from './threadPlan.js';
 export * from './registerTrainingKernels.js';
 export * from './kernels/Conv2D.js';
