@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainClassifier } from './classifier.js';
+import { trainClassifier } from './trainClassifier.js';
 import { classifierCache } from './node.js';
 
 beforeAll(async () => {

@@ -6,5 +6,6 @@ export * from './memorization.js';
 export * from './frechetDistance.js';
 export * from './distanceReport.js';
 export * from './classifier.js';
+export * from './trainClassifier.js';
 export * from './classifierDataset.js';
 export * from './neighbourGrid.js';
