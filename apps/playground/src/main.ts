@@ -6,74 +6,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
-import { drawGrid, gridCols, type GridLayout } from './grid.js';
+import { applyParams, fillClassSelect, numberInput, readRequest, readTrainSettings } from './form.js';
+import { drawGrid, type GridLayout } from './grid.js';
 import { fetchDigits, type Digits } from './mnist.js';
 import { disposeLoaded, fetchModelFolder, loadModelFolder, readDataTransfer, readFiles, type FolderFile, type LoadedModel } from './modelFolder.js';
 import { parseParams, type PageParams } from './params.js';
+import { api, $, clearError, download, scaleCanvas, setState, showError, showNotice, status } from './page.js';
 import { drawLossPlot } from './plot.js';
-import { listSamplers, sampleImages, type Parallel, type SampleRequest, type SamplerEntry, type Threshold } from './sampling.js';
+import { listSamplers, sampleImages, type Parallel, type SamplerEntry } from './sampling.js';
 import { createInTabTrainer, type InTabTrainer, type RunConfig } from './training.js';
 import { samplingThreads, WorkerPool } from './workers.js';
 
 const SHIPPED = 'models/mnist-tiny';
-const SCALE = 4;
-
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`the page has no #${id}`);
-  return el as T;
-};
-
-/** What tests and automation read besides the DOM. */
-interface PlaygroundApi {
-  backend?: string;
-  samplers: string[];
-  /** The last sampled images, [n, h, w, c] floats. */
-  samples?: Float32Array;
-  msPerStep?: number;
-  /** Threads the last sampling ran on (the page and its workers). */
-  threads?: number;
-  losses: number[];
-  model?: string;
-  error?: string;
-  /** Tensors tfjs holds on the page now (leak checks). */
-  readonly numTensors: number;
-}
-const api: PlaygroundApi = { samplers: [], losses: [], get numTensors() { return tf.memory().numTensors; } };
-(window as unknown as { playground: PlaygroundApi }).playground = api;
-
-function setState(state: string): void {
-  document.body.dataset.state = state;
-}
-
-function status(text: string): void {
-  $('status').textContent = text;
-}
-
-function showError(err: unknown, where: string): void {
-  const msg = err instanceof Error ? err.message : String(err);
-  const box = $('error');
-  box.hidden = false;
-  box.textContent = `${where}: ${msg}`;
-  api.error = box.textContent;
-  setState('error');
-  console.error(err);
-}
-
-/** A problem the page recovered from: shown in #error, the run's state unchanged. */
-function showNotice(text: string): void {
-  const box = $('error');
-  box.hidden = false;
-  box.textContent = text;
-  api.error = text;
-}
-
-function clearError(): void {
-  const box = $('error');
-  box.hidden = true;
-  box.textContent = '';
-  api.error = undefined;
-}
 
 window.addEventListener('error', (e) => showError(e.error ?? e.message, 'unexpected error'));
 window.addEventListener('unhandledrejection', (e) => showError(e.reason, 'unexpected error'));
@@ -89,36 +33,6 @@ let stopTraining = (): void => {};
 /** Sampling workers (wasm, cross-origin isolated); started on the first run that uses them. */
 let pool: WorkerPool | undefined;
 
-/** Pixels are enlarged (at most SCALE times) so a grid is about 500 CSS pixels wide: preview and result fit side by side. */
-function scaleCanvas(c: HTMLCanvasElement): void {
-  const k = Math.min(SCALE, 500 / c.width);
-  c.style.width = `${Math.round(c.width * k)}px`;
-  c.style.height = `${Math.round(c.height * k)}px`;
-}
-
-function numberInput(id: string): number {
-  const el = $<HTMLInputElement>(id);
-  const v = Number(el.value);
-  if (el.value.trim() === '' || !Number.isFinite(v)) throw new Error(`${el.labels?.[0]?.textContent?.trim() ?? id} must be a number; got '${el.value}'`);
-  return v;
-}
-
-function fillClassSelect(m: LoadedModel): void {
-  const sel = $<HTMLSelectElement>('class');
-  const prev = sel.value;
-  sel.replaceChildren();
-  if (m.numClasses === undefined) {
-    sel.append(new Option('unconditional', ''));
-    sel.disabled = true;
-    return;
-  }
-  sel.disabled = false;
-  const names = (m.config.dataset as { classNames?: string[] } | undefined)?.classNames;
-  sel.append(new Option('every class (one column each)', 'all'));
-  for (let c = 0; c < m.numClasses; c++) sel.append(new Option(names?.[c] !== undefined && names[c] !== String(c) ? `${c}: ${names[c]}` : String(c), String(c)));
-  if ([...sel.options].some((o) => o.value === prev)) sel.value = prev;
-}
-
 function useModel(m: LoadedModel): void {
   if (current && current !== shipped && current !== m && !(training && current.model === training.model)) disposeLoaded(current);
   current = m;
@@ -133,27 +47,6 @@ function useModel(m: LoadedModel): void {
   if (demo?.sampler?.guidance !== undefined) $<HTMLInputElement>('guidance').value = String(demo.sampler.guidance);
 }
 
-function readRequest(): SampleRequest & { cols: number } {
-  if (!current) throw new Error('no model is loaded');
-  const cls = $<HTMLSelectElement>('class').value;
-  const n = numberInput('n');
-  const every = cls === 'all' && current.numClasses !== undefined;
-  const labels = current.numClasses === undefined ? undefined
-    : every ? Array.from({ length: n }, (_, i) => i % current!.numClasses!)
-    : Array.from({ length: n }, () => Number(cls));
-  return {
-    sampler: $<HTMLSelectElement>('sampler').value,
-    steps: numberInput('steps'),
-    guidance: numberInput('guidance'),
-    threshold: $<HTMLSelectElement>('threshold').value as Threshold,
-    eta: numberInput('eta'),
-    seed: numberInput('seed'),
-    n,
-    labels,
-    cols: gridCols(n, every ? current.numClasses : undefined),
-  };
-}
-
 async function runSampling(): Promise<void> {
   if (busy) return;
   busy = true;
@@ -163,7 +56,7 @@ async function runSampling(): Promise<void> {
   button.disabled = true;
   try {
     const m = current!;
-    const r = readRequest();
+    const r = readRequest(current);
     const layout: GridLayout = { n: r.n, cols: r.cols, height: m.height, width: m.width, channels: m.channels };
     const preview = $<HTMLCanvasElement>('preview');
     const threads = Math.min(samplingThreads(tf.getBackend(), params.threads), r.n);
@@ -225,10 +118,6 @@ async function openFolder(files: FolderFile[] | Promise<FolderFile[]>): Promise<
 }
 
 // ---- training ----
-
-function readTrainSettings() {
-  return { steps: numberInput('train-steps'), batchSize: numberInput('train-batch'), lr: numberInput('train-lr'), seed: numberInput('train-seed') };
-}
 
 async function previewTraining(t: InTabTrainer): Promise<void> {
   const canvas = $<HTMLCanvasElement>('train-samples');
@@ -295,17 +184,6 @@ async function runTraining(): Promise<void> {
   }
 }
 
-function download(name: string, data: BlobPart, type: string): void {
-  const url = URL.createObjectURL(new Blob([data], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
 async function downloadModelFolder(): Promise<void> {
   try {
     if (!training) throw new Error('train first');
@@ -338,36 +216,6 @@ async function startBackend(choice: PageParams['backend']): Promise<void> {
   $('backend-info').textContent = backendLine;
   $('backend-info').title = skipped ? `skipped: ${skipped}` : '';
   $<HTMLSelectElement>('backend').value = choice;
-}
-
-function applyParams(p: PageParams): void {
-  const set = (id: string, v: unknown) => {
-    if (v !== undefined) $<HTMLInputElement>(id).value = String(v);
-  };
-  if (p.sampler !== undefined) {
-    if (!entries.some((e) => e.id === p.sampler)) throw new Error(`URL parameter sampler must be one of ${entries.map((e) => e.id).join(', ')}; got '${p.sampler}'`);
-    $<HTMLSelectElement>('sampler').value = p.sampler;
-  }
-  if (p.threshold !== undefined) {
-    if (!['none', 'clip', 'dynamic'].includes(p.threshold)) throw new Error(`URL parameter threshold must be one of none, clip, dynamic; got '${p.threshold}'`);
-    $<HTMLSelectElement>('threshold').value = p.threshold;
-  }
-  if (p.classLabel !== undefined) {
-    const sel = $<HTMLSelectElement>('class');
-    if (![...sel.options].some((o) => o.value === String(p.classLabel))) {
-      throw new Error(`URL parameter class must be 'all' or a class from 0 to ${(current?.numClasses ?? 1) - 1}; got '${p.classLabel}'`);
-    }
-    sel.value = String(p.classLabel);
-  }
-  set('steps', p.steps);
-  set('guidance', p.guidance);
-  set('seed', p.seed);
-  set('n', p.n);
-  set('eta', p.eta);
-  set('train-steps', p.train);
-  set('train-batch', p.batch);
-  set('train-lr', p.lr);
-  set('train-preview-every', p.previewEvery);
 }
 
 function wireUi(): void {
@@ -435,7 +283,7 @@ async function main(): Promise<void> {
   shipped = await loadModelFolder(await fetchModelFolder(SHIPPED));
   shipped.description = `shipped ${shipped.description}`;
   useModel(shipped);
-  applyParams(params);
+  applyParams(params, entries, current?.numClasses);
   setState('ready');
   status(`ready on ${tf.getBackend()}`);
   if (params.train !== undefined) await runTraining();

@@ -1,0 +1,88 @@
+// The page's form fields: read as a sampling request or training settings,
+// filled from a model and from the URL parameters.
+import { gridCols } from './grid.js';
+import type { LoadedModel } from './modelFolder.js';
+import type { PageParams } from './params.js';
+import type { SampleRequest, SamplerEntry, Threshold } from './sampling.js';
+import { $ } from './page.js';
+
+export function numberInput(id: string): number {
+  const el = $<HTMLInputElement>(id);
+  const v = Number(el.value);
+  if (el.value.trim() === '' || !Number.isFinite(v)) throw new Error(`${el.labels?.[0]?.textContent?.trim() ?? id} must be a number; got '${el.value}'`);
+  return v;
+}
+
+/** The class select for `m`: every class, one of them, or unconditional. */
+export function fillClassSelect(m: LoadedModel): void {
+  const sel = $<HTMLSelectElement>('class');
+  const prev = sel.value;
+  sel.replaceChildren();
+  if (m.numClasses === undefined) {
+    sel.append(new Option('unconditional', ''));
+    sel.disabled = true;
+    return;
+  }
+  sel.disabled = false;
+  const names = (m.config.dataset as { classNames?: string[] } | undefined)?.classNames;
+  sel.append(new Option('every class (one column each)', 'all'));
+  for (let c = 0; c < m.numClasses; c++) sel.append(new Option(names?.[c] !== undefined && names[c] !== String(c) ? `${c}: ${names[c]}` : String(c), String(c)));
+  if ([...sel.options].some((o) => o.value === prev)) sel.value = prev;
+}
+
+/** The sampling request of the form, for the model `current`. */
+export function readRequest(current: LoadedModel | undefined): SampleRequest & { cols: number } {
+  if (!current) throw new Error('no model is loaded');
+  const cls = $<HTMLSelectElement>('class').value;
+  const n = numberInput('n');
+  const every = cls === 'all' && current.numClasses !== undefined;
+  const labels = current.numClasses === undefined ? undefined
+    : every ? Array.from({ length: n }, (_, i) => i % current.numClasses!)
+    : Array.from({ length: n }, () => Number(cls));
+  return {
+    sampler: $<HTMLSelectElement>('sampler').value,
+    steps: numberInput('steps'),
+    guidance: numberInput('guidance'),
+    threshold: $<HTMLSelectElement>('threshold').value as Threshold,
+    eta: numberInput('eta'),
+    seed: numberInput('seed'),
+    n,
+    labels,
+    cols: gridCols(n, every ? current.numClasses : undefined),
+  };
+}
+
+export function readTrainSettings() {
+  return { steps: numberInput('train-steps'), batchSize: numberInput('train-batch'), lr: numberInput('train-lr'), seed: numberInput('train-seed') };
+}
+
+/** The URL's parameters into the form; `numClasses` of the model in use. */
+export function applyParams(p: PageParams, entries: SamplerEntry[], numClasses: number | undefined): void {
+  const set = (id: string, v: unknown) => {
+    if (v !== undefined) $<HTMLInputElement>(id).value = String(v);
+  };
+  if (p.sampler !== undefined) {
+    if (!entries.some((e) => e.id === p.sampler)) throw new Error(`URL parameter sampler must be one of ${entries.map((e) => e.id).join(', ')}; got '${p.sampler}'`);
+    $<HTMLSelectElement>('sampler').value = p.sampler;
+  }
+  if (p.threshold !== undefined) {
+    if (!['none', 'clip', 'dynamic'].includes(p.threshold)) throw new Error(`URL parameter threshold must be one of none, clip, dynamic; got '${p.threshold}'`);
+    $<HTMLSelectElement>('threshold').value = p.threshold;
+  }
+  if (p.classLabel !== undefined) {
+    const sel = $<HTMLSelectElement>('class');
+    if (![...sel.options].some((o) => o.value === String(p.classLabel))) {
+      throw new Error(`URL parameter class must be 'all' or a class from 0 to ${(numClasses ?? 1) - 1}; got '${p.classLabel}'`);
+    }
+    sel.value = String(p.classLabel);
+  }
+  set('steps', p.steps);
+  set('guidance', p.guidance);
+  set('seed', p.seed);
+  set('n', p.n);
+  set('eta', p.eta);
+  set('train-steps', p.train);
+  set('train-batch', p.batch);
+  set('train-lr', p.lr);
+  set('train-preview-every', p.previewEvery);
+}
