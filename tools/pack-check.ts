@@ -2,7 +2,9 @@
  * What a user gets from npm, checked before anything is published.
  *
  *   tsx tools/pack-check.ts pack DIR      pnpm pack every package into DIR and check each tarball:
- *                                         no build info, no tests, README links that resolve
+ *                                         no build info, no tests, README links that resolve, and
+ *                                         dependencies on this repository's packages as the
+ *                                         published version ranges (no workspace: left)
  *   tsx tools/pack-check.ts install DIR   install the tarballs of DIR into fresh npm projects with
  *                                         only @tensorflow/tfjs besides, run each README's first
  *                                         example from them, and measure what training alone adds
@@ -15,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { transformSync } from 'esbuild';
 import { firstExample, PENDING_EXAMPLES, publishedPackages, ROOT } from './readme.js';
+import { registryRangeProblems } from './ranges.js';
 
 /** What installing training alone may add beyond @tensorflow/tfjs: no dataset files, no native binary. */
 const TRAINING_BUDGET_BYTES = 30 * 1024 * 1024;
@@ -55,6 +58,7 @@ function manifestExports(dir: string): string[] {
 }
 
 function pack(): void {
+  const versions = new Map(publishedPackages().map((p) => [p.name, JSON.parse(readFileSync(join(p.path, 'package.json'), 'utf8')).version as string]));
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   pnpm(['-r', '--filter', './packages/*', 'pack', '--pack-destination', outDir], ROOT);
@@ -64,11 +68,7 @@ function pack(): void {
     const bad = files.filter((f) => /(^|\/)\.?tsbuildinfo$|\.tsbuildinfo$/.test(f) || /\.test\.[cm]?[jt]sx?(\.map)?$|\.test\.d\.ts(\.map)?$/.test(f) || (/(^|\/)testing\//.test(f) && !manifestExports(p.path).some((e) => e.includes('testing'))));
     if (bad.length) problems.push(`${p.name}: the tarball ships ${bad.join(', ')}`);
     const manifest = JSON.parse(execFileSync('tar', ['xzf', tgz, '-O', 'package/package.json'], { encoding: 'utf8' }));
-    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
-      for (const [dep, range] of Object.entries((manifest[field] ?? {}) as Record<string, string>)) {
-        if (range.startsWith('workspace:')) problems.push(`${p.name}: ${field}.${dep} is still '${range}' in the tarball`);
-      }
-    }
+    problems.push(...registryRangeProblems(p.name, manifest, versions));
     const readme = readFileSync(join(p.path, 'README.md'), 'utf8');
     for (const link of relativeLinks(readme)) {
       const target = posix.normalize(link.split('#')[0]!.replace(/^\.\//, ''));
@@ -121,6 +121,9 @@ function install(): void {
   const baseBytes = sizeOf(join(base, 'node_modules'));
   const trainingOnly = closure(['@tfjs-diffusion/training']);
   const train = project('training', tfjs, trainingOnly.map(tarballOf));
+  // npm ls exits non-zero when an installed dependency does not satisfy its declared range
+  const ls = spawnSync('npm', ['ls', '--all', '--omit=dev'], { cwd: train, encoding: 'utf8' });
+  if (ls.status !== 0) problems.push(`installing training leaves dependencies npm ls refuses:\n${(ls.stderr || ls.stdout).split('\n').slice(-12).join('\n')}`);
   const trainBytes = sizeOf(join(train, 'node_modules'));
   const added = trainBytes - baseBytes;
   console.log(`@tensorflow/tfjs ${tfjs} alone: ${mb(baseBytes)} in node_modules`);
