@@ -2,7 +2,8 @@
 // checks and a timed training step to the test through `window.backendTest`.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { initBackend, type InitBackendOptions } from '../src/initBackend.js';
+import type { InitBackendOptions } from '../src/backendTypes.js';
+import { initBackend } from '../src/initBackend.js';
 import { registerCpuKernelFixes } from '../src/registerTrainingKernels.js';
 import { runGradientChecks } from '../src/testing/gradientChecks.js';
 import { smallUnetLoss, smallUnetShapes } from '../src/testing/smallUnet.js';

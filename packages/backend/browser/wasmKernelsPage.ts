@@ -1,7 +1,8 @@
 // The page behind src/kernels/wasm/wasmKernels.browser.test.ts: the project's
 // own wasm kernels loaded in a page, exposed through `window.wasmKernelsTest`.
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type InitBackendOptions } from '../src/initBackend.js';
+import type { InitBackendOptions } from '../src/backendTypes.js';
+import { initBackend } from '../src/initBackend.js';
 import { setWinogradTile, usesWinograd, type WinogradTile } from '../src/kernels/Conv2D.js';
 import { useWasmVariant, wasmKernels, type WasmVariant } from '../src/kernels/wasm/loader.js';
 import { randn, relativeError, runOn } from '../src/testing/onBackends.js';

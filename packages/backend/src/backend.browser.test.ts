@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSkipReason, bundlePage, launchChromium, serveDir, type ServedDir } from '../../../tools/browser.js';
-import type { BackendInfo, InitBackendOptions } from './initBackend.js';
+import type { BackendInfo, InitBackendOptions } from './backendTypes.js';
 import type { GradientCheck } from './testing/gradientChecks.js';
 
 const skip = browserSkipReason();
