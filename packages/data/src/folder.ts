@@ -14,7 +14,7 @@ export async function readFolder(dir: string): Promise<FolderFile[]> {
     throw new Error(`loadImageFolder: cannot read folder ${dir}: ${(e as Error).message}`);
   }
   return entries
-    .filter((e) => e.isFile())
+    .filter((e) => e.isFile() || e.isSymbolicLink()) // a linked file is read through its link; a broken link is reported when read
     .map((e) => {
       const full = join(e.parentPath ?? e.path, e.name);
       return { path: relative(dir, full).split(sep).join('/'), bytes: async () => new Uint8Array(await readFile(full)) };

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
@@ -180,11 +180,15 @@ describe('imageFolder layout', () => {
     writeFileSync(join(dir, 'sub', 'cat', 'a.png'), img(255));
     writeFileSync(join(dir, 'sub', 'dog', 'a.png'), img(0));
     writeFileSync(join(dir, 'sub', 'dog', 'b.jpg'), 'no jpeg');
+    symlinkSync(join(dir, 'sub', 'cat', 'a.png'), join(dir, 'sub', 'cat', 'linked.png'));
+    symlinkSync(join(dir, 'nowhere.png'), join(dir, 'sub', 'dog', 'broken.png'));
     const skips: SkippedFile[] = [];
     const ds = await loadImageFolder(dir, { resolution: 2, onSkip: (s) => skips.push(s) });
     expect(ds.classNames).toEqual(['cat', 'dog']);
-    expect(ds.paths).toEqual([join(dir, 'sub', 'cat', 'a.png'), join(dir, 'sub', 'dog', 'a.png')]);
-    expect(skips).toEqual([{ path: join(dir, 'sub', 'dog', 'b.jpg'), reason: 'not a PNG or JPEG (unrecognised signature)' }]);
+    expect(ds.paths).toEqual([join(dir, 'sub', 'cat', 'a.png'), join(dir, 'sub', 'cat', 'linked.png'), join(dir, 'sub', 'dog', 'a.png')]);
+    expect(skips.map((s) => s.path)).toEqual([join(dir, 'sub', 'dog', 'b.jpg'), join(dir, 'sub', 'dog', 'broken.png')]);
+    expect(skips[0]!.reason).toBe('not a PNG or JPEG (unrecognised signature)');
+    expect(skips[1]!.reason).toMatch(/ENOENT/);
     await expect(loadImageFolder(join(dir, 'nope'), { resolution: 2 })).rejects.toThrow(/^loadImageFolder: cannot read folder/);
   });
 });
