@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, imageFolder, imageSize, type FolderFile, type SkippedFile } from './index.js';
+import { decodeImage, imageFolder, imageSize, premultiply, resizeBilinear, resizeRgba, type FolderFile, type SkippedFile } from './index.js';
 import { loadImageFolder } from './node.js';
 import { encodePng, greyPng, rgbaPng } from './testing/png.js';
 
@@ -84,6 +84,16 @@ describe('imageFolder transforms as diffusers does', () => {
     const wide = await imageFolder(files({ 'a.png': greyPng(8, 4, new Array(32).fill(51)) }), { resolution: 2, channels: 3 });
     expect(wide.shape).toEqual([1, 2, 2, 3]);
     close(wide.images, new Array(12).fill(51 / 127.5 - 1));
+  });
+
+  it('resizing from the bytes equals resizing the premultiplied float image', () => {
+    const rgba = Uint8Array.from({ length: 7 * 5 * 4 }, (_, i) => (i * 97 + (i >> 2) * 31) % 256);
+    const img = { width: 7, height: 5, rgba };
+    for (const [h, w] of [[2, 3], [9, 4], [5, 7], [3, 12]] as const) {
+      const a = resizeRgba(img, h, w), b = resizeBilinear(premultiply(img), h, w);
+      expect([a.height, a.width]).toEqual([h, w]);
+      close(a.data, Array.from(b.data), 6);
+    }
   });
 
   it('random crops are seeded windows of the resized image', async () => {

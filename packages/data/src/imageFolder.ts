@@ -2,7 +2,7 @@ import { checkOptions, createRng, optionKeys, type Rng } from '@tfjs-diffusion/s
 import type { ImageDataset } from './dataset.js';
 import { decodeImage, MAX_IMAGE_PIXELS, type RgbaImage } from './decode.js';
 import { readLayout, type FolderFile, type SkippedFile } from './folderLayout.js';
-import { coverSize, crop, parseBackground, premultiply, resizeBilinear, roundHalfEven, writeChannels, type Background } from './resample.js';
+import { coverSize, crop, parseBackground, resizeRgba, roundHalfEven, writeChannels, type Background } from './resample.js';
 
 export interface ImageFolderOptions {
   /** Output size: a number (square, as diffusers' `--resolution`) or [height, width]. */
@@ -151,7 +151,7 @@ function pickCaption(c: unknown, rng: Rng): string | undefined {
  */
 export function transform(img: RgbaImage, H: number, W: number, C: number, centerCrop: boolean, rng: Rng, background: [number, number, number], out: Float32Array, offset: number): void {
   const [h, w] = coverSize(img.height, img.width, H, W);
-  const resized = resizeBilinear(premultiply(img), h, w);
+  const resized = resizeRgba(img, h, w);
   const [top, left] = centerCrop ? [roundHalfEven((h - H) / 2), roundHalfEven((w - W) / 2)] : [rng.nextInt(h - H + 1), rng.nextInt(w - W + 1)];
   writeChannels(crop(resized, top, left, H, W), C, background, out, offset);
 }

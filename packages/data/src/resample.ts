@@ -74,19 +74,49 @@ function coefficients(inSize: number, outSize: number): { start: Int32Array; wei
 /** Bilinear resize as Pillow's `Image.resize(size, BILINEAR)` (what torchvision's Resize runs on PIL images), in float. */
 export function resizeBilinear(p: Plane, height: number, width: number): Plane {
   if (height === p.height && width === p.width) return p;
-  const cx = coefficients(p.width, width);
-  const cy = coefficients(p.height, height);
-  const mid = new Float32Array(p.height * width * 4);
-  for (let y = 0; y < p.height; y++) {
+  return verticalPass(horizontalPass(p.data, 1, p.height, p.width, width), p.height, width, height);
+}
+
+/**
+ * `resizeBilinear(premultiply(img), h, w)` without the full-size float copy:
+ * the first pass premultiplies the bytes as it reads them, so a large photo
+ * costs its RGBA bytes and a thin strip, not four floats per pixel.
+ */
+export function resizeRgba(img: RgbaImage, height: number, width: number): Plane {
+  if (height === img.height && width === img.width) return premultiply(img);
+  return verticalPass(horizontalPass(img.rgba, 255, img.height, img.width, width), img.height, width, height);
+}
+
+// Resizes each row; `unit` is the value of full intensity (1 for planes, 255 for bytes, which are premultiplied here).
+function horizontalPass(src: ArrayLike<number>, unit: number, rows: number, inWidth: number, width: number): Float32Array {
+  const cx = coefficients(inWidth, width);
+  const mid = new Float32Array(rows * width * 4);
+  const straight = unit !== 1;
+  for (let y = 0; y < rows; y++) {
     for (let x = 0; x < width; x++) {
       const k = cx.weights[x]!, s = cx.start[x]!;
-      for (let c = 0; c < 4; c++) {
-        let v = 0;
-        for (let j = 0; j < k.length; j++) v += k[j]! * p.data[(y * p.width + s + j) * 4 + c]!;
-        mid[(y * width + x) * 4 + c] = v;
+      let r = 0, g = 0, b = 0, a = 0;
+      for (let j = 0; j < k.length; j++) {
+        const o = (y * inWidth + s + j) * 4;
+        const al = src[o + 3]! / unit;
+        const w = straight ? (k[j]! * al) / unit : k[j]!;
+        r += w * src[o]!;
+        g += w * src[o + 1]!;
+        b += w * src[o + 2]!;
+        a += k[j]! * al;
       }
+      const o = (y * width + x) * 4;
+      mid[o] = r;
+      mid[o + 1] = g;
+      mid[o + 2] = b;
+      mid[o + 3] = a;
     }
   }
+  return mid;
+}
+
+function verticalPass(mid: Float32Array, inHeight: number, width: number, height: number): Plane {
+  const cy = coefficients(inHeight, height);
   const data = new Float32Array(height * width * 4);
   for (let y = 0; y < height; y++) {
     const k = cy.weights[y]!, s = cy.start[y]!;
