@@ -1,3 +1,5 @@
+import { METADATA_FILES, parseMetadata } from './metadata.js';
+
 /** One file of a folder, as a browser's dropped files or picked folder give it, or as the Node layer reads it. */
 export interface FolderFile {
   /** Path inside the folder, '/'-separated ('cat/1.png'); a shared leading folder is ignored. */
@@ -13,7 +15,6 @@ export interface SkippedFile {
 }
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
-export const METADATA_FILE = 'metadata.jsonl';
 
 const ext = (p: string) => {
   const dot = p.lastIndexOf('.');
@@ -22,11 +23,11 @@ const ext = (p: string) => {
 const dirOf = (p: string) => p.slice(0, Math.max(0, p.lastIndexOf('/')));
 const join = (dir: string, name: string) => (dir ? `${dir}/${name}` : name);
 
-/** Where each image sits in the layout: its label (class folders) and caption rows (metadata.jsonl). */
+/** Where each image sits in the layout: its label (class folders) and caption rows (metadata.jsonl or metadata.csv). */
 export interface FolderLayout {
   images: { path: string; file: FolderFile; label?: number; caption?: unknown }[];
   classNames?: string[];
-  /** Whether a metadata.jsonl was found (then every image has a caption, '' when it has no row). */
+  /** Whether a metadata file was found (then every image has a caption, '' when it has no row). */
   hasMetadata: boolean;
   skipped: SkippedFile[];
 }
@@ -36,7 +37,7 @@ export interface FolderLayout {
  * below the root (hidden files and other extensions ignored); when every
  * image sits in a folder directly below the root and there are at least two
  * such folders, each folder is a class (sorted names, code-point order,
- * give the ids). `metadata.jsonl` files (at any level) give per-image rows;
+ * give the ids). `metadata.jsonl` and `metadata.csv` files (at any level) give per-image rows;
  * `file_name` is relative to the metadata file's folder.
  */
 export async function readLayout(files: FolderFile[], captionColumn: string, where: string): Promise<FolderLayout> {
@@ -50,38 +51,33 @@ export async function readLayout(files: FolderFile[], captionColumn: string, whe
   if (byPath.size < images.length) throw new Error(`${where}: two files share a path; paths must be unique`);
 
   const rows = new Map<string, Record<string, unknown>>();
-  const metas = rel.filter((f) => f.path === METADATA_FILE || f.path.endsWith(`/${METADATA_FILE}`));
+  const metas = rel.filter((f) => METADATA_FILES.some((m) => f.path === m || f.path.endsWith(`/${m}`)));
   const columns = new Set<string>();
   for (const m of metas) {
     const bytes = typeof m.file.bytes === 'function' ? await m.file.bytes() : m.file.bytes;
-    const lines = new TextDecoder().decode(bytes).split(/\r?\n/);
-    lines.forEach((line, i) => {
-      if (!line.trim()) return;
-      const at = `${join(root, m.path)}:${i + 1}`;
-      let row: unknown;
-      try {
-        row = JSON.parse(line);
-      } catch (e) {
-        skipped.push({ path: at, reason: `not JSON: ${(e as Error).message}` });
-        return;
+    for (const r of parseMetadata(new TextDecoder().decode(bytes), m.path.endsWith('.csv') ? 'csv' : 'jsonl')) {
+      const at = `${join(root, m.path)}:${r.line}`;
+      if ('error' in r) {
+        skipped.push({ path: at, reason: r.error });
+        continue;
       }
-      const name = (row as { file_name?: unknown } | null)?.file_name;
-      if (typeof row !== 'object' || row === null || Array.isArray(row) || typeof name !== 'string') {
-        skipped.push({ path: at, reason: "a metadata row must be a JSON object with a string 'file_name'" });
-        return;
+      const name = r.row.file_name;
+      if (typeof name !== 'string') {
+        skipped.push({ path: at, reason: "a metadata row needs a string 'file_name'" });
+        continue;
       }
       const target = join(dirOf(m.path), name.replace(/^(\.\/)+/, ''));
       if (!byPath.has(target)) {
         skipped.push({ path: at, reason: `file_name '${name}' names no image in the folder` });
-        return;
+        continue;
       }
-      Object.keys(row).forEach((k) => columns.add(k));
-      rows.set(target, row as Record<string, unknown>);
-    });
+      Object.keys(r.row).forEach((k) => columns.add(k));
+      rows.set(target, r.row);
+    }
   }
   if (rows.size > 0 && !columns.has(captionColumn)) {
     const others = [...columns].filter((c) => c !== 'file_name');
-    throw new Error(`${where}: captionColumn '${captionColumn}' is not a column of ${METADATA_FILE}; its columns are ${others.map((c) => `'${c}'`).join(', ') || 'none besides file_name'}`);
+    throw new Error(`${where}: captionColumn '${captionColumn}' is not a column of the metadata; its columns are ${others.map((c) => `'${c}'`).join(', ') || 'none besides file_name'}`);
   }
 
   const depth2 = images.every((f) => f.path.split('/').length === 2);

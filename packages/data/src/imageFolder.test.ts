@@ -156,8 +156,16 @@ describe('imageFolder layout', () => {
     const inFolder = await imageFolder(files({ 'train/metadata.jsonl': '{"file_name": "a.png", "caption": "c"}', 'train/a.png': img(0), 'b.png': img(0) }), { resolution: 2, captionColumn: 'caption' });
     expect(inFolder.captions).toEqual(['', 'c']);
     await expect(imageFolder(files({ 'metadata.jsonl': '{"file_name": "a.png", "caption": "c"}', 'a.png': img(0) }), { resolution: 2 })).rejects.toThrow(
-      "imageFolder: captionColumn 'text' is not a column of metadata.jsonl; its columns are 'caption'",
+      "imageFolder: captionColumn 'text' is not a column of the metadata; its columns are 'caption'",
     );
+  });
+
+  it('metadata.csv gives captions too: quoted commas, quotes and newlines, a wrong field count reported', async () => {
+    const csv = ['\uFEFFfile_name,text', 'a.png,"a cat, white"', 'b.png,"she said ""hi""\nand left"', 'c.png,one,two', '', 'sub/d.png,plain'].join('\r\n');
+    const skips: SkippedFile[] = [];
+    const ds = await imageFolder(files({ 'metadata.csv': csv, 'a.png': img(0), 'b.png': img(0), 'c.png': img(0), 'sub/d.png': img(0) }), { resolution: 2, onSkip: (s) => skips.push(s) });
+    expect(ds.captions).toEqual(['a cat, white', 'she said "hi"\nand left', '', 'plain']);
+    expect(skips).toEqual([{ path: 'metadata.csv:5', reason: 'has 3 fields; the header has 2' }]);
   });
 
   it('skips and counts corrupt files, reporting each by name, and refuses folders over maxBytes', async () => {

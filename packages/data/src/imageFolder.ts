@@ -15,7 +15,7 @@ export interface ImageFolderOptions {
   seed?: number;
   /** Colour under transparent pixels, '#rrggbb' or [r, g, b] in 0..255. Default white. */
   background?: Background;
-  /** The metadata.jsonl column that holds captions (diffusers' `--caption_column`). Default 'text'. */
+  /** The metadata column that holds captions (diffusers' `--caption_column`). Default 'text'. */
   captionColumn?: string;
   /** Refuse a dataset whose float32 pixels would take more bytes than this. Default 1 GiB. */
   maxBytes?: number;
@@ -65,7 +65,7 @@ const formatBytes = (b: number) => (b >= GiB ? `${(b / GiB).toFixed(1)} GiB` : `
 
 /**
  * An image dataset from a folder's files, laid out as Hugging Face's
- * `imagefolder` (class subfolders or flat, optional metadata.jsonl captions)
+ * `imagefolder` (class subfolders or flat, optional metadata.jsonl or metadata.csv captions)
  * and transformed as diffusers' training scripts do: shorter side resized to
  * `resolution` (Pillow's bilinear), then centre- or randomly cropped, into
  * [-1, 1]. Files that cannot be used are skipped, reported through `onSkip`
