@@ -9,11 +9,11 @@
 // preparation differs.
 import * as tf from '@tensorflow/tfjs';
 import { dropoutSchedule } from '@tfjs-diffusion/regularizers';
-import { checkPrediction, timesteps, type NoiseSchedule, type Prediction, type Rng } from '@tfjs-diffusion/schedules';
+import { checkPrediction, optionKeys, timesteps, type NoiseSchedule, type Prediction, type Rng } from '@tfjs-diffusion/schedules';
 import type { PrepareBatch } from './batch.js';
 import { labelsArray } from './labels.js';
 import type { PreparedBatch } from './loss.js';
-import type { ResolvedOptions, TrainerOptions } from './options.js';
+import { checkTrainerOptions, TRAINER_OPTION_KEYS, type ResolvedOptions, type TrainerOptions } from './options.js';
 import { createTrainer, type Trainer } from './trainer.js';
 import type { TrainableDenoiser } from './types.js';
 
@@ -211,6 +211,12 @@ function distillPreparer(options: DistillerOptions, checked: ReturnType<typeof c
   };
 }
 
+const OWN_KEYS = ['denoiser', 'prediction', 'fineTune', 'validation'];
+export const DISTILLER_KEYS = optionKeys<DistillerOptions>()([
+  ...(TRAINER_OPTION_KEYS.filter((k) => !OWN_KEYS.includes(k)) as Exclude<keyof TrainerOptions, 'denoiser' | 'prediction' | 'fineTune' | 'validation'>[]),
+  'teacher', 'student', 'studentSteps', 'guidanceScale', 'nullClass', 'weighting',
+]);
+
 /**
  * One round of progressive distillation as a `Trainer` over the student:
  * `trainStep`, `fit`, `checkpoint`/`restore` (and `saveCheckpoint`,
@@ -220,6 +226,7 @@ function distillPreparer(options: DistillerOptions, checked: ReturnType<typeof c
  * `regularizers.ema` is set, averages the student.
  */
 export async function createDistiller(options: DistillerOptions): Promise<Trainer> {
+  checkTrainerOptions('createDistiller', options, DISTILLER_KEYS);
   const checked = checkDistillerOptions(options);
   const { teacher: _t, student, studentSteps: _n, guidanceScale: _g, nullClass: _c, weighting: _w, ...trainer } = options;
   return createTrainer({ ...trainer, denoiser: student }, { prepare: distillPreparer(options, checked) });

@@ -3,6 +3,7 @@
 // `stop_training`, here an AbortSignal) that apps build progress, sample
 // grids, checkpoints and plots on.
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import type { StepResult } from './step.js';
 import type { Trainer } from './trainer.js';
 
@@ -69,7 +70,12 @@ export interface FitResult {
 
 const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
 
+export const FIT_KEYS = optionKeys<FitOptions>()(['steps', 'signal', 'onStep', 'onProgress', 'onMetrics', 'every', 'onCheckpoint']);
+const EVERY_KEYS = optionKeys<NonNullable<FitOptions['every']>>()(['log', 'validate', 'checkpoint']);
+
 export async function fit(trainer: Trainer, opts: FitOptions): Promise<FitResult> {
+  checkOptions('fit', opts, FIT_KEYS);
+  checkOptions('fit', opts.every, EVERY_KEYS, 'every');
   const { steps, signal, onStep, onProgress, onMetrics, every = {}, onCheckpoint } = opts;
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`fit: steps must be a non-negative integer, got ${steps}`);
   for (const [k, v] of Object.entries(every)) {

@@ -1,3 +1,5 @@
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+
 export interface LearningRateConfig {
   schedule?: 'constant' | 'cosine';
   /** Peak learning rate. */
@@ -8,12 +10,15 @@ export interface LearningRateConfig {
   totalSteps?: number;
 }
 
+export const LEARNING_RATE_KEYS = optionKeys<LearningRateConfig>()(['schedule', 'peak', 'warmupSteps', 'totalSteps']);
+
 /**
  * Learning rate for the update at `step` (0 for the first update), as diffusers'
  * get_constant_schedule_with_warmup / get_cosine_schedule_with_warmup:
  * peak·step/warmup during warm-up, then constant or peak·½(1 + cos(π·progress)).
  */
 export function learningRateAt(step: number, config: LearningRateConfig): number {
+  checkOptions('learningRateAt', config, LEARNING_RATE_KEYS);
   const schedule = config.schedule ?? 'constant';
   const warmup = config.warmupSteps ?? 0;
   if (!(config.peak >= 0)) throw new RangeError(`learningRate.peak must be >= 0, got ${config.peak}`);

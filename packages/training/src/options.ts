@@ -1,18 +1,20 @@
 // The trainer's options and their checks: everything is validated here,
 // before any tensor is made or any weight is touched.
-import type {
-  AdamWOptions,
-  DropoutScheduleConfig,
-  EmaOptions,
-  NamePattern,
-  TimestepSampler,
-  TimestepSamplerConfig,
+import {
+  ADAMW_OPTION_KEYS,
+  EMA_OPTION_KEYS,
+  type AdamWOptions,
+  type DropoutScheduleConfig,
+  type EmaOptions,
+  type NamePattern,
+  type TimestepSampler,
+  type TimestepSamplerConfig,
 } from '@tfjs-diffusion/regularizers';
-import { learningRateAt, type LearningRateConfig } from './lrSchedule.js';
+import { LEARNING_RATE_KEYS, learningRateAt, type LearningRateConfig } from './lrSchedule.js';
 import type { StartParallel } from './replica.js';
-import { checkPrediction, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkPrediction, optionKeys, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import type { BatchSource, TrainableDenoiser } from './types.js';
-import type { ValidationOptions } from './validation.js';
+import { VALIDATION_KEYS, type ValidationOptions } from './validation.js';
 import type { TensorMap } from './checkpoint.js';
 
 export interface RegularizerOptions {
@@ -94,10 +96,34 @@ export interface ResolvedOptions {
   microBatch: number;
 }
 
+export const TRAINER_OPTION_KEYS = optionKeys<TrainerOptions>()([
+  'denoiser', 'schedule', 'prediction', 'data', 'validation', 'optimizer', 'regularizers', 'learningRate', 'freeze', 'fineTune',
+  'seed', 'parallel', 'microBatch',
+]);
+const REGULARIZER_KEYS = optionKeys<RegularizerOptions>()([
+  'ema', 'clipGradNorm', 'minSnrGamma', 'offsetNoise', 'inputPerturbation', 'pUncond', 'nullClass', 'weightDecay', 'decayMode',
+  'noDecay', 'dropout', 'timestepSampler', 'maxConsecutiveNonFinite',
+]);
+const FINE_TUNE_KEYS = optionKeys<FineTuneOptions>()(['weights', 'include', 'freeze']);
+const OPTIMIZER_KEYS = ADAMW_OPTION_KEYS.filter((k) => !['learningRate', 'weightDecay', 'decayMode', 'noDecay'].includes(k));
+
+/** The trainer's options and the nested ones checked for unknown keys, errors naming `where`. */
+export function checkTrainerOptions(where: string, options: object, keys: readonly string[] = TRAINER_OPTION_KEYS): void {
+  const o = options as TrainerOptions;
+  checkOptions(where, o, keys);
+  checkOptions(where, o.regularizers, REGULARIZER_KEYS, 'regularizers');
+  if (typeof o.regularizers?.ema === 'object') checkOptions(where, o.regularizers.ema, EMA_OPTION_KEYS, 'regularizers.ema');
+  checkOptions(where, o.optimizer, OPTIMIZER_KEYS, 'optimizer');
+  if (typeof o.learningRate === 'object') checkOptions(where, o.learningRate, LEARNING_RATE_KEYS, 'learningRate');
+  checkOptions(where, o.fineTune, FINE_TUNE_KEYS, 'fineTune');
+  checkOptions(where, o.validation, VALIDATION_KEYS, 'validation');
+}
+
 export const DEFAULT_NO_DECAY: NamePattern[] = ['*.bias', '*norm*', '*Norm*', '*embed*', '*Embed*'];
 
 /** Checks every option and fills in defaults; the error names the option and what is accepted. */
 export function resolveOptions(options: TrainerOptions): ResolvedOptions {
+  checkTrainerOptions('createTrainer', options);
   const { denoiser, schedule } = options;
   const prediction = checkPrediction(options.prediction ?? denoiser.prediction);
   if (prediction !== denoiser.prediction) {

@@ -6,6 +6,7 @@ import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import {
   describeSampler, describeX0Processor, sample, type Denoiser, type Sampler, type SampleOptions, type SampleOutput,
 } from '@tfjs-diffusion/samplers';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { shardRanges } from './replica.js';
 import type { HostTensor, RowsRequest, SamplingReplicaInit } from './samplingReplica.js';
 
@@ -44,11 +45,14 @@ async function host(t: tf.Tensor | undefined): Promise<HostTensor | undefined> {
   return { data: (await t.data()) as Float32Array | Int32Array, shape: t.shape.slice() };
 }
 
+const PARALLEL_SAMPLER_KEYS = optionKeys<ParallelSamplerOptions>()(['threads', 'init']);
+
 /**
  * Starts `threads − 1` worker threads, each building `model` from its config (workers start once;
  * reuse the sampler across calls, then `dispose()`).
  */
 export async function createParallelSampler(model: ParallelSamplingModel, opts: ParallelSamplerOptions): Promise<ParallelSampler> {
+  checkOptions('createParallelSampler', opts, PARALLEL_SAMPLER_KEYS);
   if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError(`createParallelSampler: threads must be a positive integer; got ${opts.threads}`);
   let init = opts.init;
   if (!init && opts.threads > 1) {

@@ -1,8 +1,9 @@
 // Progressive distillation's rounds (Salimans & Ho 2022, Algorithm 2) on
 // `fit`: each round a distiller trains the student, which then becomes the
 // teacher of the next round at half the steps.
-import { createDistiller, type DistillerOptions } from './distill.js';
-import type { FitOptions } from './fit.js';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+import { createDistiller, DISTILLER_KEYS, type DistillerOptions } from './distill.js';
+import { FIT_KEYS, type FitOptions } from './fit.js';
 import type { Trainer } from './trainer.js';
 import type { TrainableDenoiser } from './types.js';
 
@@ -73,6 +74,11 @@ export interface DistillResult {
   stopped: boolean;
 }
 
+const DISTILL_KEYS = optionKeys<DistillOptions>()([
+  ...(DISTILLER_KEYS.filter((k) => k !== 'studentSteps') as Exclude<keyof DistillerOptions, 'studentSteps'>[]),
+  'teacherSteps', 'halvings', 'stepsPerHalving', 'startRound', 'roundOptions', 'onRoundStart', 'fit', 'onRound',
+]);
+
 /**
  * Progressive distillation, Algorithm 2: k rounds; each starts the student
  * from the teacher (η ← θ), trains it on two teacher steps per student step,
@@ -83,6 +89,8 @@ export interface DistillResult {
  * A stopped round leaves `student` as trained so far and `teacher` as it was.
  */
 export async function distill(options: DistillOptions): Promise<DistillResult> {
+  checkOptions('distill', options, DISTILL_KEYS);
+  checkOptions('distill', options.fit, FIT_KEYS.filter((k) => k !== 'steps'), 'fit');
   const { teacherSteps, halvings, stepsPerHalving, startRound = 1, roundOptions, onRoundStart, fit: fitOpts = {}, onRound, ...rest } = options;
   if (!Number.isInteger(halvings) || halvings < 1) throw new RangeError(`distill: halvings must be a positive integer; got ${halvings}`);
   if (!Number.isInteger(stepsPerHalving) || stepsPerHalving < 0) throw new RangeError(`distill: stepsPerHalving must be a non-negative integer; got ${stepsPerHalving}`);

@@ -1,6 +1,6 @@
 // Fixed-noise validation: the noise is drawn once, so successive evaluations compare.
 import * as tf from '@tensorflow/tfjs';
-import { createRng, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, createRng, optionKeys, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import { labelsArray } from './labels.js';
 import { addNoise, predictionTarget } from './targets.js';
 import type { TrainableDenoiser, ValidationSet } from './types.js';
@@ -107,8 +107,11 @@ function collect(grid: number[], n: number, items: ValidationItem[], sums: numbe
   return { loss: perTimestep.reduce((s, p) => s + p.loss, 0) / perTimestep.length, perTimestep };
 }
 
+export const VALIDATION_KEYS = optionKeys<ValidationOptions>()(['images', 'labels', 'timesteps', 'seed', 'batchSize']);
+
 /** Copies the validation set and draws its noise (the caller may dispose its own tensors afterwards). */
 export function createValidation(v: ValidationOptions, schedule: NoiseSchedule): Validation {
+  checkOptions('createValidation', v, VALIDATION_KEYS);
   const grid = gridTimesteps(schedule.numTrainTimesteps, v.timesteps);
   const batchSize = v.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`validation.batchSize must be a positive integer; got ${v.batchSize}`);

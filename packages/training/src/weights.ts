@@ -2,6 +2,7 @@
 // the models package's strict `loadWeights` (every name and shape checked first).
 import { loadWeights } from '@tfjs-diffusion/models';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import type { Checkpoint, TensorMap } from './checkpoint.js';
 
 export type WeightsSource = 'ema' | 'model';
@@ -13,13 +14,24 @@ export interface InferenceWeights {
   source: WeightsSource;
 }
 
+export interface InferenceWeightsOptions {
+  /** The EMA for the trained parameters when the checkpoint has one. Default true. */
+  ema?: boolean;
+  /** Names the checkpoint in errors. Default 'at step N'. */
+  where?: string;
+}
+
+const INFERENCE_WEIGHTS_KEYS = optionKeys<InferenceWeightsOptions>()(['ema', 'where']);
+
 /**
  * The weights to sample with. With `ema` (default) and a run that kept an
  * EMA: the EMA for every trained parameter and the raw weights for the
  * frozen ones (the EMA covers only what was trained; frozen weights never
  * moved). A trained parameter without its EMA tensor is an error naming it.
  */
-export function inferenceWeights(ck: Checkpoint, { ema = true, where = `at step ${ck.state.step}` }: { ema?: boolean; where?: string } = {}): InferenceWeights {
+export function inferenceWeights(ck: Checkpoint, opts: InferenceWeightsOptions = {}): InferenceWeights {
+  checkOptions('inferenceWeights', opts, INFERENCE_WEIGHTS_KEYS);
+  const { ema = true, where = `at step ${ck.state.step}` } = opts;
   if (!ema || ck.ema === null) return { tensors: { ...ck.model }, source: 'model' };
   const trained = new Set(ck.state.config.trainable);
   const tensors: TensorMap = {};
@@ -42,8 +54,9 @@ export function inferenceWeights(ck: Checkpoint, { ema = true, where = `at step 
 export function loadCheckpointWeights(
   model: { parameters(): NamedParameter[] },
   ck: Checkpoint,
-  opts: { ema?: boolean; where?: string } = {},
+  opts: InferenceWeightsOptions = {},
 ): WeightsSource {
+  checkOptions('loadCheckpointWeights', opts, INFERENCE_WEIGHTS_KEYS);
   const w = inferenceWeights(ck, opts);
   loadWeights(model, w.tensors, { source: `checkpoint ${opts.where ?? `at step ${ck.state.step}`}` });
   return w.source;

@@ -1,6 +1,7 @@
 // Data parallelism over worker threads (Node only): the backend package's
 // createDataParallel with this package's replica module.
 import { createDataParallel } from '@tfjs-diffusion/backend/node';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { replicaInit, replicaOf, shardRanges, type ParallelRunner, type ReplicaInit, type StartParallel } from './replica.js';
 
 export interface WorkerThreadsOptions {
@@ -12,8 +13,11 @@ export interface WorkerThreadsOptions {
   module?: string;
 }
 
+const WORKER_THREADS_KEYS = optionKeys<WorkerThreadsOptions>()(['threads', 'init', 'module']);
+
 /** `TrainerOptions.parallel` for `threads` worker threads (shards of each batch, gradients averaged, weights synced). */
 export function workerThreads(opts: WorkerThreadsOptions): StartParallel {
+  checkOptions('workerThreads', opts, WORKER_THREADS_KEYS);
   if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new RangeError(`workerThreads: threads must be a positive integer; got ${opts.threads}`);
   return async ({ denoiser, prediction, freeze }) => {
     if (opts.threads <= 1) return undefined;
