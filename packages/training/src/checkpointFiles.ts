@@ -2,6 +2,7 @@
 // a kill, and reading any of a run folder, a checkpoints folder or a ckpt-* folder.
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { CHECKPOINT_STATE, CHECKPOINT_WEIGHTS, assertFiniteCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { CHECKPOINT_LATEST, CHECKPOINT_NAME, findCheckpointIn, readCheckpointAt } from './checkpointFolder.js';
 import { writeModelFolder } from './modelFolderFiles.js';
@@ -22,6 +23,8 @@ export interface WriteCheckpointOptions {
   modelDir?: string;
 }
 
+const WRITE_CHECKPOINT_KEYS = optionKeys<WriteCheckpointOptions>()(['keep', 'modelDir']);
+
 /**
  * Writes `dir/ckpt-<step>/{checkpoint.safetensors,state.json}` inside a
  * temporary folder, renames it into place, then updates `dir/latest`
@@ -31,6 +34,7 @@ export interface WriteCheckpointOptions {
  * so rotation never deletes the last finite checkpoint for a diverged one.
  */
 export async function writeCheckpoint(dir: string, ck: Checkpoint, opts: WriteCheckpointOptions = {}): Promise<string> {
+  checkOptions('writeCheckpoint', opts, WRITE_CHECKPOINT_KEYS);
   const keep = opts.keep ?? 2;
   if (!Number.isInteger(keep) || keep < 0) throw new RangeError(`writeCheckpoint: keep must be a non-negative integer; got ${opts.keep}`);
   assertFiniteCheckpoint(ck, `for ${dir} at step ${ck.state.step}`);
@@ -88,6 +92,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint & { path:
 
 /** Saves `trainer`'s state into the checkpoints folder `dir` (see writeCheckpoint). */
 export async function saveCheckpoint(trainer: Trainer, dir: string, opts: WriteCheckpointOptions = {}): Promise<string> {
+  checkOptions('saveCheckpoint', opts, WRITE_CHECKPOINT_KEYS);
   return writeCheckpoint(dir, trainer.checkpoint(), opts);
 }
 

@@ -5,6 +5,7 @@ import {
   createModel, decodeSafetensors, encodeSafetensors, isDiffusersUNetConfig, loadWeights, type Model, type SafetensorsTensor,
 } from '@tfjs-diffusion/models';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { assertFiniteCheckpoint, firstNonFinite, splitCheckpointTensors, CHECKPOINT_WEIGHTS, type Checkpoint, type TensorMap } from './checkpoint.js';
 import { findCheckpointIn, readCheckpointAt } from './checkpointFolder.js';
 import { DIFFUSERS_WEIGHTS, readDiffusersFolder, type DiffusersScheduler } from './diffusersFolder.js';
@@ -41,6 +42,8 @@ export interface ReadWeightsOptions {
   /** The EMA weights when the run kept an EMA (default true); false for the raw ones (needs a checkpoint). */
   ema?: boolean;
 }
+
+export const READ_WEIGHTS_KEYS = optionKeys<ReadWeightsOptions>()(['ema']);
 
 /** What a folder holds for sampling: the model config, the weights to sample with, and the schedule's sources. */
 export interface ModelFolder {
@@ -95,7 +98,9 @@ function f32Tensors(tensors: Record<string, SafetensorsTensor>, where: string): 
  * for the trained parameters and the raw weights for the frozen ones (which
  * never moved, so the EMA does not cover them); `ema: false` for the raw ones.
  */
-export async function readModelFolder(folder: FolderFiles, { ema = true }: ReadWeightsOptions = {}): Promise<ModelFolder> {
+export async function readModelFolder(folder: FolderFiles, opts: ReadWeightsOptions = {}): Promise<ModelFolder> {
+  checkOptions('readModelFolder', opts, READ_WEIGHTS_KEYS);
+  const { ema = true } = opts;
   const ckDir = await findCheckpointIn(folder);
   if (ckDir !== undefined) {
     const ck = await readCheckpointAt(folder, ckDir);
@@ -158,6 +163,7 @@ export function assertFiniteWeights(tensors: TensorMap, where: string): void {
 
 /** Loads a folder's weights into `model` (strict: every name and shape must match; weights must be finite). */
 export async function loadFolderWeights(model: { parameters(): NamedParameter[] }, folder: FolderFiles, opts: ReadWeightsOptions = {}): Promise<Omit<ModelFolder, 'tensors'>> {
+  checkOptions('loadFolderWeights', opts, READ_WEIGHTS_KEYS);
   const { tensors, ...rest } = await readModelFolder(folder, opts);
   assertFiniteWeights(tensors, rest.path);
   loadWeights(model, tensors, { source: `weights in ${rest.weightsFile}` });
@@ -181,8 +187,11 @@ export function modelFromFolder(read: ModelFolder): Omit<ModelFolder, 'tensors' 
 
 /** Builds the model a folder holds with the weights to sample with (`readModelFolder`, then `modelFromFolder`). */
 export async function loadModelFolder(folder: FolderFiles, opts: ReadWeightsOptions = {}): Promise<Omit<ModelFolder, 'tensors' | 'config'> & { config: ModelConfigJson; model: Model }> {
+  checkOptions('loadModelFolder', opts, READ_WEIGHTS_KEYS);
   return modelFromFolder(await readModelFolder(folder, opts));
 }
+
+const ENCODE_KEYS = optionKeys<NonNullable<Parameters<typeof encodeModelFolder>[1]>>()(['config']);
 
 /**
  * The files of a model folder for a checkpoint: model.safetensors with the
@@ -190,7 +199,9 @@ export async function loadModelFolder(folder: FolderFiles, opts: ReadWeightsOpti
  * metadata says which and at what step) and config.json (`config`, e.g. a
  * run config, else the checkpoint's model config). Refuses non-finite weights.
  */
-export function encodeModelFolder(ck: Checkpoint, { config }: { config?: unknown } = {}): { weights: Uint8Array; config: string | undefined; source: WeightsSource } {
+export function encodeModelFolder(ck: Checkpoint, opts: { config?: unknown } = {}): { weights: Uint8Array; config: string | undefined; source: WeightsSource } {
+  checkOptions('encodeModelFolder', opts, ENCODE_KEYS);
+  const { config } = opts;
   assertFiniteCheckpoint(ck, `at step ${ck.state.step}`);
   const { tensors, source } = inferenceWeights(ck);
   const entries: Record<string, SafetensorsTensor> = {};

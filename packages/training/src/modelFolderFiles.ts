@@ -4,25 +4,29 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Model } from '@tfjs-diffusion/models';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+import { checkOptions } from '@tfjs-diffusion/schedules';
 import { assertFiniteCheckpoint, type Checkpoint } from './checkpoint.js';
 import {
-  encodeModelFolder, loadFolderWeights, loadModelFolder, readModelFolder, MODEL_CONFIG, MODEL_WEIGHTS,
+  encodeModelFolder, loadFolderWeights, loadModelFolder, readModelFolder, MODEL_CONFIG, MODEL_WEIGHTS, READ_WEIGHTS_KEYS,
   type ModelConfigJson, type ModelFolder, type ReadWeightsOptions,
 } from './modelFolder.js';
 import { exists, nodeFolder, removeStaleTemporaries } from './nodeFolder.js';
 
 /** The weights to sample with at `path` (see `readModelFolder` for what it may be and which weights). */
 export async function readModelWeights(path: string, opts: ReadWeightsOptions = {}): Promise<ModelFolder> {
+  checkOptions('readModelWeights', opts, READ_WEIGHTS_KEYS);
   return readModelFolder(nodeFolder(path), opts);
 }
 
 /** Loads the weights to sample with at `path` into `model` (strict: every name and shape must match; weights must be finite). */
 export async function loadWeightsFrom(model: { parameters(): NamedParameter[] }, path: string, opts: ReadWeightsOptions = {}): Promise<Omit<ModelFolder, 'tensors'>> {
+  checkOptions('loadWeightsFrom', opts, READ_WEIGHTS_KEYS);
   return loadFolderWeights(model, nodeFolder(path), opts);
 }
 
 /** Builds the model at `path` (by `createModel(config)` on its `kind`) with the weights to sample with. */
 export async function loadModelFrom(path: string, opts: ReadWeightsOptions = {}): Promise<Omit<ModelFolder, 'tensors' | 'config'> & { config: ModelConfigJson; model: Model }> {
+  checkOptions('loadModelFrom', opts, READ_WEIGHTS_KEYS);
   return loadModelFolder(nodeFolder(path), opts);
 }
 

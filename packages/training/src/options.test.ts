@@ -5,7 +5,8 @@ import {
   createDistiller, createTrainer, createValidation, distill, fit, inferenceWeights, learningRateAt, loadCheckpointWeights,
   type TrainerOptions,
 } from './index.js';
-import { createParallelSampler, workerThreads } from './node.js';
+import { encodeModelFolder, loadFolderWeights, loadModelFolder, readModelFolder } from './modelFolder.js';
+import { createParallelSampler, loadModelFrom, loadWeightsFrom, readModelWeights, saveCheckpoint, workerThreads, writeCheckpoint } from './node.js';
 
 describe('training refuses unknown options', () => {
   const schedule = makeSchedule({ numTrainTimesteps: 10 });
@@ -23,6 +24,15 @@ describe('training refuses unknown options', () => {
     ['loadCheckpointWeights', () => loadCheckpointWeights({ parameters: () => [] }, {} as never, bogus)],
     ['workerThreads', () => workerThreads({ threads: 1, bogus: 1 } as never)],
     ['createParallelSampler', () => createParallelSampler({} as never, { threads: 1, bogus: 1 } as never)],
+    ['readModelFolder', () => readModelFolder({} as never, bogus)],
+    ['loadFolderWeights', () => loadFolderWeights({ parameters: () => [] }, {} as never, bogus)],
+    ['loadModelFolder', () => loadModelFolder({} as never, bogus)],
+    ['encodeModelFolder', () => encodeModelFolder({} as never, bogus)],
+    ['readModelWeights', () => readModelWeights('.', bogus)],
+    ['loadWeightsFrom', () => loadWeightsFrom({ parameters: () => [] }, '.', bogus)],
+    ['loadModelFrom', () => loadModelFrom('.', bogus)],
+    ['writeCheckpoint', () => writeCheckpoint('.', {} as never, bogus)],
+    ['saveCheckpoint', () => saveCheckpoint({} as never, '.', bogus)],
   ];
   it.each(cases)('%s', async (name, call) => {
     const before = tf.memory().numTensors;
