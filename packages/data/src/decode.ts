@@ -1,5 +1,6 @@
 import { decode as decodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
+import { jpegOrientation, orient } from './exif.js';
 
 /** An 8-bit RGBA image, row-major. */
 export interface RgbaImage {
@@ -43,7 +44,8 @@ export function imageSize(bytes: Uint8Array, path: string): { width: number; hei
 /**
  * Decodes a PNG (any colour type: grey, grey + alpha, RGB, RGBA, palette,
  * with tRNS transparency; 1–16 bits, 16-bit rounded to 8) or a baseline or
- * progressive JPEG to 8-bit RGBA. Pure JavaScript, so it runs in a browser.
+ * progressive JPEG to 8-bit RGBA, turned upright by its EXIF orientation.
+ * Pure JavaScript, so it runs in a browser.
  * The format is read from the bytes; errors name `path`.
  */
 export function decodeImage(bytes: Uint8Array, path: string, opts: { maxPixels?: number } = {}): RgbaImage {
@@ -54,7 +56,7 @@ export function decodeImage(bytes: Uint8Array, path: string, opts: { maxPixels?:
   try {
     if (format === 'jpeg') {
       const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: Math.max(512, Math.ceil((maxPixels * 8) / 2 ** 20)) });
-      return { width: img.width, height: img.height, rgba: img.data };
+      return orient({ width: img.width, height: img.height, rgba: img.data }, jpegOrientation(bytes));
     }
     return pngToRgba(decodePng(bytes));
   } catch (e) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, imageFolder, imageSize, premultiply, resizeBilinear, resizeRgba, type FolderFile, type SkippedFile } from './index.js';
+import { decodeImage, imageFolder, imageSize, jpegOrientation, orient, premultiply, resizeBilinear, resizeRgba, type FolderFile, type SkippedFile } from './index.js';
 import { loadImageFolder } from './node.js';
 import { encodePng, greyPng, rgbaPng } from './testing/png.js';
 
@@ -30,6 +30,38 @@ describe('decodeImage', () => {
     // tRNS on grey: the one listed value is transparent
     const keyed = decodeImage(encodePng({ width: 2, height: 1, colorType: 0, bitDepth: 8, samples: [7, 8], trns: [8] }), 'k.png');
     expect(px(keyed)).toEqual([7, 7, 7, 255, 8, 8, 8, 0]);
+  });
+
+  it('turns JPEGs upright by their EXIF orientation, as Pillow\'s exif_transpose', () => {
+    // a b c / d e f, one value per pixel in the red channel
+    const img = { width: 3, height: 2, rgba: Uint8Array.from([1, 2, 3, 4, 5, 6].flatMap((v) => [v, 0, 0, 255])) };
+    const red = (o: number) => { const r = orient(img, o); return [r.width, r.height, ...Array.from(r.rgba).filter((_, i) => i % 4 === 0)]; };
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map(red)).toEqual([
+      [3, 2, 1, 2, 3, 4, 5, 6], [3, 2, 3, 2, 1, 6, 5, 4], [3, 2, 6, 5, 4, 3, 2, 1], [3, 2, 4, 5, 6, 1, 2, 3],
+      [2, 3, 1, 4, 2, 5, 3, 6], [2, 3, 4, 1, 5, 2, 6, 3], [2, 3, 6, 3, 5, 2, 4, 1], [2, 3, 3, 6, 2, 5, 1, 4],
+    ]);
+    // A JPEG 16 wide, red left and blue right, tagged 6 (stored turned anticlockwise): upright it is 8 wide, red on top.
+    const flat = new Uint8Array(16 * 8 * 4);
+    for (let i = 0; i < 128; i++) flat.set((i % 16) < 8 ? [255, 0, 0, 255] : [0, 0, 255, 255], i * 4);
+    const jpg = jpeg.encode({ data: flat, width: 16, height: 8 }, 100).data;
+    const exif = (orientation: number, order: 'MM' | 'II') => {
+      const t = order === 'MM' ? [0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0, 0, 0, 0, 0]
+        : [0x49, 0x49, 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, orientation, 0, 0, 0, 0, 0, 0, 0];
+      const body = [0x45, 0x78, 0x69, 0x66, 0, 0, ...t];
+      return Uint8Array.from([0xff, 0xd8, 0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 255, ...body, ...jpg.subarray(2)]);
+    };
+    for (const order of ['MM', 'II'] as const) {
+      const tagged = exif(6, order);
+      expect(jpegOrientation(tagged)).toBe(6);
+      const up = decodeImage(tagged, 'up.jpg');
+      expect([up.width, up.height]).toEqual([8, 16]);
+      const px = (x: number, y: number) => Array.from(up.rgba.subarray((y * 8 + x) * 4, (y * 8 + x) * 4 + 3));
+      expect(px(4, 3)[0]).toBeGreaterThan(200);
+      expect(px(4, 12)[2]).toBeGreaterThan(200);
+    }
+    expect(jpegOrientation(exif(9, 'MM'))).toBe(1);
+    expect(jpegOrientation(exif(6, 'MM').slice(0, 20))).toBe(1);
+    expect(jpegOrientation(jpg)).toBe(1);
   });
 
   it('converts 16-bit PNGs to 8 bits by rounding v·255/65535', () => {
