@@ -122,7 +122,11 @@ async function sampleChunk(model: DemoModel, schedule: NoiseSchedule, r: GridReq
       cond: labels ? { classLabels: labels } : undefined,
       guidance: guided ? { guidanceScale: r.guidance, guidanceRescale: r.guidanceRescale, nullClass: r.numClasses! } : undefined,
       x0Processor: buildThreshold(r.threshold),
-      onStep: r.onProgress,
+      // Each step yields to the event loop, so that a stop signal is seen while one thread samples.
+      onStep: async (i, n) => {
+        r.onProgress?.(i, n);
+        await new Promise((res) => setImmediate(res));
+      },
     });
     const data = (await out.samples.data()) as Float32Array;
     tf.dispose([out.samples, ...out.intermediates, ...out.predictions]);

@@ -11,6 +11,7 @@ import { trainCommand } from './commands/train.js';
 import { BETA_SCHEDULES, PREDICTIONS } from '@tfjs-diffusion/schedules';
 import { DATASETS, PRESETS, SAMPLERS, THRESHOLDS, presetConfig } from './presets.js';
 import { flagNames } from './config.js';
+import { exitCodeOf, onStop, stopName } from './interrupt.js';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -124,6 +125,19 @@ function cliOnly(cmd: Command, runDefaults: string[]): OptionValues {
   return o;
 }
 
+/** sample and eval hold no state to save: a stop signal ends them at once (their files are renamed into place, none is half-written). */
+async function exitOnStop<T>(run: () => Promise<T>): Promise<T> {
+  const stop = onStop((sig) => {
+    process.stderr.write(`\n${stopName(sig)}: stopped; no output is half-written\n`);
+    process.exit(exitCodeOf(sig));
+  });
+  try {
+    return await run();
+  } finally {
+    stop.release();
+  }
+}
+
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export function createProgram(): Command {
@@ -146,8 +160,8 @@ export function createProgram(): Command {
       preset: o.resume && this.getOptionValueSource('preset') !== 'cli' ? undefined : o.preset, config: o.config || undefined, out: o.out === 'runs/<preset>-<timestamp>' ? undefined : o.out,
       resume: o.resume || undefined, overrides: flagOverrides(this), maxSteps: o.maxSteps || undefined,
     });
-    // Saved and stopped by Ctrl-C: the shell's convention for a SIGINT exit.
-    if (res.interrupted) process.exitCode = 130;
+    // Saved and stopped by a signal: the shell's convention, 128 + its number (130 for Ctrl-C).
+    if (res.signal) process.exitCode = exitCodeOf(res.signal);
   });
 
   const tiny = presetConfig('mnist-tiny').sampler;
@@ -170,11 +184,11 @@ export function createProgram(): Command {
     .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here"))
     .action(async function (this: Command) {
       const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'guidanceRescale', 'threshold', 'eta', 'class', 'n']);
-      await sampleCommand({
+      await exitOnStop(() => sampleCommand({
         checkpoint: o.checkpoint, sampler: o.sampler, steps: o.steps, guidance: o.guidance, guidanceRescale: o.guidanceRescale,
         threshold: o.threshold, eta: o.eta, seed: o.seed, classes: o.class, n: o.n,
         out: o.out === '<run>/sampled' ? undefined : o.out, each: o.each, noEma: o.ema === false, threads: o.threads,
-      });
+      }));
     });
 
   program.command('eval')
@@ -192,10 +206,10 @@ export function createProgram(): Command {
     .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here"))
     .action(async function (this: Command) {
       const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'threshold']);
-      await evalCommand({
+      await exitOnStop(() => evalCommand({
         checkpoint: o.checkpoint, n: o.n, sampler: o.sampler, steps: o.steps, guidance: o.guidance, threshold: o.threshold, seed: o.seed,
         classifierEpochs: o.classifierEpochs, classifierTrainSize: o.classifierTrainSize, out: o.out === '<run>/eval' ? undefined : o.out, threads: o.threads,
-      });
+      }));
     });
 
   addTrainFlags(
@@ -212,7 +226,7 @@ export function createProgram(): Command {
       checkpoint: o.checkpoint, freeze: list(o.freeze), config: o.config || undefined,
       out: o.out.startsWith('runs/<preset>') ? undefined : o.out, overrides: flagOverrides(this), maxSteps: o.maxSteps || undefined,
     });
-    if (res.interrupted) process.exitCode = 130;
+    if (res.signal) process.exitCode = exitCodeOf(res.signal);
   });
   program.command('distill')
     .description('progressive distillation: students of teacher-steps/2, /4, … DDIM steps, one run folder per halving, and a table of accuracy and Fréchet distance beside the teacher')
@@ -235,7 +249,7 @@ export function createProgram(): Command {
         batchSize: o.batchSize, lr: o.lr, evalN: o.evalN, maxSteps: o.maxSteps, out: o.out,
         classifierEpochs: o.classifierEpochs, classifierTrainSize: o.classifierTrainSize,
       });
-      if (res.interrupted) process.exitCode = 130;
+      if (res.signal) process.exitCode = exitCodeOf(res.signal);
     });
   program.command('export')
     .description("write a run's model in another library's format (diffusers: UNet2DModel.from_pretrained loads it)")

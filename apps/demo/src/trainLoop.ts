@@ -11,7 +11,7 @@ import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { writeLossPlot } from './plot.js';
 import { createProgress } from './progress.js';
 import { checkpointStep, readMetrics, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';
-import { onCtrlC } from './interrupt.js';
+import { onStop, stopName, type StopSignal } from './interrupt.js';
 
 export interface TrainRunResult {
   run: string;
@@ -21,6 +21,8 @@ export interface TrainRunResult {
   seconds: number;
   imagesPerSecond: number;
   interrupted: boolean;
+  /** What stopped the run when `interrupted`: the exit code is 128 + its number. */
+  signal?: StopSignal;
 }
 
 export interface TrainRunOptions {
@@ -82,10 +84,10 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   let gridSampler: ParallelSampler | undefined;
   const stop = new AbortController();
   let saving = false;
-  // A second Ctrl-C leaves at once: checkpoints are written to a temp folder and renamed, so the last one stays whole.
-  const ctrlC = onCtrlC(() => {
+  // Ctrl-C, SIGTERM, SIGHUP: a second one leaves at once; checkpoints are written to a temp folder and renamed, so the last one stays whole.
+  const ctrlC = onStop((sig) => {
     stop.abort();
-    process.stderr.write(`\nCtrl-C: ${saving ? 'finishing the checkpoint' : 'saving a checkpoint'} and exiting (Ctrl-C again to exit at once)\n`);
+    process.stderr.write(`\n${stopName(sig)}: ${saving ? 'finishing the checkpoint' : 'saving a checkpoint'} and exiting (${stopName(sig)} again to exit at once)\n`);
   });
   const progressRef: { p?: ReturnType<typeof createProgress> } = {};
   try {
@@ -168,7 +170,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     }
     progress.stop();
     const seconds = (performance.now() - t0) / 1000;
-    return { run: paths.dir, step: tr.step, samples, lossPlot: paths.lossPlot, seconds, imagesPerSecond: ips, interrupted: stopRequested };
+    return { run: paths.dir, step: tr.step, samples, lossPlot: paths.lossPlot, seconds, imagesPerSecond: ips, interrupted: stopRequested, signal: ctrlC.signal };
   } finally {
     progressRef.p?.stop();
     ctrlC.release();

@@ -10,7 +10,7 @@ import { acquireRunLock } from '../lock.js';
 import { runPaths, writeFileAtomic, writeJsonAtomic, type RunConfigFile } from '../runFolder.js';
 import { openCheckpoint } from '../openCheckpoint.js';
 import { evalCommand } from './eval.js';
-import { onCtrlC } from '../interrupt.js';
+import { onStop, stopName, type StopSignal } from '../interrupt.js';
 import { latestStep } from '../trainLoop.js';
 
 export interface DistillCommandOptions {
@@ -47,8 +47,10 @@ export interface DistillRow {
 export interface DistillCommandResult {
   /** One run folder per halving, in order; each samples with `cli sample --checkpoint <folder> --steps <studentSteps>`. */
   halvings: { dir: string; studentSteps: number; step: number; done: boolean }[];
-  /** True when Ctrl-C stopped the distillation (a checkpoint of the step reached is saved). */
+  /** True when Ctrl-C, SIGTERM or SIGHUP stopped the distillation (a checkpoint of the step reached is saved). */
   interrupted?: boolean;
+  /** What stopped it: the exit code is 128 + its number. */
+  signal?: StopSignal;
   table?: { markdown: string; json: string; rows: DistillRow[] };
 }
 
@@ -115,13 +117,11 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   const teacher = buildModel(teacherRun.model, c.seed);
   const student = buildModel(teacherRun.model, c.seed);
   let budget = o.maxSteps ?? Infinity;
-  let interrupted = false;
   const stop = new AbortController();
-  // Ctrl-C: finish the step, save a checkpoint, stop (the same command continues); twice: leave at once.
-  const ctrlC = onCtrlC(() => {
-    interrupted = true;
+  // Ctrl-C, SIGTERM, SIGHUP: finish the step, save a checkpoint, stop (the same command continues); twice: leave at once.
+  const ctrlC = onStop((sig) => {
     stop.abort();
-    process.stderr.write('\nCtrl-C: saving a checkpoint and exiting (Ctrl-C again to exit at once)\n');
+    process.stderr.write(`\n${stopName(sig)}: saving a checkpoint and exiting (${stopName(sig)} again to exit at once)\n`);
   });
   // The round being trained: its folder, lock, metrics, progress and last saved step.
   let cur: { dir: string; n: number; lock: { release(): void }; progress?: Progress; metrics?: ReturnType<typeof jsonlWriter>; start: number; saved: number; sum: number; k: number } | undefined;
@@ -210,7 +210,8 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
     teacher.dispose();
     student.dispose();
   }
-  result.interrupted = interrupted;
+  result.signal = ctrlC.signal;
+  result.interrupted = ctrlC.signal !== undefined;
   const lastDone = result.halvings.at(-1);
   if (result.halvings.length < halvings || !lastDone?.done) {
     if (lastDone && !lastDone.done) log(`stopped at step ${lastDone.step} of ${stepsPerHalving} in halving ${result.halvings.length}; run the same command again to continue`);
