@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkTimestepSpacing, timesteps as scheduleTimesteps, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkTimestepSpacing, type NoiseSchedule, optionKeys, timesteps as scheduleTimesteps } from '@tfjs-diffusion/schedules';
 import { clip } from './clip.js';
 import { epsilonFromX0, predictEpsilon, predictX0 } from './formulas.js';
 import { checkSteps, type SpacingOptions } from './grids.js';
@@ -17,6 +17,10 @@ export interface DdimOptions extends SpacingOptions, SamplerBaseOptions {
   useClippedModelOutput?: boolean;
 }
 
+const DDIM_KEYS = optionKeys<DdimOptions>()([
+  'eta', 'setAlphaToOne', 'clipSample', 'clipSampleRange', 'useClippedModelOutput', 'timestepSpacing', 'stepsOffset', 'x0Processor',
+]);
+
 /**
  * DDIM, Song et al. 2021 eq. 12:
  * x_{t'} = √ᾱ_{t'} x̂0 + √(1 − ᾱ_{t'} − σ_t²) ε̂ + σ_t z,
@@ -24,6 +28,7 @@ export interface DdimOptions extends SpacingOptions, SamplerBaseOptions {
  * The previous timestep is the next entry of the timestep list, so any spacing works.
  */
 export function ddim(options: DdimOptions = {}): Sampler {
+  checkOptions('ddim', options, DDIM_KEYS);
   const eta = options.eta ?? 0;
   if (!(eta >= 0)) throw new Error(`eta must be >= 0; got ${eta}`);
   const spacing = checkTimestepSpacing(options.timestepSpacing ?? 'leading');

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { ancestralStep, toD, toDdpmScale } from './formulas.js';
 import { eulerFamily, eulerStart, type EulerOptions } from './euler.js';
 import type { Sampler, StepArgs, StepResult } from './types.js';
@@ -8,12 +9,17 @@ export interface EulerAncestralOptions extends EulerOptions {
   eta?: number;
 }
 
+const EULER_ANCESTRAL_KEYS = optionKeys<EulerAncestralOptions>()([
+  'eta', 'useKarrasSigmas', 'finalSigmasType', 'timestepSpacing', 'stepsOffset', 'x0Processor',
+]);
+
 /**
  * Ancestral Euler (k-diffusion's `sample_euler_ancestral`, diffusers'
  * EulerAncestralDiscreteScheduler): an Euler step to σ_down, then fresh noise
  * of std σ_up, with σ_down² + σ_up² = σ_next².
  */
 export function eulerAncestral(options: EulerAncestralOptions = {}): Sampler {
+  checkOptions('eulerAncestral', options, EULER_ANCESTRAL_KEYS);
   const eta = options.eta ?? 1;
   if (!(eta >= 0)) throw new Error(`eta must be >= 0; got ${eta}`);
   return {

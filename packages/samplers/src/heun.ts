@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { alphaCumprodToSigma } from '@tfjs-diffusion/schedules';
+import { alphaCumprodToSigma, checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { clip } from './clip.js';
 import { predictX0, toD, toDdpmScale, toSigmaScale } from './formulas.js';
 import { eulerFamily, type EulerOptions } from './euler.js';
@@ -11,6 +11,10 @@ export interface HeunOptions extends Omit<EulerOptions, 'finalSigmasType'> {
   clipSampleRange?: number;
 }
 
+const HEUN_KEYS = optionKeys<HeunOptions>()([
+  'clipSample', 'clipSampleRange', 'useKarrasSigmas', 'timestepSpacing', 'stepsOffset', 'x0Processor',
+]);
+
 /**
  * Heun's second-order method, Karras et al. 2022 Algorithm 1 (diffusers'
  * HeunDiscreteScheduler): an Euler step to σ', a second model call there, and
@@ -18,6 +22,7 @@ export interface HeunOptions extends Omit<EulerOptions, 'finalSigmasType'> {
  * Two model calls per step (the second through `denoise`).
  */
 export function heun(options: HeunOptions = {}): Sampler {
+  checkOptions('heun', options, HEUN_KEYS);
   const ownProcessor = options.x0Processor ?? (options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined);
   return {
     spec: { factory: 'heun', options },

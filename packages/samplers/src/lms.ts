@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { eulerFamily, eulerStart } from './euler.js';
 import { toD, toDdpmScale } from './formulas.js';
 import type { SpacingOptions } from './grids.js';
@@ -32,6 +33,8 @@ export function lagrangeIntegral(nodes: readonly number[], j: number, from: numb
   return s;
 }
 
+const LMS_KEYS = optionKeys<LmsOptions>()(['useKarrasSigmas', 'order', 'timestepSpacing', 'stepsOffset', 'x0Processor']);
+
 /**
  * Linear multistep (Adams–Bashforth) on the probability-flow ODE dx/dσ = (x − x̂0)/σ in Karras
  * scaling, as k-diffusion's `sample_lms` and diffusers' LMSDiscreteScheduler: with the last q
@@ -41,6 +44,7 @@ export function lagrangeIntegral(nodes: readonly number[], j: number, from: numb
  * scipy's quad, here the polynomials are integrated exactly). Grid as EulerDiscreteScheduler.
  */
 export function lms(options: LmsOptions = {}): Sampler {
+  checkOptions('lms', options, LMS_KEYS);
   const order = options.order ?? 4;
   if (!Number.isInteger(order) || order < 1 || order > 8) throw new RangeError(`order must be an integer in [1, 8]; got ${String(order)}`);
   return {

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { describe, expect, it } from 'vitest';
-import { classifierFreeGuidance, ddim, dynamicThreshold, sample, startRun, type Denoiser } from './index.js';
+import {
+  classifierFreeGuidance, ddim, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, lms, pndm, sample, startRun,
+  uniPC, type Denoiser,
+} from './index.js';
 
 describe('samplers refuses unknown options', () => {
   const schedule = makeSchedule({ numTrainTimesteps: 10 });
@@ -11,11 +14,27 @@ describe('samplers refuses unknown options', () => {
     ['classifierFreeGuidance', () => classifierFreeGuidance(denoiser, { guidanceScale: 2, nullClass: 2, bogus: 1 } as never)],
     ['startRun', () => startRun(ddim(), { schedule, numInferenceSteps: 2, prediction: 'epsilon', bogus: 1 } as never)],
     ['dynamicThreshold', () => dynamicThreshold(bogus)],
+    ['ddim', () => ddim(bogus)],
+    ['ddpm', () => ddpm(bogus)],
+    ['euler', () => euler(bogus)],
+    ['eulerAncestral', () => eulerAncestral(bogus)],
+    ['heun', () => heun(bogus)],
+    ['lms', () => lms(bogus)],
+    ['pndm', () => pndm(bogus)],
+    ['dpmSolverPlusPlus2M', () => dpmSolverPlusPlus2M(bogus)],
+    ['uniPC', () => uniPC(bogus)],
   ];
   it.each(cases)('%s', (name, call) => {
     const before = tf.memory().numTensors;
     expect(call).toThrow(`${name}: unknown option 'bogus'. Accepted: `);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('points diffusers spellings at the factory option', () => {
+    expect(() => ddim({ timestep_spacing: 'trailing' } as never)).toThrow("ddim: unknown option 'timestep_spacing'; did you mean 'timestepSpacing'?");
+    expect(() => euler({ spacing: 'trailing' } as never)).toThrow("euler: unknown option 'spacing'; did you mean 'timestepSpacing'?");
+    expect(() => euler({ eta: 1 } as never)).toThrow("euler: unknown option 'eta'. Accepted: ");
+    expect(() => dpmSolverPlusPlus2M({ use_karras_sigmas: true } as never)).toThrow("did you mean 'useKarrasSigmas'?");
   });
 
   it('sample, and its guidance', async () => {
