@@ -1,6 +1,7 @@
 // diffusers model folders (config.json with _class_name "UNet2DModel" +
 // diffusion_pytorch_model.safetensors): read as a checkpoint, written by `export`.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '@tfjs-diffusion/schedules/node';
 import { basename, join, resolve } from 'node:path';
 import { isDiffusersUNetConfig, toDiffusers, unetConfigFromDiffusers, type UNet } from '@tfjs-diffusion/models';
 import { fromDiffusersConfig } from '@tfjs-diffusion/samplers';
@@ -103,16 +104,7 @@ export function schedulerConfigOf(demo: DemoConfig): Record<string, unknown> {
   };
 }
 
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
+const writeAtomic = (path: string, data: string | Uint8Array) => writeFileAtomicSync(path, data);
 
 /**
  * Writes `model` as a diffusers folder: the weights, scheduler_config.json,

@@ -1,4 +1,5 @@
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { writeFileAtomicSync } from '@tfjs-diffusion/schedules/node';
 import { basename, join, resolve } from 'node:path';
 import { acquireRunLock, LOCK_FILE, type RunLock } from './lock.js';
 import { checkDemoConfig } from './schema.js';
@@ -76,15 +77,11 @@ export function createRunFolder(dir: string, config: unknown, log?: (s: string) 
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, JSON.stringify(value, null, 2) + '\n');
 }
 
 export function writeFileAtomic(path: string, data: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, data);
 }
 
 /**
@@ -92,23 +89,21 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
  * Whole or absent (temporary file, then a hard link, which fails if the name exists). Returns the path written.
  */
 export function writeFileNew(path: string, data: Uint8Array): string {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  try {
-    const dot = path.lastIndexOf('.');
-    const [stem, ext] = dot > path.lastIndexOf('/') ? [path.slice(0, dot), path.slice(dot)] : [path, ''];
-    for (let k = 1; ; k++) {
-      const target = k === 1 ? path : `${stem}-${k}${ext}`;
-      try {
-        linkSync(tmp, target);
-        return target;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  const dot = path.lastIndexOf('.');
+  const [stem, ext] = dot > path.lastIndexOf('/') ? [path.slice(0, dot), path.slice(dot)] : [path, ''];
+  return writeFileAtomicSync(path, data, {
+    commit: (tmp) => {
+      for (let k = 1; ; k++) {
+        const target = k === 1 ? path : `${stem}-${k}${ext}`;
+        try {
+          linkSync(tmp, target);
+          return target;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
       }
-    }
-  } finally {
-    unlinkSync(tmp);
-  }
+    },
+  });
 }
 
 export interface RunConfigFile {

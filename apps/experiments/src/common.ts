@@ -1,9 +1,10 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@tfjs-diffusion/schedules';
+import { writeFileAtomic } from '@tfjs-diffusion/schedules/node';
 
 /** Where tables and plots go: results/ (committed), or RESULTS_DIR (tiny test runs write to a temporary folder). */
 export const resultsDir = process.env.RESULTS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
@@ -48,11 +49,8 @@ export function randomBatches(set: { data: Float32Array; shape: readonly number[
 export async function writeResult(name: string, content: string | Buffer): Promise<string> {
   await mkdir(resultsDir, { recursive: true });
   const path = join(resultsDir, name);
-  // temporary file + rename: a killed run never leaves a half-written table
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, path);
-  return path;
+  // whole or not at all: a killed run never leaves a half-written table
+  return writeFileAtomic(path, content);
 }
 
 /** A markdown table from a header and rows. */

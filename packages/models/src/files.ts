@@ -1,25 +1,15 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic as writeAtomic } from '@tfjs-diffusion/schedules/node';
 import { createModel, loadWeights, modelTensors, type Model } from './io.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 
 const WEIGHTS = 'model.safetensors';
 const CONFIG = 'config.json';
 
-/**
- * Writes `bytes` to `path` (parent folders created) through a temporary file
- * beside it and a rename, so a crash never leaves a half-written file.
- */
+/** Writes `bytes` to `path`, whole or not at all: schedules' `writeFileAtomic`, kept here for this entry's callers. */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeAtomic(path, bytes);
 }
 
 /** Writes a safetensors file atomically: to a temporary file beside it, then renamed over `path`. */

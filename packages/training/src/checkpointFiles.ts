@@ -3,6 +3,7 @@
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+import { writeFileAtomic } from '@tfjs-diffusion/schedules/node';
 import { CHECKPOINT_STATE, CHECKPOINT_WEIGHTS, assertFiniteCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { CHECKPOINT_LATEST, CHECKPOINT_NAME, findCheckpointIn, readCheckpointAt } from './checkpointFolder.js';
 import { writeModelFolder } from './modelFolderFiles.js';
@@ -46,8 +47,9 @@ export async function writeCheckpoint(dir: string, ck: Checkpoint, opts: WriteCh
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
   try {
-    await writeFile(join(tmp, CHECKPOINT_WEIGHTS), files.weights);
-    await writeFile(join(tmp, CHECKPOINT_STATE), files.state);
+    // 'wx': the folder was just made; a file planted in it meanwhile is refused, not written through.
+    await writeFile(join(tmp, CHECKPOINT_WEIGHTS), files.weights, { flag: 'wx' });
+    await writeFile(join(tmp, CHECKPOINT_STATE), files.state, { flag: 'wx' });
     const final = join(dir, name);
     await rm(final, { recursive: true, force: true });
     await rename(tmp, final);
@@ -55,8 +57,7 @@ export async function writeCheckpoint(dir: string, ck: Checkpoint, opts: WriteCh
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  await writeFile(join(dir, `${LATEST}.tmp`), name);
-  await rename(join(dir, `${LATEST}.tmp`), join(dir, LATEST));
+  await writeFileAtomic(join(dir, LATEST), name);
   if (opts.modelDir !== undefined) await writeModelFolder(opts.modelDir, ck);
   if (keep > 0) {
     const all = (await readdir(dir)).filter((f) => CKPT.test(f)).sort();

@@ -2,6 +2,7 @@
 // torn last line, and truncation to a resumed step.
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFileAtomicSync } from '@tfjs-diffusion/schedules/node';
 
 export interface JsonlWriter {
   /** Appends one JSON line (synchronously, so a crash loses at most the current line). */
@@ -106,13 +107,6 @@ export function truncateMetrics(path: string, step: number): number {
   const kept = records.filter((r) => r.step <= step);
   const torn = completeLength(path) !== fstatSizeOf(path);
   if (kept.length === records.length && !torn) return 0;
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, kept.map((r) => JSON.stringify(r) + '\n').join(''));
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomicSync(path, kept.map((r) => JSON.stringify(r) + '\n').join(''));
   return records.length - kept.length;
 }

@@ -1,7 +1,8 @@
 // Model folders on disk (Node): the one reader (`readModelFolder`) over the
 // files of a path, and the one writer's files put in place atomically.
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@tfjs-diffusion/schedules/node';
 import type { Model } from '@tfjs-diffusion/models';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { checkOptions } from '@tfjs-diffusion/schedules';
@@ -30,17 +31,6 @@ export async function loadModelFrom(path: string, opts: ReadWeightsOptions = {})
   return loadModelFolder(nodeFolder(path), opts);
 }
 
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
 /**
  * Writes `dir/model.safetensors` with a checkpoint's weights to sample with
  * (`encodeModelFolder`; temporary file + rename) and `dir/config.json` with the
@@ -52,8 +42,8 @@ export async function writeModelFolder(dir: string, ck: Checkpoint): Promise<str
   await mkdir(dir, { recursive: true });
   await removeStaleTemporaries(dir, (name) => name.startsWith(`${MODEL_WEIGHTS}.tmp-`) || name.startsWith(`${MODEL_CONFIG}.tmp-`));
   const path = join(dir, MODEL_WEIGHTS);
-  await writeAtomic(path, files.weights);
+  await writeFileAtomic(path, files.weights);
   const cfg = join(dir, MODEL_CONFIG);
-  if (files.config !== undefined && !(await exists(cfg))) await writeAtomic(cfg, files.config);
+  if (files.config !== undefined && !(await exists(cfg))) await writeFileAtomic(cfg, files.config);
   return path;
 }

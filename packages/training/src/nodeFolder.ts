@@ -2,6 +2,7 @@
 // of what a killed writer left.
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TEMPORARY_NAME } from '@tfjs-diffusion/schedules/node';
 import { normalizeFolderPath, type FolderFiles } from './folder.js';
 
 export async function exists(path: string): Promise<boolean> {
@@ -66,7 +67,7 @@ export async function removeStaleTemporaries(dir: string, only?: (name: string) 
   const removed: string[] = [];
   for (const name of names) {
     if (only && !only(name)) continue;
-    const m = /^tmp-ckpt-\d+-(\d+)$/.exec(name) ?? /\.tmp-(\d+)(?:-\d+)?$/.exec(name);
+    const m = /^tmp-ckpt-\d+-(\d+)$/.exec(name) ?? TEMPORARY_NAME.exec(name);
     const stale = m ? !alive(Number(m[1])) : name === 'latest.tmp' || /^tmp-ckpt-/.test(name);
     if (!stale) continue;
     await rm(join(dir, name), { recursive: true, force: true });
