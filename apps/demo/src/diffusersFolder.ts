@@ -1,6 +1,6 @@
 // diffusers model folders (config.json with _class_name "UNet2DModel" +
 // diffusion_pytorch_model.safetensors): read as a checkpoint, written by `export`.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomicSync } from '@tfjs-diffusion/schedules/node';
 import { basename, join, resolve } from 'node:path';
 import { isDiffusersUNetConfig, toDiffusers, unetConfigFromDiffusers, type UNet } from '@tfjs-diffusion/models';

@@ -1,6 +1,6 @@
 // Metrics as JSON lines (Node): an appending writer, a reader that survives a
 // torn last line, and truncation to a resumed step.
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomicSync } from '@tfjs-diffusion/schedules/node';
 
