@@ -123,5 +123,5 @@ function simdUpdate(mod: WasmKernelModule, a: AdamWKernelAttrs, arrays: Arrays[]
 export const adamWConfig: tf.KernelConfig = {
   kernelName: ADAMW_KERNEL,
   backendName: 'wasm',
-  kernelFunc: adamW as unknown as tf.KernelFunc,
+  kernelFunc: adamW,
 };

@@ -57,6 +57,6 @@ export function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.Na
 export const batchMatMulConfig: tf.KernelConfig = {
   kernelName: tf.BatchMatMul,
   backendName: 'wasm',
-  kernelFunc: batchMatMul as unknown as tf.KernelFunc,
+  kernelFunc: batchMatMul,
   setupFunc: (backend) => stock?.setupFunc?.(backend),
 };

@@ -32,5 +32,5 @@ export function cast(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttr
 export const castConfig: tf.KernelConfig = {
   kernelName: tf.Cast,
   backendName: 'wasm',
-  kernelFunc: cast as unknown as tf.KernelFunc,
+  kernelFunc: cast,
 };

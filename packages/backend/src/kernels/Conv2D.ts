@@ -154,7 +154,7 @@ export function conv2D(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAt
 export const conv2DConfig: tf.KernelConfig = {
   kernelName: tf.Conv2D,
   backendName: 'wasm',
-  kernelFunc: conv2D as unknown as tf.KernelFunc,
+  kernelFunc: conv2D,
   // tfjs' own kernel binds its wasm function when the backend starts.
   setupFunc: (backend) => stock?.setupFunc?.(backend),
 };

@@ -198,5 +198,5 @@ export function conv2DBackpropFilter(args: {
 export const conv2DBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,
   backendName: 'wasm',
-  kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
+  kernelFunc: conv2DBackpropFilter,
 };

@@ -80,5 +80,5 @@ export function conv2DBackpropInput(args: {
 export const conv2DBackpropInputConfig: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropInput,
   backendName: 'wasm',
-  kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc,
+  kernelFunc: conv2DBackpropInput,
 };

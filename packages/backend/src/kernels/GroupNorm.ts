@@ -99,11 +99,11 @@ export function groupNormGradWasm(args: Args): tf.TensorInfo[] {
 export const groupNormConfig: tf.KernelConfig = {
   kernelName: GROUP_NORM_KERNEL,
   backendName: 'wasm',
-  kernelFunc: groupNormWasm as unknown as tf.KernelFunc,
+  kernelFunc: groupNormWasm,
 };
 
 export const groupNormGradConfig: tf.KernelConfig = {
   kernelName: GROUP_NORM_GRAD_KERNEL,
   backendName: 'wasm',
-  kernelFunc: groupNormGradWasm as unknown as tf.KernelFunc,
+  kernelFunc: groupNormGradWasm,
 };

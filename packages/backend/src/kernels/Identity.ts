@@ -21,5 +21,5 @@ export function identity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
 export const identityConfig: tf.KernelConfig = {
   kernelName: tf.Identity,
   backendName: 'wasm',
-  kernelFunc: identity as unknown as tf.KernelFunc,
+  kernelFunc: identity,
 };

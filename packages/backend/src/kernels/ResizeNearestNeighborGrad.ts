@@ -54,5 +54,5 @@ export function resizeNearestNeighborGrad(args: {
 export const resizeNearestNeighborGradCpuConfig: tf.KernelConfig = {
   kernelName: tf.ResizeNearestNeighborGrad,
   backendName: 'cpu',
-  kernelFunc: resizeNearestNeighborGrad as unknown as tf.KernelFunc,
+  kernelFunc: resizeNearestNeighborGrad,
 };

@@ -38,5 +38,5 @@ export function splitV(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAt
 export const splitVConfig: tf.KernelConfig = {
   kernelName: tf.SplitV,
   backendName: 'wasm',
-  kernelFunc: splitV as unknown as tf.KernelFunc,
+  kernelFunc: splitV,
 };

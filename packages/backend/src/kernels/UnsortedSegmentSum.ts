@@ -33,5 +33,5 @@ export function unsortedSegmentSum(args: {
 export const unsortedSegmentSumConfig: tf.KernelConfig = {
   kernelName: tf.UnsortedSegmentSum,
   backendName: 'wasm',
-  kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc,
+  kernelFunc: unsortedSegmentSum,
 };

@@ -1,12 +1,13 @@
 // Entry of a data-parallel worker thread: builds the backend and the replica, then answers steps.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import type { BackendPreference } from '../backendTypes.js';
 import { initBackend } from '../initBackend.js';
 import type { FromWorker, Replica, ToWorker } from './types.js';
 
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
-const { module, init, backend } = workerData as { module: string; init: unknown; backend: string };
+const { module, init, backend } = workerData as { module: string; init: unknown; backend: BackendPreference };
 
 let replica: Replica<unknown>;
 let grads: Float32Array | undefined;
@@ -14,7 +15,7 @@ let weights: Float32Array | undefined;
 let layout: { name: string; offset: number; size: number; shape: number[] }[] = [];
 
 async function start(): Promise<void> {
-  await initBackend({ prefer: backend as never, quiet: true });
+  await initBackend({ prefer: backend, quiet: true });
   const mod = (await import(module)) as { createReplica?: (init: unknown) => Replica<unknown> | Promise<Replica<unknown>> };
   if (typeof mod.createReplica !== 'function') throw new Error(`${module} does not export createReplica(init)`);
   replica = await mod.createReplica(init);
