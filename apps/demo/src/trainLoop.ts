@@ -10,7 +10,7 @@ import { batchSource, loadDataset } from './dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { writeLossPlot } from './plot.js';
 import { createProgress } from './progress.js';
-import { checkpointStep, readMetrics, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';
+import { checkpointStep, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';
 import { onStop, stopName, type StopSignal } from './interrupt.js';
 
 export interface TrainRunResult {
@@ -195,8 +195,4 @@ export function checkResumeSteps(dir: string, steps: number, reached: number): v
   if (steps < reached) {
     throw new Error(`--steps ${steps}: ${dir} has trained ${reached} steps; a resume trains on to a larger --steps (or, without --steps, to the run's own total)`);
   }
-}
-
-export function metricsCount(path: string): number {
-  return readMetrics(path).length;
 }

@@ -2,8 +2,8 @@ import { decode as decodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { jpegOrientation, orient } from './exif.js';
 
-/** An 8-bit RGBA image, row-major. */
-export interface RgbaImage {
+/** A decoded image as 8-bit RGBA, row-major. */
+export interface DecodedImage {
   width: number;
   height: number;
   rgba: Uint8Array;
@@ -48,7 +48,7 @@ export function imageSize(bytes: Uint8Array, path: string): { width: number; hei
  * Pure JavaScript, so it runs in a browser.
  * The format is read from the bytes; errors name `path`.
  */
-export function decodeImage(bytes: Uint8Array, path: string, opts: { maxPixels?: number } = {}): RgbaImage {
+export function decodeImage(bytes: Uint8Array, path: string, opts: { maxPixels?: number } = {}): DecodedImage {
   const { width, height, format } = imageSize(bytes, path);
   const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
   if (width < 1 || height < 1) throw new Error(`${path}: image is ${width}×${height}`);
@@ -64,7 +64,7 @@ export function decodeImage(bytes: Uint8Array, path: string, opts: { maxPixels?:
   }
 }
 
-function pngToRgba(png: ReturnType<typeof decodePng>): RgbaImage {
+function pngToRgba(png: ReturnType<typeof decodePng>): DecodedImage {
   const { width, height, depth, channels, palette, transparency } = png;
   const n = width * height;
   const samples = unpack(png.data, width, height, channels, depth);

@@ -1,8 +1,8 @@
-import { checkOptions, createRng, optionKeys, type Rng } from '@tfjs-diffusion/schedules';
+import { checkOptions, createRng, optionKeys, roundHalfEven, type Rng } from '@tfjs-diffusion/schedules';
 import type { ImageDataset } from './dataset.js';
-import { decodeImage, MAX_IMAGE_PIXELS, type RgbaImage } from './decode.js';
+import { decodeImage, MAX_IMAGE_PIXELS, type DecodedImage } from './decode.js';
 import { readLayout, type FolderFile, type SkippedFile } from './folderLayout.js';
-import { coverSize, crop, parseBackground, resizeRgba, roundHalfEven, writeChannels, type Background } from './resample.js';
+import { coverSize, crop, parseBackground, resizeRgba, writeChannels, type Background } from './resample.js';
 
 export interface ImageFolderOptions {
   /** Output size: a number (square, as diffusers' `--resolution`) or [height, width]. */
@@ -101,7 +101,7 @@ export async function imageFolder(files: FolderFile[], opts: ImageFolderOptions,
   const kept: typeof layout.images = [];
   const captions: string[] = [];
   for (const entry of layout.images) {
-    let img: RgbaImage;
+    let img: DecodedImage;
     try {
       const b = typeof entry.file.bytes === 'function' ? await entry.file.bytes() : entry.file.bytes;
       if (!(b instanceof Uint8Array)) throw new Error(`bytes must be a Uint8Array; got ${Object.prototype.toString.call(b)}`);
@@ -149,7 +149,7 @@ function pickCaption(c: unknown, rng: Rng): string | undefined {
  * torchvision's Resize(resolution, BILINEAR) then CenterCrop or RandomCrop,
  * on one decoded image, written as `channels` values in [-1, 1] at out[offset].
  */
-export function transform(img: RgbaImage, H: number, W: number, C: number, centerCrop: boolean, rng: Rng, background: [number, number, number], out: Float32Array, offset: number): void {
+export function transform(img: DecodedImage, H: number, W: number, C: number, centerCrop: boolean, rng: Rng, background: [number, number, number], out: Float32Array, offset: number): void {
   const [h, w] = coverSize(img.height, img.width, H, W);
   const resized = resizeRgba(img, h, w);
   const [top, left] = centerCrop ? [roundHalfEven((h - H) / 2), roundHalfEven((w - W) / 2)] : [rng.nextInt(h - H + 1), rng.nextInt(w - W + 1)];

@@ -1,4 +1,4 @@
-import type { RgbaImage } from './decode.js';
+import type { DecodedImage } from './decode.js';
 
 /** A float image with alpha-premultiplied RGBA in [0, 1], row-major: the form resizing and averaging work on. */
 export interface Plane {
@@ -23,7 +23,7 @@ export function parseBackground(bg: Background | undefined, where: string): [num
 }
 
 /** RGBA bytes → premultiplied float RGBA, so transparent pixels' colours never bleed into their neighbours. */
-export function premultiply(img: RgbaImage): Plane {
+export function premultiply(img: DecodedImage): Plane {
   const n = img.width * img.height;
   const data = new Float32Array(n * 4);
   for (let i = 0; i < n; i++) {
@@ -154,12 +154,6 @@ export function crop(p: Plane, top: number, left: number, height: number, width:
   return { data, height, width };
 }
 
-// Python's round(): halves go to the even neighbour, as torchvision's CenterCrop computes its offsets.
-export const roundHalfEven = (x: number): number => {
-  const f = Math.floor(x);
-  const d = x - f;
-  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
-};
 
 const luma = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b; // ITU-R 601-2, as PIL's convert('L')
 

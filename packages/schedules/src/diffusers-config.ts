@@ -2,16 +2,6 @@ import { checkOneOf } from './check.js';
 import { checkOptions } from './options.js';
 import { BETA_SCHEDULES, SCHEDULE_CONFIG_KEYS, makeSchedule, type NoiseSchedule, type ScheduleConfig } from './schedule.js';
 
-/** The keys of a diffusers scheduler config that describe the noise schedule (every scheduler class has them). */
-export const DIFFUSERS_SCHEDULE_KEYS = [
-  'num_train_timesteps',
-  'beta_start',
-  'beta_end',
-  'beta_schedule',
-  'trained_betas',
-  'rescale_betas_zero_snr',
-] as const;
-
 export interface ScheduleFromDiffusersConfigResult {
   schedule: NoiseSchedule;
   /** The schedule part of the config, camelCased, as passed to `makeSchedule`. */

@@ -4,7 +4,7 @@
 // grids, checkpoints and plots on.
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
-import type { StepResult } from './step.js';
+import type { TrainStepResult } from './step.js';
 import type { Trainer } from './trainer.js';
 
 export interface Metrics {
@@ -19,7 +19,7 @@ export interface Metrics {
 }
 
 /** What `onStep` sees after each step. */
-export interface StepEvent extends StepResult {
+export interface StepEvent extends TrainStepResult {
   trainer: Trainer;
   /** Steps done in this `fit` call, of `total`. */
   done: number;

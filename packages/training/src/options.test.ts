@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { describe, expect, it } from 'vitest';
 import {
-  createDistiller, createTrainer, createValidation, distill, fit, inferenceWeights, learningRateAt, loadCheckpointWeights,
+  createDistiller, createTrainer, createValidation, distill, fit, inferenceWeights, learningRateAt,
   type TrainerOptions,
 } from './index.js';
 import { encodeModelFolder, loadFolderWeights, loadModelFolder, readModelFolder } from './modelFolder.js';
@@ -21,7 +21,6 @@ describe('training refuses unknown options', () => {
     ['createValidation', () => createValidation({ images: {}, bogus: 1 } as never, schedule)],
     ['learningRateAt', () => learningRateAt(0, { peak: 1, bogus: 1 } as never)],
     ['inferenceWeights', () => inferenceWeights({} as never, bogus)],
-    ['loadCheckpointWeights', () => loadCheckpointWeights({ parameters: () => [] }, {} as never, bogus)],
     ['workerThreads', () => workerThreads({ threads: 1, bogus: 1 } as never)],
     ['createParallelSampler', () => createParallelSampler({} as never, { threads: 1, bogus: 1 } as never)],
     ['readModelFolder', () => readModelFolder({} as never, bogus)],

@@ -9,7 +9,7 @@ import type { ParallelRunner } from './replica.js';
 import type { Prediction } from '@tfjs-diffusion/schedules';
 import type { Batch, TrainableDenoiser } from './types.js';
 
-export interface StepResult {
+export interface TrainStepResult {
   step: number;
   loss: number;
   gradNorm: number;
@@ -64,7 +64,7 @@ export async function batchGradients(ctx: StepContext, batch: Batch, step: numbe
  * throws NonFiniteError after too many in a row. With `norm` (from
  * `batchGradients`) the gradients are already clipped.
  */
-export async function applyGradients(ctx: StepContext, loss: number, grads: Record<string, tf.Tensor>, step: number, lr: number, norm?: number): Promise<StepResult> {
+export async function applyGradients(ctx: StepContext, loss: number, grads: Record<string, tf.Tensor>, step: number, lr: number, norm?: number): Promise<TrainStepResult> {
   let toApply = grads;
   let gradNorm: number;
   try {

@@ -11,7 +11,7 @@ import { learningRateAt } from './lrSchedule.js';
 import { createOptimization } from './optimization.js';
 import { resolveOptions, type ResolvedOptions, type TrainerOptions } from './options.js';
 import type { ParallelRunner } from './replica.js';
-import { applyGradients, batchGradients, type StepContext, type StepResult } from './step.js';
+import { applyGradients, batchGradients, type StepContext, type TrainStepResult } from './step.js';
 import type { TrainableDenoiser } from './types.js';
 import { createValidation, type EvaluateResult, type Validation } from './validation.js';
 
@@ -27,7 +27,7 @@ export interface Trainer {
   trainable(): NamedParameter[];
   frozen(): NamedParameter[];
   learningRate(step?: number): number;
-  trainStep(): Promise<StepResult>;
+  trainStep(): Promise<TrainStepResult>;
   /** Validation loss (over the worker threads too when the trainer has them; the same number as one thread). */
   evaluate(opts?: { useEma?: boolean }): Promise<EvaluateResult>;
   fit(opts: FitOptions): Promise<FitResult>;

@@ -1,7 +1,4 @@
-// Inference weights of a checkpoint, and loading them into a model through
-// the models package's strict `loadWeights` (every name and shape checked first).
-import { loadWeights } from '@tfjs-diffusion/models';
-import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+// Inference weights of a checkpoint: the EMA for trained parameters, the raw weights for frozen ones.
 import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import type { Checkpoint, TensorMap } from './checkpoint.js';
 
@@ -48,16 +45,4 @@ export function inferenceWeights(ck: Checkpoint, opts: InferenceWeightsOptions =
     if (!(name in ck.model)) throw new Error(`checkpoint ${where}: state.json lists trained parameter '${name}', which has no weights`);
   }
   return { tensors, source: 'ema' };
-}
-
-/** Loads a checkpoint's inference weights into `model` (strict: names and shapes must match). */
-export function loadCheckpointWeights(
-  model: { parameters(): NamedParameter[] },
-  ck: Checkpoint,
-  opts: InferenceWeightsOptions = {},
-): WeightsSource {
-  checkOptions('loadCheckpointWeights', opts, INFERENCE_WEIGHTS_KEYS);
-  const w = inferenceWeights(ck, opts);
-  loadWeights(model, w.tensors, { source: `checkpoint ${opts.where ?? `at step ${ck.state.step}`}` });
-  return w.source;
 }
