@@ -1,13 +1,7 @@
 import { decode as decodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
+import type { DecodedImage } from './decodedImage.js';
 import { jpegOrientation, orient } from './exif.js';
-
-/** A decoded image as 8-bit RGBA, row-major. */
-export interface DecodedImage {
-  width: number;
-  height: number;
-  rgba: Uint8Array;
-}
 
 /** PIL's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`): larger images are refused before decoding. */
 export const MAX_IMAGE_PIXELS = 89_478_485;

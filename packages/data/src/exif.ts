@@ -1,4 +1,4 @@
-import type { RgbaImage } from './decode.js';
+import type { DecodedImage } from './decodedImage.js';
 
 /**
  * The EXIF Orientation (1–8) of a JPEG, read from its APP1 Exif segment;
@@ -44,7 +44,7 @@ function tiffOrientation(t: Uint8Array): number {
  * `ImageOps.exif_transpose` (which Hugging Face datasets applies on decoding):
  * 2 mirror, 3 half turn, 4 flip, 5 transpose, 6 quarter turn clockwise, 7 transverse, 8 anticlockwise.
  */
-export function orient(img: RgbaImage, orientation: number): RgbaImage {
+export function orient(img: DecodedImage, orientation: number): DecodedImage {
   if (orientation <= 1 || orientation > 8) return img;
   const { width: W, height: H } = img;
   const swap = orientation >= 5;

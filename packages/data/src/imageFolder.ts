@@ -1,6 +1,7 @@
 import { checkOptions, createRng, optionKeys, roundHalfEven, type Rng } from '@tfjs-diffusion/schedules';
 import type { ImageDataset } from './dataset.js';
-import { decodeImage, MAX_IMAGE_PIXELS, type DecodedImage } from './decode.js';
+import { decodeImage, MAX_IMAGE_PIXELS } from './decode.js';
+import type { DecodedImage } from './decodedImage.js';
 import { readLayout, type FolderFile, type SkippedFile } from './folderLayout.js';
 import { coverSize, crop, parseBackground, resizeRgba, writeChannels, type Background } from './resample.js';
 

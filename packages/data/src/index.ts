@@ -5,6 +5,7 @@ export * from './batches.js';
 export * from './augment.js';
 export * from './toys.js';
 export * from './decode.js';
+export * from './decodedImage.js';
 export * from './exif.js';
 export * from './resample.js';
 export * from './folderLayout.js';

@@ -1,4 +1,4 @@
-import type { DecodedImage } from './decode.js';
+import type { DecodedImage } from './decodedImage.js';
 
 /** A float image with alpha-premultiplied RGBA in [0, 1], row-major: the form resizing and averaging work on. */
 export interface Plane {
@@ -82,7 +82,7 @@ export function resizeBilinear(p: Plane, height: number, width: number): Plane {
  * the first pass premultiplies the bytes as it reads them, so a large photo
  * costs its RGBA bytes and a thin strip, not four floats per pixel.
  */
-export function resizeRgba(img: RgbaImage, height: number, width: number): Plane {
+export function resizeRgba(img: DecodedImage, height: number, width: number): Plane {
   if (height === img.height && width === img.width) return premultiply(img);
   return verticalPass(horizontalPass(img.rgba, 255, img.height, img.width, width), img.height, width, height);
 }
