@@ -1,8 +1,7 @@
 // diffusers model folders (config.json with _class_name "UNet2DModel" +
 // diffusion_pytorch_model.safetensors): read as a checkpoint, written by `export`.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { writeFileAtomicSync } from '@tfjs-diffusion/schedules/node';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { isDiffusersUNetConfig, toDiffusers, unetConfigFromDiffusers, type UNet } from '@tfjs-diffusion/models';
 import { fromDiffusersConfig } from '@tfjs-diffusion/samplers';
 import { DIFFUSERS_CONFIG, DIFFUSERS_SCHEDULER, DIFFUSERS_SCHEDULER_PATHS, DIFFUSERS_WEIGHTS } from '@tfjs-diffusion/training';
@@ -91,7 +90,6 @@ export function schedulerConfigOf(demo: DemoConfig): Record<string, unknown> {
   const s = demo.schedule;
   return {
     _class_name: 'DDPMScheduler',
-    _diffusers_version: '0.21.4',
     num_train_timesteps: s.numTrainTimesteps,
     beta_schedule: s.betaSchedule,
     beta_start: s.betaStart,
@@ -104,23 +102,88 @@ export function schedulerConfigOf(demo: DemoConfig): Record<string, unknown> {
   };
 }
 
-const writeAtomic = (path: string, data: string | Uint8Array) => writeFileAtomicSync(path, data);
+/** What config.json of an export says, so a later export knows the folder for one it wrote. */
+const EXPORTED_BY = 'tfjs-diffusion';
+const EXPORT_FILES = [DIFFUSERS_WEIGHTS, DIFFUSERS_SCHEDULER, DIFFUSERS_CONFIG];
+/** Names that make a folder a run, checkpoint or model folder: an export never writes there. */
+const RUN_FILES = ['checkpoints', 'state.json', 'latest', 'lock', 'metrics.jsonl', 'model.safetensors', 'checkpoint.safetensors'];
+
+const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
 /**
- * Writes `model` as a diffusers folder: the weights, scheduler_config.json,
- * then config.json last (each to a temporary file, then renamed), so a folder
- * cut short is never taken for a whole one. Refuses a non-empty `out` unless `force`.
+ * What `--out` is for an export: absent, an empty folder, or an earlier export
+ * (replaced only with `force`). A file, a run, checkpoint or model folder, or any
+ * other folder with files in it is refused: export writes only where it wrote before.
+ */
+export function checkExportOut(out: string, force: boolean): 'absent' | 'empty' | 'export' {
+  const dir = resolve(out);
+  let entries: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error(`--out ${dir} is a file, not a folder; choose another --out`);
+    entries = readdirSync(dir);
+  } catch (e) {
+    if (code(e) === 'ENOENT') return 'absent';
+    throw e;
+  }
+  if (entries.length === 0) return 'empty';
+  const list = (names: string[]) => `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}`;
+  const run = entries.filter((e) => RUN_FILES.includes(e));
+  if (run.length) throw new Error(`--out ${dir} is a run, checkpoint or model folder (it holds ${list(run)}); export never writes into one: choose another --out`);
+  let own = false;
+  try {
+    own = (JSON.parse(readFileSync(join(dir, DIFFUSERS_CONFIG), 'utf8')) as Record<string, unknown>)._exported_by === EXPORTED_BY;
+  } catch {
+    // Not JSON, or absent: not an export.
+  }
+  const others = entries.filter((e) => !EXPORT_FILES.includes(e));
+  if (!own || others.length) {
+    throw new Error(`--out ${dir} holds files that are not an export of this command (${list(others.length ? others : entries)}); export replaces only a folder it wrote: choose another --out`);
+  }
+  if (!force) throw new Error(`--out ${dir} is not empty; it holds an earlier export: pass --force to replace it, or choose another folder`);
+  return 'export';
+}
+
+/**
+ * Writes `model` as a diffusers folder, whole or not at all: the three files go
+ * into a new temporary folder beside `out` (created exclusively), which is then
+ * renamed to `out`. A rename fails when another export got there first, so two
+ * exports to one `out` never mix one model's config with the other's weights.
+ * `force` replaces an earlier export (moved aside, then removed); nothing else is replaced.
  */
 export function writeDiffusersFolder(out: string, model: UNet, demo: DemoConfig, { force = false } = {}): { config: Record<string, unknown>; files: string[] } {
   const dir = resolve(out);
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !force) {
-    throw new Error(`--out ${dir} is not empty; choose another folder or pass --force to overwrite the files there`);
+  const state = checkExportOut(dir, force);
+  const exported = toDiffusers(model);
+  const config: Record<string, unknown> = { ...exported.config, _exported_by: EXPORTED_BY };
+  mkdirSync(dirname(dir), { recursive: true });
+  const tmp = mkdtempSync(`${dir}.tmp-export-`);
+  let aside: string | undefined;
+  try {
+    writeFileSync(join(tmp, DIFFUSERS_WEIGHTS), exported.weights);
+    writeFileSync(join(tmp, DIFFUSERS_SCHEDULER), JSON.stringify({ ...schedulerConfigOf(demo), _diffusers_version: config._diffusers_version }, null, 2) + '\n');
+    writeFileSync(join(tmp, DIFFUSERS_CONFIG), JSON.stringify(config, null, 2) + '\n');
+    if (state === 'export') {
+      aside = `${tmp}-replaced`;
+      try {
+        renameSync(dir, aside);
+      } catch (e) {
+        if (code(e) !== 'ENOENT') throw e;
+        aside = undefined; // another export moved it first
+      }
+    }
+    try {
+      renameSync(tmp, dir);
+    } catch (e) {
+      if (['ENOTEMPTY', 'EEXIST', 'ENOTDIR', 'EISDIR'].includes(code(e) ?? '')) {
+        throw new Error(`--out ${dir} was written by another export meanwhile; this export kept nothing there (run it again to replace that one with --force)`);
+      }
+      throw e;
+    }
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (aside && !existsSync(dir)) renameSync(aside, dir);
+    throw e;
   }
-  const { config, weights } = toDiffusers(model);
-  mkdirSync(dir, { recursive: true });
-  const files = [join(dir, DIFFUSERS_WEIGHTS), join(dir, DIFFUSERS_SCHEDULER), join(dir, DIFFUSERS_CONFIG)];
-  writeAtomic(files[0]!, weights);
-  writeAtomic(files[1]!, JSON.stringify(schedulerConfigOf(demo), null, 2) + '\n');
-  writeAtomic(files[2]!, JSON.stringify(config, null, 2) + '\n');
-  return { config, files };
+  if (aside) rmSync(aside, { recursive: true, force: true });
+  return { config, files: EXPORT_FILES.map((f) => join(dir, f)) };
 }

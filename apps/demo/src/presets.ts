@@ -70,7 +70,8 @@ const base: DemoConfig = {
   dataset: 'mnist',
   trainSize: 0,
   valSize: 256,
-  model: { preset: 'mnist-tiny', overrides: {} },
+  // 8 time features and a 32-wide embedding (UNet2DModel's block_out_channels[0] and 4× it): the run exports for diffusers 0.13 and later.
+  model: { preset: 'mnist-tiny', overrides: { timeFeatureDim: 8, embedDim: 32 } },
   classConditional: true,
   prediction: 'v',
   schedule: { numTrainTimesteps: 1000, betaSchedule: 'squaredcos_cap_v2', betaStart: 0.0001, betaEnd: 0.02, rescaleBetasZeroSnr: false },

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { decodeSafetensors, fromDiffusers, UNet, unetPreset } from '@tfjs-diffusion/models';
 import { describe, expect, it } from 'vitest';
-import { buildModel, loadWeights } from '../src/build.js';
+import { buildModel, loadWeights, modelConfig } from '../src/build.js';
 import { evalCommand } from '../src/commands/eval.js';
 import { exportCommand } from '../src/commands/export.js';
 import { fineTuneCommand } from '../src/commands/fineTune.js';
@@ -24,11 +24,11 @@ describe('demo and diffusers folders', () => {
   it('export writes a folder diffusers loads, sample and fine-tune take it, --freeze works in diffusers names', async () => {
     const root = mkdtempSync(join(tmpdir(), 'demo-diffusers-'));
     const out = join(root, 'run');
-    // mnist-tiny's 32 time features differ from its 8 first-level channels, which UNet2DModel cannot express: 8 here.
+    // A 64-wide time embedding (UNet2DModel's default is 4 × 8): written as time_embedding_dim.
     await trainCommand({
       out, quiet: true,
       overrides: {
-        steps: 2, batchSize: 4, trainSize: 64, valSize: 8, 'model.overrides': { blockOutChannels: [8, 8], normNumGroups: 4, timeFeatureDim: 8 },
+        steps: 2, batchSize: 4, trainSize: 64, valSize: 8, 'model.overrides': { blockOutChannels: [8, 8], normNumGroups: 4, timeFeatureDim: 8, embedDim: 64 },
         'every.log': 1, 'every.validate': 2, 'every.sample': 2, 'every.checkpoint': 2, 'sampler.steps': 2, 'sampler.cols': 1, 'regularizers.ema': 0.9,
       },
     });
@@ -38,6 +38,9 @@ describe('demo and diffusers folders', () => {
     expect(readdirSync(exported).sort()).toEqual(['config.json', 'diffusion_pytorch_model.safetensors', 'scheduler_config.json']);
     const cfg = JSON.parse(readFileSync(join(exported, 'config.json'), 'utf8'));
     expect(cfg).toMatchObject({ _class_name: 'UNet2DModel', block_out_channels: [8, 8], num_class_embeds: 11, time_embedding_dim: 64 });
+    // time_embedding_dim is read from diffusers 0.32.0 on: the export says so.
+    expect(cfg._diffusers_version).toBe('0.32.0');
+    expect(e.diffusersVersion).toBe('0.32.0');
     const sched = JSON.parse(readFileSync(join(exported, 'scheduler_config.json'), 'utf8'));
     expect(sched).toMatchObject({ _class_name: 'DDPMScheduler', beta_schedule: 'squaredcos_cap_v2', prediction_type: 'v_prediction' });
     expect(Object.keys(decodeSafetensors(readFileSync(join(exported, 'diffusion_pytorch_model.safetensors'))).tensors)).toContain('down_blocks.0.resnets.0.time_emb_proj.weight');
@@ -91,6 +94,17 @@ describe('demo and diffusers folders', () => {
     cpSync(join(FIXTURE, 'config.json'), join(bin, 'config.json'));
     writeFileSync(join(bin, 'diffusion_pytorch_model.bin'), '');
     await expect(sampleCommand({ checkpoint: bin, quiet: true })).rejects.toThrow(/without diffusion_pytorch_model.safetensors .*save_pretrained/);
+  });
+
+  it("the default preset's network exports, for diffusers 0.13.0 and later", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'demo-diffusers-default-')), 'out');
+    const c = presetConfig('mnist-tiny');
+    const model = buildModel(modelConfig(c, 10), 0);
+    const { config } = writeDiffusersFolder(dir, model, c);
+    expect(config).toMatchObject({ block_out_channels: [8, 16, 16], num_class_embeds: 11, _diffusers_version: '0.13.0' });
+    expect(config.time_embedding_dim).toBeUndefined();
+    expect(readdirSync(dir).sort()).toEqual(['config.json', 'diffusion_pytorch_model.safetensors', 'scheduler_config.json']);
+    model.dispose();
   });
 
   it('export refuses a network diffusers cannot express and writes nothing', () => {
