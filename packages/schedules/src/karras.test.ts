@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { karrasSigmas } from './index.js';
+import { exponentialSigmas, karrasSigmas } from './index.js';
 
 describe('karrasSigmas (Karras et al. 2022, eq. 5)', () => {
   it('endpoints are exactly sigmaMax and sigmaMin, descending', () => {
@@ -27,5 +27,22 @@ describe('karrasSigmas (Karras et al. 2022, eq. 5)', () => {
     expect(() => karrasSigmas(5, -1, 1)).toThrow('sigmaMin must be >= 0; got -1');
     expect(() => karrasSigmas(5, 0.1, Infinity)).toThrow('sigmaMax must be a finite number; got Infinity');
     expect(() => karrasSigmas(5, 0.1, 1, 0)).toThrow('rho must be > 0; got 0');
+  });
+});
+
+describe('exponentialSigmas (diffusers use_exponential_sigmas)', () => {
+  it('is exp(linspace(log σmax, log σmin, n)) with exact endpoints', () => {
+    const s = exponentialSigmas(5, 0.01, 100);
+    // log-even from 100 to 0.01 in 4 steps: a factor 10 per step
+    [100, 10, 1, 0.1, 0.01].forEach((v, i) => expect(s[i]).toBeCloseTo(v, 12));
+    expect(s[0]).toBe(100);
+    expect(s[4]).toBe(0.01);
+    expect(Array.from(exponentialSigmas(1, 0.1, 10))).toEqual([10]);
+  });
+
+  it('errors name the parameter', () => {
+    expect(() => exponentialSigmas(0, 0.1, 10)).toThrow('n must be an integer >= 1; got 0');
+    expect(() => exponentialSigmas(3, 0, 10)).toThrow('sigmaMin must be > 0 (log σ); got 0');
+    expect(() => exponentialSigmas(3, 10, 1)).toThrow('sigmaMax must be >= sigmaMin (10); got 1');
   });
 });
