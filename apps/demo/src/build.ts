@@ -2,12 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { planThreads } from '@tfjs-diffusion/backend';
 import { createParallelSampler, loadWeightsFrom, type ParallelSampler } from '@tfjs-diffusion/training/node';
 import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
-import {
-  clip, ddim, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, lms, pndm, sample, uniPC,
-  type Sampler, type X0Processor,
-} from '@tfjs-diffusion/samplers';
+import { clip, dynamicThreshold, sample, samplerEntry, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
 import { UNet, unetPreset } from '@tfjs-diffusion/models';
-import type { DemoConfig, SamplerName, Threshold } from './presets.js';
+import { samplerOptions } from './samplerOptions.js';
+import type { DemoConfig, SamplerName, SigmaPlan, Threshold } from './presets.js';
 
 export function buildSchedule(c: DemoConfig): NoiseSchedule {
   return makeSchedule({ ...c.schedule });
@@ -28,18 +26,9 @@ export function buildModel(config: Record<string, unknown>, seed: number): DemoM
   return new UNet(config, { seed });
 }
 
-export function buildSampler(name: SamplerName, opts: { eta?: number } = {}): Sampler {
-  switch (name) {
-    case 'ddim': return ddim({ eta: opts.eta ?? 0, timestepSpacing: 'trailing' });
-    case 'ddpm': return ddpm({ timestepSpacing: 'trailing' });
-    case 'euler': return euler({ timestepSpacing: 'trailing' });
-    case 'euler-a': return eulerAncestral({ timestepSpacing: 'trailing' });
-    case 'heun': return heun({ timestepSpacing: 'trailing' });
-    case 'dpmpp-2m': return dpmSolverPlusPlus2M({ timestepSpacing: 'trailing' });
-    case 'pndm': return pndm({ skipPrkSteps: true, setAlphaToOne: true, timestepSpacing: 'trailing' });
-    case 'lms': return lms({ timestepSpacing: 'trailing' });
-    case 'unipc': return uniPC({ timestepSpacing: 'trailing' });
-  }
+/** A registry sampler with the demo's recipe (`samplerOptions`). */
+export function buildSampler(name: SamplerName, opts: { eta?: number; sigmas?: SigmaPlan } = {}): Sampler {
+  return samplerEntry(name, '--sampler').create(samplerOptions(name, opts) as never);
 }
 
 export function buildThreshold(t: Threshold): X0Processor | undefined {
@@ -67,6 +56,7 @@ export interface GridRequest {
   guidanceRescale: number;
   threshold: Threshold;
   eta: number;
+  sigmas?: SigmaPlan;
   seed: number;
   /** Class of every image; undefined for an unconditional model. */
   labels?: number[];
@@ -114,7 +104,7 @@ async function sampleChunk(model: DemoModel, schedule: NoiseSchedule, r: GridReq
   try {
     const guided = labels !== undefined && r.numClasses !== undefined && r.guidance !== 1 && r.guidance > 0;
     const run = parallel ? parallel.sample.bind(parallel) : sample;
-    const out = await run(model, buildSampler(r.sampler, { eta: r.eta }), {
+    const out = await run(model, buildSampler(r.sampler, { eta: r.eta, sigmas: r.sigmas }), {
       schedule,
       shape: [r.n, r.height, r.width, r.channels],
       numInferenceSteps: r.steps,

@@ -9,7 +9,8 @@ import { fineTuneCommand } from './commands/fineTune.js';
 import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
 import { BETA_SCHEDULES, PREDICTIONS } from '@tfjs-diffusion/schedules';
-import { DATASETS, PRESETS, SAMPLERS, THRESHOLDS, presetConfig } from './presets.js';
+import { DATASETS, PRESETS, SAMPLERS, SIGMA_PLANS, THRESHOLDS, presetConfig } from './presets.js';
+import { samplersWithPlan } from './samplerOptions.js';
 import { flagNames } from './config.js';
 import { exitCodeOf, onStop, stopName } from './interrupt.js';
 
@@ -84,6 +85,7 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { flags: '--guidance-rescale <x>', path: 'sampler.guidanceRescale', help: 'guidance rescale (Lin et al.)', parse: num('--guidance-rescale') },
   { flags: '--threshold <kind>', path: 'sampler.threshold', help: 'x0 processing while sampling', choices: THRESHOLDS },
   { flags: '--eta <x>', path: 'sampler.eta', help: 'DDIM eta', parse: num('--eta') },
+  { flags: '--sigmas <plan>', path: 'sampler.sigmas', help: `σ plan of the grids' sampler (${samplersWithPlan('karras').join(', ')})`, choices: SIGMA_PLANS },
   { flags: '--grid-cols <n>', path: 'sampler.cols', help: 'samples per grid row (per class)', parse: int('--grid-cols') },
   { flags: '--seed <n>', path: 'seed', help: 'seed of all randomness', parse: int('--seed') },
   { flags: '--threads <n>', path: 'threads', help: 'worker threads for data parallelism (1 = none)', parse: int('--threads') },
@@ -175,6 +177,8 @@ export function createProgram(): Command {
     .addOption(new Option('--guidance-rescale <x>', 'guidance rescale in [0, 1]').argParser(num('--guidance-rescale')).default(tiny.guidanceRescale, runs(tiny.guidanceRescale)))
     .addOption(new Option('--threshold <kind>', 'x0 processing').choices(THRESHOLDS as string[]).default(tiny.threshold, runs(tiny.threshold)))
     .addOption(new Option('--eta <x>', 'DDIM eta').argParser(num('--eta')).default(tiny.eta, runs(tiny.eta)))
+    .addOption(new Option('--sigmas <plan>', `σ plan: karras (${samplersWithPlan('karras').join(', ')}) or exponential (${samplersWithPlan('exponential').join(', ')})`)
+      .choices(SIGMA_PLANS as string[]).default(tiny.sigmas, runs(tiny.sigmas ?? 'default')))
     .option('--seed <n>', 'seed of the initial noise', int('--seed'), 0)
     .addOption(new Option('--class <list>', 'comma-separated classes, one row each').argParser((v) => list(v).map(Number)).default([], 'every class'))
     .addOption(new Option('--n <n>', 'images per row (per class)').argParser(int('--n')).default(tiny.cols, `the run's grid columns; mnist-tiny: ${tiny.cols}`))
@@ -183,10 +187,10 @@ export function createProgram(): Command {
     .option('--no-ema', 'use the raw weights instead of the EMA average (default: EMA weights when the checkpoint has them)')
     .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here"))
     .action(async function (this: Command) {
-      const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'guidanceRescale', 'threshold', 'eta', 'class', 'n']);
+      const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'guidanceRescale', 'threshold', 'eta', 'sigmas', 'class', 'n']);
       await exitOnStop(() => sampleCommand({
         checkpoint: o.checkpoint, sampler: o.sampler, steps: o.steps, guidance: o.guidance, guidanceRescale: o.guidanceRescale,
-        threshold: o.threshold, eta: o.eta, seed: o.seed, classes: o.class, n: o.n,
+        threshold: o.threshold, eta: o.eta, sigmas: o.sigmas, seed: o.seed, classes: o.class, n: o.n,
         out: o.out === '<run>/sampled' ? undefined : o.out, each: o.each, noEma: o.ema === false, threads: o.threads,
       }));
     });

@@ -1,12 +1,17 @@
 import { availableParallelism } from 'node:os';
+import { SAMPLER_NAMES, type SamplerName } from '@tfjs-diffusion/samplers';
 import type { BetaSchedule, Prediction } from '@tfjs-diffusion/schedules';
 export type DatasetName = 'mnist' | 'fashion-mnist';
-export type SamplerName = 'ddim' | 'ddpm' | 'euler' | 'euler-a' | 'heun' | 'dpmpp-2m' | 'pndm' | 'lms' | 'unipc';
+export type { SamplerName };
 export type Threshold = 'dynamic' | 'clip' | 'none';
+/** The σ plan of the samplers that take one: their grid's own, Karras or exponential (diffusers' `use_karras_sigmas`, `use_exponential_sigmas`). */
+export type SigmaPlan = 'default' | 'karras' | 'exponential';
 
 export const DATASETS: readonly DatasetName[] = ['mnist', 'fashion-mnist'];
-export const SAMPLERS: readonly SamplerName[] = ['ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m', 'pndm', 'lms', 'unipc'];
+/** The samplers package's registry names. */
+export const SAMPLERS: readonly SamplerName[] = SAMPLER_NAMES;
 export const THRESHOLDS: readonly Threshold[] = ['dynamic', 'clip', 'none'];
+export const SIGMA_PLANS: readonly SigmaPlan[] = ['default', 'karras', 'exponential'];
 
 /** Everything a run needs; written to the run folder as config.json. */
 export interface DemoConfig {
@@ -57,6 +62,8 @@ export interface DemoConfig {
     guidanceRescale: number;
     threshold: Threshold;
     eta: number;
+    /** σ plan of the samplers that take one; absent in runs made before it existed ('default'). */
+    sigmas?: SigmaPlan;
     /** Samples per row of the grid (per class with a class-conditional model). */
     cols: number;
   };
@@ -83,7 +90,7 @@ const base: DemoConfig = {
   regularizers: { ema: 0.995, dropout: 0, weightDecay: 0.01, clipGradNorm: 1, minSnrGamma: 0, offsetNoise: 0, inputPerturbation: 0, pUncond: 0.1 },
   augmentShift: 0,
   every: { log: 10, validate: 450, sample: 450, checkpoint: 450 },
-  sampler: { name: 'ddim', steps: 25, guidance: 3, guidanceRescale: 0, threshold: 'none', eta: 0, cols: 8 },
+  sampler: { name: 'ddim', steps: 25, guidance: 3, guidanceRescale: 0, threshold: 'none', eta: 0, sigmas: 'default', cols: 8 },
   seed: 0,
   threads: Math.min(2, availableParallelism()),
 };

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { nearestName } from '@tfjs-diffusion/models';
 import { BETA_SCHEDULES, PREDICTIONS } from '@tfjs-diffusion/schedules';
-import { DATASETS, SAMPLERS, THRESHOLDS, type DemoConfig } from './presets.js';
+import { samplerOptions } from './samplerOptions.js';
+import { DATASETS, SAMPLERS, SIGMA_PLANS, THRESHOLDS, type DemoConfig } from './presets.js';
 
 // Each field says what it accepts; the formatter adds the field's path and the value it got.
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => {
@@ -59,6 +60,7 @@ export const demoConfigSchema = z.strictObject({
     guidanceRescale: range(0, 1),
     threshold: oneOf(THRESHOLDS),
     eta: range(0, 1),
+    sigmas: oneOf(SIGMA_PLANS).optional(),
     // Large values are refused by the size check, with the estimate.
     cols: int(1, 10_000_000),
   }, { error: 'must be an object' }),
@@ -106,7 +108,13 @@ export function formatIssues(issues: z.core.$ZodIssue[], prefix: (path: string) 
 export function checkDemoConfig(c: unknown, prefix: (path: string) => string): DemoConfig {
   const r = demoConfigSchema.safeParse(c, { reportInput: true });
   if (!r.success) throw new Error(formatIssues(r.error.issues, prefix).join('\n'));
-  return c as DemoConfig;
+  const d = c as DemoConfig;
+  try {
+    samplerOptions(d.sampler.name, { sigmas: d.sampler.sigmas });
+  } catch (e) {
+    throw new Error(`${prefix('sampler.sigmas')}${(e as Error).message}`);
+  }
+  return d;
 }
 
 /**

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel, buildSchedule, modelConfig, sampleImages, type GridRequest } from '../src/build.js';
-import { presetConfig } from '../src/presets.js';
+import { buildModel, buildSampler, buildSchedule, modelConfig, sampleImages, type GridRequest } from '../src/build.js';
+import { validateConfig } from '../src/config.js';
+import { presetConfig, SAMPLERS } from '../src/presets.js';
 
 describe('sampleImages in chunks', () => {
   const c = presetConfig('mnist-tiny');
@@ -33,5 +34,30 @@ describe('sampleImages in chunks', () => {
     expect(Array.from(all.subarray(chunk * 784))).toEqual(Array.from(rest));
     expect(seen.every((d, i) => i === 0 || d > seen[i - 1]!)).toBe(true);
     expect(seen.at(-1)).toBe(n);
+  });
+});
+
+describe('the sampler flags', () => {
+  it('build registry samplers with the demo recipe, and a σ plan where the sampler takes one', () => {
+    const schedule = buildSchedule(presetConfig('mnist-tiny'));
+    // Trailing spacing: the first step is at the last training timestep, for every sampler.
+    for (const name of SAMPLERS) expect(buildSampler(name).timesteps(schedule, 4)[0], name).toBe(999);
+    const k = buildSampler('heun', { sigmas: 'karras' });
+    const levels = k.alphasCumprod!(schedule, k.timesteps(schedule, 4)).map((a) => Math.sqrt((1 - a) / a));
+    const own = buildSampler('heun');
+    const ownLevels = own.alphasCumprod!(schedule, own.timesteps(schedule, 4)).map((a) => Math.sqrt((1 - a) / a));
+    // Karras σ (ρ = 7) between the trailing grid's own σ extremes.
+    const [hi, lo] = [ownLevels[0]!, ownLevels[3]!];
+    for (let i = 0; i < 4; i++) expect(levels[i]).toBeCloseTo((hi ** (1 / 7) + (i / 3) * (lo ** (1 / 7) - hi ** (1 / 7))) ** 7, 6);
+    const e = buildSampler('euler', { sigmas: 'exponential' });
+    const eLevels = e.alphasCumprod!(schedule, e.timesteps(schedule, 4)).map((a) => Math.sqrt((1 - a) / a));
+    for (let i = 0; i < 4; i++) expect(eLevels[i]).toBeCloseTo(Math.exp(Math.log(hi) + (i / 3) * (Math.log(lo) - Math.log(hi))), 6);
+    expect(() => buildSampler('ddim', { sigmas: 'karras' })).toThrow(
+      "--sigmas karras: sampler 'ddim' has no σ plan of its own; karras σ work with euler, euler-a, heun, dpmpp-2m, lms, unipc",
+    );
+    expect(() => buildSampler('dpmpp-2m', { sigmas: 'exponential' })).toThrow(/exponential σ work with euler, euler-a, heun, lms$/);
+    expect(() => validateConfig({ ...presetConfig('mnist-tiny'), sampler: { ...presetConfig('mnist-tiny').sampler, sigmas: 'karras' } }, 'run')).toThrow(
+      /run: --sigmas karras: sampler 'ddim' has no σ plan/,
+    );
   });
 });

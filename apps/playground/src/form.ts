@@ -3,7 +3,8 @@
 import { gridCols } from './grid.js';
 import type { LoadedModel } from './modelFolder.js';
 import type { PageParams } from './params.js';
-import type { SampleRequest, SamplerEntry, Threshold } from './sampling.js';
+import { findSampler } from '@tfjs-diffusion/samplers';
+import { SIGMA_PLANS, type SampleRequest, type SamplerEntry, type SigmaPlan, type Threshold } from './sampling.js';
 import { $ } from './page.js';
 
 export function numberInput(id: string): number {
@@ -41,6 +42,7 @@ export function readRequest(current: LoadedModel | undefined): SampleRequest & {
     : Array.from({ length: n }, () => Number(cls));
   return {
     sampler: $<HTMLSelectElement>('sampler').value,
+    sigmas: $<HTMLSelectElement>('sigmas').value as SigmaPlan,
     steps: numberInput('steps'),
     guidance: numberInput('guidance'),
     threshold: $<HTMLSelectElement>('threshold').value as Threshold,
@@ -62,8 +64,14 @@ export function applyParams(p: PageParams, entries: SamplerEntry[], numClasses: 
     if (v !== undefined) $<HTMLInputElement>(id).value = String(v);
   };
   if (p.sampler !== undefined) {
-    if (!entries.some((e) => e.id === p.sampler)) throw new Error(`URL parameter sampler must be one of ${entries.map((e) => e.id).join(', ')}; got '${p.sampler}'`);
-    $<HTMLSelectElement>('sampler').value = p.sampler;
+    // The factory name or the registry's short name ('eulerAncestral' or 'euler-a').
+    const id = findSampler(p.sampler)?.factory;
+    if (!id || !entries.some((e) => e.id === id)) throw new Error(`URL parameter sampler must be one of ${entries.map((e) => e.id).join(', ')}; got '${p.sampler}'`);
+    $<HTMLSelectElement>('sampler').value = id;
+  }
+  if (p.sigmas !== undefined) {
+    if (!(SIGMA_PLANS as readonly string[]).includes(p.sigmas)) throw new Error(`URL parameter sigmas must be one of ${SIGMA_PLANS.join(', ')}; got '${p.sigmas}'`);
+    $<HTMLSelectElement>('sigmas').value = p.sigmas;
   }
   if (p.threshold !== undefined) {
     if (!['none', 'clip', 'dynamic'].includes(p.threshold)) throw new Error(`URL parameter threshold must be one of none, clip, dynamic; got '${p.threshold}'`);

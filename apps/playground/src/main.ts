@@ -13,7 +13,8 @@ import { disposeLoaded, fetchModelFolder, loadModelFolder, readDataTransfer, rea
 import { parseParams, type PageParams } from './params.js';
 import { api, $, clearError, download, scaleCanvas, setState, showError, showNotice, status } from './page.js';
 import { drawLossPlot } from './plot.js';
-import { listSamplers, sampleImages, type Parallel, type SamplerEntry } from './sampling.js';
+import { findSampler } from '@tfjs-diffusion/samplers';
+import { listSamplers, sampleImages, SIGMA_PLANS, type Parallel, type SamplerEntry } from './sampling.js';
 import { createInTabTrainer, type InTabTrainer, type RunConfig } from './training.js';
 import { samplingThreads, WorkerPool } from './workers.js';
 
@@ -41,8 +42,11 @@ function useModel(m: LoadedModel): void {
     (m.numClasses !== undefined ? `, ${m.numClasses} classes` : ', unconditional') +
     (m.notes.length ? `. Note: ${m.notes.join('; ')}` : '');
   fillClassSelect(m);
-  const demo = m.config.demo as { sampler?: { name?: string; steps?: number; guidance?: number } } | undefined;
-  // A run config names the demo's sampler options (e.g. 'euler-a'); take those that are export names here.
+  const demo = m.config.demo as { sampler?: { name?: string; steps?: number; guidance?: number; sigmas?: string } } | undefined;
+  // A run config names the demo's sampler by its registry name (e.g. 'euler-a'): the same entry here.
+  const named = demo?.sampler?.name !== undefined ? findSampler(demo.sampler.name) : undefined;
+  if (named && entries.some((e) => e.id === named.factory)) $<HTMLSelectElement>('sampler').value = named.factory;
+  if (demo?.sampler?.sigmas && (SIGMA_PLANS as readonly string[]).includes(demo.sampler.sigmas)) $<HTMLSelectElement>('sigmas').value = demo.sampler.sigmas;
   if (demo?.sampler?.steps) $<HTMLInputElement>('steps').value = String(demo.sampler.steps);
   if (demo?.sampler?.guidance !== undefined) $<HTMLInputElement>('guidance').value = String(demo.sampler.guidance);
 }

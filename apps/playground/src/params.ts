@@ -6,6 +6,8 @@ export type BackendChoice = (typeof BACKENDS)[number];
 export interface PageParams {
   backend: BackendChoice;
   sampler?: string;
+  /** σ plan: default, karras or exponential. */
+  sigmas?: string;
   steps?: number;
   guidance?: number;
   threshold?: string;
@@ -47,6 +49,7 @@ export function parseParams(search: string): PageParams {
   return {
     backend,
     sampler: p.get('sampler') ?? undefined,
+    sigmas: p.get('sigmas') ?? undefined,
     steps: num(p, 'steps', true),
     guidance: num(p, 'guidance', false),
     threshold: p.get('threshold') ?? undefined,

@@ -1,75 +1,47 @@
 /**
- * Sampling for the page: every sampler the samplers package exports, classifier-free
+ * Sampling for the page: every sampler of the samplers package's registry, classifier-free
  * guidance, thresholding, and the predicted x̂0 after every step. No DOM here.
  */
 import * as tf from '@tensorflow/tfjs';
-import * as samplers from '@tfjs-diffusion/samplers';
-import { clip, describeSampler, describeX0Processor, dynamicThreshold, sample, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
+import { clip, SAMPLER_REGISTRY, describeSampler, describeX0Processor, dynamicThreshold, sample, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
 import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
 import type { LoadedModel } from './modelFolder.js';
 import { shardRanges } from '@tfjs-diffusion/training';
 import { WorkerLost, WorkerPool, type RowsRequest, type SampleWorker } from './workers.js';
 
-/** Labels for the sampler factories the page knows by name; any other factory the package exports is listed by its own name. */
-const LABELS: Record<string, string> = {
-  ddim: 'DDIM',
-  ddpm: 'DDPM',
-  euler: 'Euler',
-  eulerAncestral: 'Euler ancestral',
-  heun: 'Heun',
-  dpmSolverPlusPlus2M: 'DPM-Solver++ (2M)',
-  pndm: 'PNDM',
-  lms: 'LMS',
-  uniPc: 'UniPC',
-  unipc: 'UniPC',
-  uniPC: 'UniPC',
-};
-
-/** Options the page (like the demo's CLI) gives a factory besides trailing spacing: PNDM as diffusers' pipelines run it. */
-const EXTRA: Record<string, Record<string, unknown>> = {
-  pndm: { skipPrkSteps: true, setAlphaToOne: true },
-};
-
-/** Exports that are functions of an options object but not sampler factories. */
-const NOT_SAMPLERS = new Set(['sample', 'describeSampler', 'describeX0Processor', 'samplerFromSpec', 'x0ProcessorFromSpec', 'clip', 'dynamicThreshold', 'classifierFreeGuidance', 'ensemble', 'fromDiffusersConfig', 'startRun', 'eulerFamily', 'eulerStart']);
+export type SigmaPlan = 'default' | 'karras' | 'exponential';
+export const SIGMA_PLANS: readonly SigmaPlan[] = ['default', 'karras', 'exponential'];
+const PLAN_OPTION = { karras: 'useKarrasSigmas', exponential: 'useExponentialSigmas' } as const;
 
 export interface SamplerEntry {
-  /** The factory's export name (what `?sampler=` takes). */
+  /** The factory's export name (what `?sampler=` takes; the registry's short name works too). */
   id: string;
   label: string;
-  make: (opts: { eta?: number }) => Sampler;
-}
-
-function isSampler(s: unknown): s is Sampler {
-  return typeof s === 'object' && s !== null && typeof (s as Sampler).step === 'function' && typeof (s as Sampler).timesteps === 'function';
+  /** The σ plans the sampler takes besides its own grid's. */
+  plans: SigmaPlan[];
+  make: (opts: { eta?: number; sigmas?: SigmaPlan }) => Sampler;
 }
 
 /**
- * The samplers package's sampler factories, found by what they return: every
- * exported function of one options argument that builds a `Sampler` with
- * `{ timestepSpacing: 'trailing' }` (the demo's spacing: the first step starts
- * at the last training timestep). Known ones first, in the package's order.
+ * The samplers package's registry, each with the demo's recipe: trailing spacing (the first step
+ * starts at the last training timestep), the entry's uniform options, η for the samplers that
+ * take it, and a σ plan for those that take one.
  */
 export function listSamplers(): SamplerEntry[] {
-  const out: SamplerEntry[] = [];
-  for (const [id, value] of Object.entries(samplers)) {
-    if (typeof value !== 'function' || NOT_SAMPLERS.has(id) || value.length > 1 || /^[A-Z]|^(check|make|create|is|to|from|get|read|start|run)/.test(id)) continue;
-    const factory = value as (o: Record<string, unknown>) => unknown;
-    let probe: unknown;
-    try {
-      probe = factory({ timestepSpacing: 'trailing' });
-    } catch {
-      continue;
-    }
-    if (!isSampler(probe)) continue;
-    out.push({
-      id,
-      label: LABELS[id] ?? id,
-      make: ({ eta }) => factory({ timestepSpacing: 'trailing', ...EXTRA[id], ...(eta !== undefined && /ddim|ancestral/i.test(id) ? { eta } : {}) }) as Sampler,
-    });
-  }
-  const known = Object.keys(LABELS);
-  return out.sort((a, b) => (known.indexOf(a.id) + 1 || 99) - (known.indexOf(b.id) + 1 || 99));
+  return SAMPLER_REGISTRY.map((e): SamplerEntry => {
+    const plans = SIGMA_PLANS.filter((p) => p === 'default' || Object.hasOwn(e.options, PLAN_OPTION[p]));
+    return {
+      id: e.factory,
+      label: e.label,
+      plans,
+      make: ({ eta, sigmas }) => {
+        const options: Record<string, unknown> = { timestepSpacing: 'trailing', ...e.uniformOptions };
+        if (eta !== undefined && Object.hasOwn(e.options, 'eta')) options.eta = eta;
+        if (sigmas !== undefined && sigmas !== 'default') options[PLAN_OPTION[sigmas]] = true;
+        return e.create(options as never);
+      },
+    };
+  });
 }
 
 export type Threshold = 'none' | 'clip' | 'dynamic';
@@ -90,6 +62,8 @@ export interface SampleRequest {
   threshold: Threshold;
   /** DDIM's / ancestral samplers' η. */
   eta?: number;
+  /** σ plan of the samplers that take one (Euler family, DPM-Solver++, UniPC); default their grid's own. */
+  sigmas?: SigmaPlan;
   seed: number;
   n: number;
   /** The class of each image (class-conditional models). */
@@ -120,7 +94,13 @@ export interface Parallel {
 
 export function checkRequest(r: SampleRequest, m: LoadedModel, entries: SamplerEntry[]): void {
   const ids = entries.map((e) => e.id);
-  if (!ids.includes(r.sampler)) throw new Error(`sampler must be one of ${ids.join(', ')}; got '${r.sampler}'`);
+  const entry = entries.find((e) => e.id === r.sampler);
+  if (!entry) throw new Error(`sampler must be one of ${ids.join(', ')}; got '${r.sampler}'`);
+  if (r.sigmas !== undefined && !SIGMA_PLANS.includes(r.sigmas)) throw new Error(`σ plan must be one of ${SIGMA_PLANS.join(', ')}; got '${r.sigmas}'`);
+  if (r.sigmas !== undefined && !entry.plans.includes(r.sigmas)) {
+    const takers = entries.filter((e) => e.plans.includes(r.sigmas!)).map((e) => e.label);
+    throw new Error(`σ plan ${r.sigmas}: ${entry.label} has no σ plan of its own; ${r.sigmas} σ work with ${takers.join(', ')}`);
+  }
   if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 1000) throw new Error(`steps must be an integer from 1 to 1000; got ${r.steps}`);
   if (!Number.isFinite(r.guidance) || r.guidance < 0 || r.guidance > 30) throw new Error(`guidance must be a number from 0 to 30; got ${r.guidance}`);
   if (!THRESHOLDS.includes(r.threshold)) throw new Error(`threshold must be one of ${THRESHOLDS.join(', ')}; got '${r.threshold}'`);
@@ -181,7 +161,7 @@ export async function sampleImages(
   // The page samples the first rows; workers the others, started before the page's loop.
   let remote: Promise<PromiseSettledResult<Float32Array>[]> | undefined;
   if (workers.length) {
-    const spec = entry.make({ eta: r.eta });
+    const spec = entry.make({ eta: r.eta, sigmas: r.sigmas });
     const x0Spec = thresholdProcessor(r.threshold);
     const base: Omit<RowsRequest, 'rows'> = {
       sampler: describeSampler(spec), x0Processor: x0Spec && describeX0Processor(x0Spec), schedule: m.schedule as NoiseSchedule,
@@ -198,7 +178,7 @@ export async function sampleImages(
     let last = performance.now();
     pace.stepStart = last;
     // A fresh sampler per run: samplers keep state between steps.
-    const sampler = entry.make({ eta: r.eta });
+    const sampler = entry.make({ eta: r.eta, sigmas: r.sigmas });
     const out = await sample(m.model, sampler, {
       schedule: m.schedule as NoiseSchedule,
       shape,

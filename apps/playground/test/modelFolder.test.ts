@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { decodeSafetensors, encodeSafetensors, modelTensors } from '@tfjs-diffusion/models';
+import { SAMPLER_REGISTRY } from '@tfjs-diffusion/samplers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mnistBinary } from '../scripts/mnist-binary.js';
 import { parseDigits } from '../src/mnist.js';
@@ -156,6 +157,7 @@ describe('the MNIST binary', () => {
 
 describe('URL parameters', () => {
   it('reads the automation parameters and refuses bad ones by name', () => {
+    expect(parseParams('?sampler=euler-a&sigmas=karras')).toMatchObject({ sampler: 'euler-a', sigmas: 'karras' });
     expect(parseParams('?class=3&sampler=ddim&steps=25&guidance=3&seed=1&n=16&backend=wasm')).toMatchObject({
       classLabel: 3, sampler: 'ddim', steps: 25, guidance: 3, seed: 1, n: 16, backend: 'wasm', autostart: true,
     });
@@ -170,6 +172,10 @@ describe('sampling', () => {
   it("lists every sampler factory the samplers package exports and samples with each, without leaking tensors", async () => {
     const entries = listSamplers();
     expect(entries.map((e) => e.id)).toEqual(expect.arrayContaining(['ddim', 'ddpm', 'euler', 'eulerAncestral', 'heun', 'dpmSolverPlusPlus2M']));
+    // The registry's samplers, all of them, in its order.
+    expect(entries.map((e) => e.id)).toEqual(SAMPLER_REGISTRY.map((e) => e.factory));
+    expect(entries.find((e) => e.id === 'heun')!.plans).toEqual(['default', 'karras', 'exponential']);
+    expect(entries.find((e) => e.id === 'ddim')!.plans).toEqual(['default']);
     const m = await loadModelFolder([file('config.json', join(shipped, 'config.json')), file('model.safetensors', join(shipped, 'model.safetensors'))]);
     try {
       for (const e of entries) {
@@ -183,6 +189,15 @@ describe('sampling', () => {
       }
       await expect(sampleImages(m, entries, { sampler: 'nope', steps: 3, guidance: 3, threshold: 'none', seed: 1, n: 1 })).rejects.toThrow(/sampler must be one of ddim, /);
       await expect(sampleImages(m, entries, { sampler: 'ddim', steps: 3, guidance: 3, threshold: 'none', seed: 1, n: 1, labels: [10] })).rejects.toThrow(/class must be an integer from 0 to 9; got 10/);
+      await expect(sampleImages(m, entries, { sampler: 'ddim', sigmas: 'karras', steps: 3, guidance: 3, threshold: 'none', seed: 1, n: 1 })).rejects.toThrow(
+        /σ plan karras: DDIM has no σ plan of its own; karras σ work with Euler, Euler ancestral, Heun, DPM-Solver\+\+ \(2M\), LMS, UniPC/,
+      );
+      const before = tf.memory().numTensors;
+      const k = await sampleImages(m, entries, { sampler: 'heun', sigmas: 'karras', steps: 3, guidance: 3, threshold: 'none', seed: 1, n: 1, labels: [7] });
+      const d = await sampleImages(m, entries, { sampler: 'heun', steps: 3, guidance: 3, threshold: 'none', seed: 1, n: 1, labels: [7] });
+      expect(k.pixels.every(Number.isFinite)).toBe(true);
+      expect(Array.from(k.pixels)).not.toEqual(Array.from(d.pixels));
+      expect(tf.memory().numTensors).toBe(before);
     } finally {
       m.model.dispose();
     }

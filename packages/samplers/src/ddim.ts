@@ -4,6 +4,7 @@ import { clip } from './clip.js';
 import { epsilonFromX0, predictEpsilon, predictX0 } from './formulas.js';
 import { checkSteps, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
+import { defineSampler, DIFFUSERS_CLIP, DIFFUSERS_SCHEDULE, DIFFUSERS_THRESHOLD, spacingOptions } from './entry.js';
 
 export interface DdimOptions extends SpacingOptions, SamplerBaseOptions {
   /** Noise scale: 0 = deterministic DDIM, 1 = DDPM's posterior variance. Default 0. */
@@ -63,3 +64,27 @@ export function ddim(options: DdimOptions = {}): Sampler {
     },
   };
 }
+
+export const ddimEntry = defineSampler({
+  name: 'ddim',
+  factory: 'ddim',
+  label: 'DDIM',
+  create: ddim,
+  options: {
+    ...spacingOptions('leading'),
+    eta: { default: 0, doc: "Noise scale: 0 = deterministic DDIM, 1 = DDPM's posterior variance." },
+    setAlphaToOne: { default: true, doc: "The final ᾱ is 1 (true) or ᾱ_0 (diffusers' `set_alpha_to_one`)." },
+    clipSample: { default: false, doc: 'Clip x0 to [−clipSampleRange, clipSampleRange] when no x0 processor is given.' },
+    clipSampleRange: { default: 1, doc: 'The bound of clipSample.' },
+    useClippedModelOutput: { default: false, doc: "Recompute ε from the processed x0 (diffusers' `use_clipped_model_output`)." },
+  },
+  diffusers: {
+    DDIMScheduler: {
+      defaults: {
+        ...DIFFUSERS_SCHEDULE, ...DIFFUSERS_CLIP, set_alpha_to_one: true, steps_offset: 0, prediction_type: 'epsilon', ...DIFFUSERS_THRESHOLD,
+        timestep_spacing: 'leading', rescale_betas_zero_snr: false,
+      },
+      build: (c) => ddim({ ...c.spacing(), eta: c.eta ?? 0, setAlphaToOne: c.bool('set_alpha_to_one'), x0Processor: c.clipOrThreshold() }),
+    },
+  },
+});

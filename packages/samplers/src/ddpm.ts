@@ -4,6 +4,7 @@ import { clip } from './clip.js';
 import { predictX0 } from './formulas.js';
 import { checkSteps, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
+import { defineSampler, DIFFUSERS_CLIP, DIFFUSERS_SCHEDULE, DIFFUSERS_THRESHOLD, spacingOptions } from './entry.js';
 
 export type DdpmVariance = 'fixed_small' | 'fixed_large';
 
@@ -55,3 +56,29 @@ export function ddpm(options: DdpmOptions = {}): Sampler {
     },
   };
 }
+
+export const ddpmEntry = defineSampler({
+  name: 'ddpm',
+  factory: 'ddpm',
+  label: 'DDPM',
+  create: ddpm,
+  options: {
+    ...spacingOptions('leading'),
+    varianceType: { default: 'fixed_small', doc: "'fixed_small' = the posterior variance β̃_t, 'fixed_large' = β_t (diffusers' `variance_type`)." },
+    clipSample: { default: false, doc: 'Clip x0 to [−clipSampleRange, clipSampleRange] when no x0 processor is given.' },
+    clipSampleRange: { default: 1, doc: 'The bound of clipSample.' },
+  },
+  diffusers: {
+    DDPMScheduler: {
+      defaults: {
+        ...DIFFUSERS_SCHEDULE, variance_type: 'fixed_small', ...DIFFUSERS_CLIP, prediction_type: 'epsilon', ...DIFFUSERS_THRESHOLD,
+        timestep_spacing: 'leading', steps_offset: 0, rescale_betas_zero_snr: false,
+      },
+      build(c) {
+        const v = c.oneOf('variance_type', ['fixed_small', 'fixed_small_log', 'fixed_large', 'fixed_large_log', 'learned', 'learned_range'] as const);
+        if (v !== 'fixed_small' && v !== 'fixed_large') c.unsupported('variance_type', v, "is not supported (use 'fixed_small' or 'fixed_large')");
+        return ddpm({ ...c.spacing(), varianceType: v as DdpmVariance, x0Processor: c.clipOrThreshold() });
+      },
+    },
+  },
+});

@@ -3,6 +3,7 @@ import { checkOptions, checkTimestepSpacing, optionKeys, type NoiseSchedule } fr
 import { predictX0 } from './formulas.js';
 import { dpmPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, DIFFUSERS_THRESHOLD, spacingOptions } from './entry.js';
 
 export interface DpmSolverOptions extends SpacingOptions, SamplerBaseOptions {
   /** 2 (default) for DPM-Solver++(2M); 1 makes every step first order (DPM-Solver++(1), i.e. DDIM in λ). */
@@ -85,3 +86,54 @@ export function dpmSolverPlusPlus2M(options: DpmSolverOptions = {}): Sampler {
     },
   };
 }
+
+export const dpmSolverEntry = defineSampler({
+  name: 'dpmpp-2m',
+  factory: 'dpmSolverPlusPlus2M',
+  label: 'DPM-Solver++ (2M)',
+  create: dpmSolverPlusPlus2M,
+  options: {
+    ...spacingOptions('linspace'),
+    solverOrder: { default: 2, doc: '2 for DPM-Solver++(2M); 1 makes every step first order.' },
+    useKarrasSigmas: { default: false, doc: 'Karras et al. 2022 noise levels (ρ = 7) over the whole training range.' },
+    lowerOrderFinal: { default: true, doc: "First-order final steps when there are fewer than 15 steps (diffusers' `lower_order_final`)." },
+    eulerAtFinal: { default: false, doc: "Always end with a first-order step (diffusers' `euler_at_final`)." },
+    solverType: { default: 'midpoint', doc: "'midpoint' or 'heun' form of the second-order correction (diffusers' `solver_type`)." },
+    finalSigmasType: { default: 'zero', doc: "The last noise level: 'zero' or σ at t = 0 (diffusers' `final_sigmas_type`)." },
+    roundKarrasTimesteps: { default: true, doc: "Round Karras timesteps to integers (diffusers does, except for 'squaredcos_cap_v2')." },
+  },
+  diffusers: {
+    DPMSolverMultistepScheduler: {
+      defaults: {
+        ...DIFFUSERS_SCHEDULE, solver_order: 2, prediction_type: 'epsilon', ...DIFFUSERS_THRESHOLD, algorithm_type: 'dpmsolver++', solver_type: 'midpoint',
+        lower_order_final: true, euler_at_final: false, ...DIFFUSERS_SIGMA_KINDS, use_lu_lambdas: false, use_flow_sigmas: false, flow_shift: 1,
+        final_sigmas_type: 'zero', lambda_min_clipped: -Infinity, variance_type: null, timestep_spacing: 'linspace', steps_offset: 0,
+        rescale_betas_zero_snr: false, use_dynamic_shifting: false, time_shift_type: 'exponential',
+      },
+      notImplemented: ['use_exponential_sigmas'],
+      build(c) {
+        const algorithm = c.oneOf('algorithm_type', ['dpmsolver', 'dpmsolver++', 'sde-dpmsolver', 'sde-dpmsolver++', 'deis'] as const);
+        if (algorithm !== 'dpmsolver++' && algorithm !== 'deis') c.unsupported('algorithm_type', algorithm, "is not supported (only 'dpmsolver++')");
+        const order = c.num('solver_order', (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
+        if (order !== 1 && order !== 2) c.unsupported('solver_order', order, 'is not supported (1 or 2)');
+        const variance = c.get('variance_type');
+        if (variance === 'learned' || variance === 'learned_range') c.unsupported('variance_type', variance);
+        const lambdaMin = c.get('lambda_min_clipped');
+        if (lambdaMin !== -Infinity) c.unsupported('lambda_min_clipped', lambdaMin);
+        // diffusers reads the other solvers' names as 'midpoint'.
+        const solverType = c.oneOf('solver_type', ['midpoint', 'heun', 'logrho', 'bh1', 'bh2'] as const);
+        return dpmSolverPlusPlus2M({
+          ...c.spacing(),
+          solverOrder: order as 1 | 2,
+          solverType: solverType === 'heun' ? 'heun' : 'midpoint',
+          lowerOrderFinal: c.bool('lower_order_final'),
+          eulerAtFinal: c.bool('euler_at_final'),
+          useKarrasSigmas: c.sigmaPlan().useKarrasSigmas,
+          finalSigmasType: c.finalSigmasType(),
+          roundKarrasTimesteps: c.scheduleConfig.betaSchedule !== 'squaredcos_cap_v2',
+          x0Processor: c.threshold(),
+        });
+      },
+    },
+  },
+});

@@ -3,6 +3,7 @@ import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { ancestralStep, toD, toDdpmScale } from './formulas.js';
 import { eulerFamily, eulerStart, type EulerOptions } from './euler.js';
 import type { Sampler, StepArgs, StepResult } from './types.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
 
 export interface EulerAncestralOptions extends EulerOptions {
   /** Fraction of the ancestral noise (k-diffusion's `eta`). Default 1, as diffusers. */
@@ -10,7 +11,7 @@ export interface EulerAncestralOptions extends EulerOptions {
 }
 
 const EULER_ANCESTRAL_KEYS = optionKeys<EulerAncestralOptions>()([
-  'eta', 'useKarrasSigmas', 'finalSigmasType', 'timestepSpacing', 'stepsOffset', 'x0Processor',
+  'eta', 'useKarrasSigmas', 'useExponentialSigmas', 'finalSigmasType', 'timestepSpacing', 'stepsOffset', 'x0Processor',
 ]);
 
 /**
@@ -37,3 +38,22 @@ export function eulerAncestral(options: EulerAncestralOptions = {}): Sampler {
     },
   };
 }
+
+export const eulerAncestralEntry = defineSampler({
+  name: 'euler-a',
+  factory: 'eulerAncestral',
+  label: 'Euler ancestral',
+  create: eulerAncestral,
+  options: {
+    ...spacingOptions('linspace'),
+    ...SIGMA_PLAN_OPTIONS,
+    finalSigmasType: { default: 'zero', doc: "The last noise level: 'zero' or σ at t = 0." },
+    eta: { default: 1, doc: "Fraction of the ancestral noise (k-diffusion's `eta`)." },
+  },
+  diffusers: {
+    EulerAncestralDiscreteScheduler: {
+      defaults: { ...DIFFUSERS_SCHEDULE, prediction_type: 'epsilon', timestep_spacing: 'linspace', steps_offset: 0, rescale_betas_zero_snr: false },
+      build: (c) => eulerAncestral(c.spacing()),
+    },
+  },
+});

@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { alphaCumprodToSigma, checkOptions, checkTimestepSpacing, optionKeys, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { predictX0, toD, toDdpmScale, toSigmaScale } from './formulas.js';
-import { eulerPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
+import { checkSigmaPlan, eulerPlan, type FinalSigmas, type SigmaPlanOptions, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
 
-export interface EulerOptions extends SpacingOptions, SamplerBaseOptions {
-  /** Karras et al. 2022 noise levels (ρ = 7) between the grid's σ extremes. Default false. */
-  useKarrasSigmas?: boolean;
+export interface EulerOptions extends SpacingOptions, SigmaPlanOptions, SamplerBaseOptions {
   /** The last noise level: 'zero' or σ at t = 0 (diffusers' `final_sigmas_type`). Default 'zero'. */
   finalSigmasType?: FinalSigmas;
 }
@@ -14,6 +13,7 @@ export interface EulerOptions extends SpacingOptions, SamplerBaseOptions {
 /** The plan shared by the sigma-space samplers of the Euler family. */
 export function eulerFamily(name: string, options: EulerOptions) {
   checkTimestepSpacing(options.timestepSpacing ?? 'linspace');
+  checkSigmaPlan(options);
   const plan = (schedule: NoiseSchedule, n: number) => eulerPlan(schedule, n, options);
   return {
     name,
@@ -34,7 +34,7 @@ export function eulerStart(args: StepArgs, options: SamplerBaseOptions) {
 }
 
 const EULER_KEYS = optionKeys<EulerOptions>()([
-  'useKarrasSigmas', 'finalSigmasType', 'timestepSpacing', 'stepsOffset', 'x0Processor',
+  'useKarrasSigmas', 'useExponentialSigmas', 'finalSigmasType', 'timestepSpacing', 'stepsOffset', 'x0Processor',
 ]);
 
 /**
@@ -54,3 +54,28 @@ export function euler(options: EulerOptions = {}): Sampler {
     },
   };
 }
+
+export const eulerEntry = defineSampler({
+  name: 'euler',
+  factory: 'euler',
+  label: 'Euler',
+  create: euler,
+  options: {
+    ...spacingOptions('linspace'),
+    ...SIGMA_PLAN_OPTIONS,
+    finalSigmasType: { default: 'zero', doc: "The last noise level: 'zero' or σ at t = 0 (diffusers' `final_sigmas_type`)." },
+  },
+  diffusers: {
+    EulerDiscreteScheduler: {
+      defaults: {
+        ...DIFFUSERS_SCHEDULE, prediction_type: 'epsilon', interpolation_type: 'linear', ...DIFFUSERS_SIGMA_KINDS, sigma_min: null, sigma_max: null,
+        timestep_spacing: 'linspace', timestep_type: 'discrete', steps_offset: 0, rescale_betas_zero_snr: false, final_sigmas_type: 'zero',
+      },
+      build(c) {
+        if (c.oneOf('timestep_type', ['discrete', 'continuous'] as const) !== 'discrete') c.unsupported('timestep_type', c.get('timestep_type'));
+        if (c.oneOf('interpolation_type', ['linear', 'log_linear'] as const) !== 'linear') c.unsupported('interpolation_type', c.get('interpolation_type'));
+        return euler({ ...c.spacing(), ...c.sigmaPlan(), finalSigmasType: c.finalSigmasType() });
+      },
+    },
+  },
+});

@@ -166,9 +166,9 @@ describe('fromDiffusersConfig', () => {
 
   it('names unsupported classes and options', () => {
     expect(() => fromDiffusersConfig({ _class_name: 'KarrasVeScheduler' })).toThrow(
-      /_class_name must be one of DDPMScheduler, DDIMScheduler, PNDMScheduler, .*UniPCMultistepScheduler \(or the same with a Flax prefix\); got 'KarrasVeScheduler'/,
+      /_class_name must be one of DDIMScheduler, DDPMScheduler, EulerDiscreteScheduler, .*UniPCMultistepScheduler \(or the same with a Flax prefix\); got 'KarrasVeScheduler'/,
     );
-    expect(() => fromDiffusersConfig({})).toThrow(/_class_name is missing.*pass \{ as: one of DDPMScheduler/);
+    expect(() => fromDiffusersConfig({})).toThrow(/_class_name is missing.*pass \{ as: one of DDIMScheduler, DDPMScheduler/);
     expect(() => fromDiffusersConfig({ _class_name: 'DDIMScheduler' }, { as: 'Euler' as never })).toThrow(/as must be one of .*got 'Euler'/);
     expect(() => fromDiffusersConfig('{nope')).toThrow(/not valid JSON/);
     expect(() => fromDiffusersConfig({ _class_name: 'DDIMScheduler', prediction_type: 'v' })).toThrow(
@@ -188,11 +188,30 @@ describe('fromDiffusersConfig', () => {
     expect(() => fromDiffusersConfig({ _class_name: 'DDPMScheduler', variance_type: 'learned_range' })).toThrow(
       /variance_type = "learned_range"/,
     );
-    expect(() => fromDiffusersConfig({ _class_name: 'EulerDiscreteScheduler', use_exponential_sigmas: true })).toThrow(
-      /use_exponential_sigmas/,
+    // Exponential σ are read for the Euler family (see below), not yet for the multistep solvers.
+    expect(() => fromDiffusersConfig({ _class_name: 'DPMSolverMultistepScheduler', use_exponential_sigmas: true })).toThrow(
+      /use_exponential_sigmas = true is not supported/,
+    );
+    expect(() => fromDiffusersConfig({ _class_name: 'EulerDiscreteScheduler', use_exponential_sigmas: true, use_karras_sigmas: true })).toThrow(
+      /use_exponential_sigmas = true together with use_karras_sigmas = true/,
     );
     expect(() => fromDiffusersConfig({ _class_name: 'EulerDiscreteScheduler', interpolation_type: 'log_linear' })).toThrow(
       /interpolation_type = "log_linear"/,
     );
+  });
+
+  it('reads use_exponential_sigmas for the Euler family: σ evenly spaced in log σ between the grid\'s extremes', () => {
+    for (const cls of ['EulerDiscreteScheduler', 'HeunDiscreteScheduler', 'LMSDiscreteScheduler'] as const) {
+      const { sampler, schedule } = fromDiffusersConfig({ _class_name: cls, use_exponential_sigmas: true });
+      const ts = sampler.timesteps(schedule, 5);
+      const sig = sampler.alphasCumprod!(schedule, ts).map((a) => Math.sqrt((1 - a) / a));
+      const ac = schedule.alphasCumprod;
+      const hi = Math.sqrt((1 - ac[999]!) / ac[999]!);
+      const lo = Math.sqrt((1 - ac[0]!) / ac[0]!);
+      for (let i = 0; i < 5; i++) expect(sig[i]).toBeCloseTo(Math.exp(Math.log(hi) + (i / 4) * (Math.log(lo) - Math.log(hi))), 8);
+      expect(sig[5]).toBe(0);
+      expect(ts[0]).toBeCloseTo(999, 6);
+      expect(ts[4]).toBeCloseTo(0, 6);
+    }
   });
 });

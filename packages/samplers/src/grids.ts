@@ -1,5 +1,6 @@
 import {
   checkTimestepSpacing,
+  exponentialSigmas,
   karrasSigmas,
   roundHalfEven,
   sigmaToAlphaCumprod,
@@ -71,14 +72,28 @@ function toPlan(timesteps: number[], sigmas: number[], last: number): Plan {
   return { timesteps, alphasCumprod: [...sigmas, last].map((s) => sigmaToAlphaCumprod(s)) };
 }
 
+/** Which σ plan a sampler uses: its grid's own σ, Karras σ or exponential σ (diffusers allows one of them). */
+export interface SigmaPlanOptions {
+  /** Karras et al. 2022 noise levels (ρ = 7) between the grid's σ extremes (diffusers' `use_karras_sigmas`). Default false. */
+  useKarrasSigmas?: boolean;
+  /** Noise levels evenly spaced in log σ between the grid's σ extremes (diffusers' `use_exponential_sigmas`). Default false. */
+  useExponentialSigmas?: boolean;
+}
+
+export function checkSigmaPlan(opts: SigmaPlanOptions): void {
+  if (opts.useKarrasSigmas && opts.useExponentialSigmas) {
+    throw new Error('useKarrasSigmas and useExponentialSigmas: only one of them can be true');
+  }
+}
+
 /**
  * EulerDiscreteScheduler / EulerAncestral / Heun: linspace timesteps stay fractional,
- * σ is interpolated linearly in σ, Karras σ run between the grid's own σ extremes.
+ * σ is interpolated linearly in σ, Karras or exponential σ run between the grid's own σ extremes.
  */
 export function eulerPlan(
   schedule: NoiseSchedule,
   n: number,
-  opts: SpacingOptions & { useKarrasSigmas?: boolean; finalSigmasType?: FinalSigmas },
+  opts: SpacingOptions & SigmaPlanOptions & { finalSigmasType?: FinalSigmas },
 ): Plan {
   checkSteps(n);
   const spacing = checkTimestepSpacing(opts.timestepSpacing ?? 'linspace');
@@ -91,8 +106,10 @@ export function eulerPlan(
   }
   const table = trainSigmas(schedule);
   let sigmas = ts.map((t) => interpAt(table, t));
-  if (opts.useKarrasSigmas) {
-    sigmas = Array.from(karrasSigmas(n, sigmas[sigmas.length - 1], sigmas[0], 7));
+  checkSigmaPlan(opts);
+  if (opts.useKarrasSigmas || opts.useExponentialSigmas) {
+    const [lo, hi] = [sigmas[sigmas.length - 1], sigmas[0]];
+    sigmas = Array.from(opts.useKarrasSigmas ? karrasSigmas(n, lo, hi, 7) : exponentialSigmas(n, lo, hi));
     ts = sigmas.map((s) => sigmaToTimestep(schedule, s));
   }
   return toPlan(ts, sigmas, finalSigma(schedule, opts.finalSigmasType ?? 'zero'));

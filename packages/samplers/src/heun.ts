@@ -4,6 +4,7 @@ import { clip } from './clip.js';
 import { predictX0, toD, toDdpmScale, toSigmaScale } from './formulas.js';
 import { eulerFamily, type EulerOptions } from './euler.js';
 import type { Sampler, StepArgs, StepResult } from './types.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
 
 export interface HeunOptions extends Omit<EulerOptions, 'finalSigmasType'> {
   /** Clip x0 to [−clipSampleRange, clipSampleRange] when no x0 processor is given. Default false. */
@@ -12,7 +13,7 @@ export interface HeunOptions extends Omit<EulerOptions, 'finalSigmasType'> {
 }
 
 const HEUN_KEYS = optionKeys<HeunOptions>()([
-  'clipSample', 'clipSampleRange', 'useKarrasSigmas', 'timestepSpacing', 'stepsOffset', 'x0Processor',
+  'clipSample', 'clipSampleRange', 'useKarrasSigmas', 'useExponentialSigmas', 'timestepSpacing', 'stepsOffset', 'x0Processor',
 ]);
 
 /**
@@ -48,3 +49,25 @@ export function heun(options: HeunOptions = {}): Sampler {
     },
   };
 }
+
+export const heunEntry = defineSampler({
+  name: 'heun',
+  factory: 'heun',
+  label: 'Heun',
+  create: heun,
+  options: {
+    ...spacingOptions('linspace'),
+    ...SIGMA_PLAN_OPTIONS,
+    clipSample: { default: false, doc: 'Clip x0 to [−clipSampleRange, clipSampleRange] when no x0 processor is given.' },
+    clipSampleRange: { default: 1, doc: 'The bound of clipSample.' },
+  },
+  diffusers: {
+    HeunDiscreteScheduler: {
+      defaults: {
+        ...DIFFUSERS_SCHEDULE, beta_start: 0.00085, beta_end: 0.012, prediction_type: 'epsilon', ...DIFFUSERS_SIGMA_KINDS, clip_sample: false,
+        clip_sample_range: 1, timestep_spacing: 'linspace', steps_offset: 0,
+      },
+      build: (c) => heun({ ...c.spacing(), ...c.sigmaPlan(), clipSample: c.bool('clip_sample'), clipSampleRange: c.clipRange() }),
+    },
+  },
+});

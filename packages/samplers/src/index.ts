@@ -1,7 +1,7 @@
 export * from './types.js';
 export * from './state.js';
 export * from './formulas.js';
-export { dpmPlan, eulerPlan, type FinalSigmas, type Plan, type SpacingOptions } from './grids.js';
+export { dpmPlan, eulerPlan, type FinalSigmas, type Plan, type SigmaPlanOptions, type SpacingOptions } from './grids.js';
 export * from './clip.js';
 export * from './dynamic-threshold.js';
 export * from './ddpm.js';
@@ -19,3 +19,5 @@ export * from './run.js';
 export * from './sample.js';
 export * from './from-diffusers-config.js';
 export * from './spec.js';
+export * from './registry.js';
+export { defineSampler, type DiffusersClass, type DiffusersConfigReader, type SamplerEntry, type SamplerOption } from './entry.js';

@@ -2,12 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { eulerFamily, eulerStart } from './euler.js';
 import { toD, toDdpmScale } from './formulas.js';
-import type { SpacingOptions } from './grids.js';
+import type { SigmaPlanOptions, SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
 
-export interface LmsOptions extends SpacingOptions, SamplerBaseOptions {
-  /** Karras et al. 2022 noise levels (ρ = 7) between the grid's σ extremes. Default false. */
-  useKarrasSigmas?: boolean;
+export interface LmsOptions extends SpacingOptions, SigmaPlanOptions, SamplerBaseOptions {
   /** How many past derivatives the multistep formula uses (diffusers' `step(order=4)`). 1–8, default 4. */
   order?: number;
 }
@@ -33,7 +32,7 @@ export function lagrangeIntegral(nodes: readonly number[], j: number, from: numb
   return s;
 }
 
-const LMS_KEYS = optionKeys<LmsOptions>()(['useKarrasSigmas', 'order', 'timestepSpacing', 'stepsOffset', 'x0Processor']);
+const LMS_KEYS = optionKeys<LmsOptions>()(['useKarrasSigmas', 'useExponentialSigmas', 'order', 'timestepSpacing', 'stepsOffset', 'x0Processor']);
 
 /**
  * Linear multistep (Adams–Bashforth) on the probability-flow ODE dx/dσ = (x − x̂0)/σ in Karras
@@ -69,3 +68,21 @@ export function lms(options: LmsOptions = {}): Sampler {
     },
   };
 }
+
+export const lmsEntry = defineSampler({
+  name: 'lms',
+  factory: 'lms',
+  label: 'LMS',
+  create: lms,
+  options: {
+    ...spacingOptions('linspace'),
+    ...SIGMA_PLAN_OPTIONS,
+    order: { default: 4, doc: "How many past derivatives the multistep formula uses (diffusers' `step(order=4)`), 1–8." },
+  },
+  diffusers: {
+    LMSDiscreteScheduler: {
+      defaults: { ...DIFFUSERS_SCHEDULE, ...DIFFUSERS_SIGMA_KINDS, prediction_type: 'epsilon', timestep_spacing: 'linspace', steps_offset: 0 },
+      build: (c) => lms({ ...c.spacing(), ...c.sigmaPlan() }),
+    },
+  },
+});

@@ -3,6 +3,7 @@ import { checkOptions, checkTimestepSpacing, type NoiseSchedule, optionKeys, tim
 import { epsilonFromX0, predictEpsilon } from './formulas.js';
 import { checkSteps, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, spacingOptions } from './entry.js';
 
 export interface PndmOptions extends SpacingOptions, SamplerBaseOptions {
   /**
@@ -168,3 +169,23 @@ export function pndm(options: PndmOptions = {}): Sampler {
     },
   };
 }
+
+export const pndmEntry = defineSampler({
+  name: 'pndm',
+  factory: 'pndm',
+  label: 'PNDM',
+  create: pndm,
+  options: {
+    ...spacingOptions('leading'),
+    skipPrkSteps: { default: false, doc: "Start the linear multistep with one Heun-like step instead of the Runge–Kutta warm-up (diffusers' `skip_prk_steps`)." },
+    setAlphaToOne: { default: false, doc: "The level after the last step: ᾱ = 1 (clean) or ᾱ_0 (diffusers' `set_alpha_to_one`)." },
+  },
+  // The warm-up needs 4 or more steps and the default ends at ᾱ_0, not on the clean sample.
+  uniformOptions: { skipPrkSteps: true, setAlphaToOne: true },
+  diffusers: {
+    PNDMScheduler: {
+      defaults: { ...DIFFUSERS_SCHEDULE, skip_prk_steps: false, set_alpha_to_one: false, prediction_type: 'epsilon', timestep_spacing: 'leading', steps_offset: 0 },
+      build: (c) => pndm({ ...c.spacing(), skipPrkSteps: c.bool('skip_prk_steps'), setAlphaToOne: c.bool('set_alpha_to_one') }),
+    },
+  },
+});

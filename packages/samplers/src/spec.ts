@@ -1,15 +1,7 @@
 import { clip } from './clip.js';
-import { ddim } from './ddim.js';
-import { ddpm } from './ddpm.js';
-import { dpmSolverPlusPlus2M } from './dpm-solver.js';
 import { dynamicThreshold } from './dynamic-threshold.js';
-import { euler } from './euler.js';
-import { eulerAncestral } from './euler-ancestral.js';
-import { heun } from './heun.js';
-import { lms } from './lms.js';
-import { pndm } from './pndm.js';
+import { SAMPLER_REGISTRY } from './registry.js';
 import type { FactoryCall, Sampler, X0Processor } from './types.js';
-import { uniPC } from './unipc.js';
 
 /** A sampler or x0 processor as plain, structured-cloneable data: a factory of this package and its options. */
 export interface FactorySpec {
@@ -17,7 +9,8 @@ export interface FactorySpec {
   options: unknown;
 }
 
-const SAMPLERS: Record<string, (options: never) => Sampler> = { ddim, ddpm, euler, eulerAncestral, heun, dpmSolverPlusPlus2M, pndm, lms, uniPC };
+// The registry's factories by export name: what a spec's `factory` names.
+const SAMPLERS: Record<string, (options: never) => Sampler> = Object.fromEntries(SAMPLER_REGISTRY.map((e) => [e.factory, e.create]));
 const PROCESSORS: Record<string, (options: never) => X0Processor> = { clip, dynamicThreshold };
 
 function plain(call: FactoryCall, what: string): FactorySpec {
@@ -36,11 +29,12 @@ function plain(call: FactoryCall, what: string): FactorySpec {
 /**
  * A built-in sampler as plain data (factory name and options, its x0 processor described too), so a
  * worker thread can build the same sampler with `samplerFromSpec`. A sampler written by hand has no
- * description: this throws, naming it.
+ * description (a function cannot be sent to another thread): this throws, naming it; such a sampler
+ * runs with `sample()` on the calling thread only.
  */
 export function describeSampler(sampler: Sampler): FactorySpec {
   if (!sampler.spec || !Object.hasOwn(SAMPLERS, sampler.spec.factory)) {
-    throw new Error(`describeSampler: sampler '${sampler.name}' was not built by one of ${Object.keys(SAMPLERS).join(', ')}, so it cannot be described as data`);
+    throw new Error(`describeSampler: sampler '${sampler.name}' was not built by one of ${Object.keys(SAMPLERS).join(', ')}, so it cannot be described as data for another thread (a hand-written sampler runs with sample() on this thread only)`);
   }
   return plain(sampler.spec, `describeSampler(${sampler.name})`);
 }

@@ -3,6 +3,7 @@ import { checkOptions, checkTimestepSpacing, optionKeys, type NoiseSchedule } fr
 import { predictEpsilon, predictX0 } from './formulas.js';
 import { dpmPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, DIFFUSERS_THRESHOLD, spacingOptions } from './entry.js';
 
 export interface UniPCOptions extends SpacingOptions, SamplerBaseOptions {
   /** Order p of the predictor (UniP-p); the corrector then reaches order p + 1. 1, 2 (default) or 3. */
@@ -187,3 +188,52 @@ export function uniPC(options: UniPCOptions = {}): Sampler {
     },
   };
 }
+
+export const uniPCEntry = defineSampler({
+  name: 'unipc',
+  factory: 'uniPC',
+  label: 'UniPC',
+  create: uniPC,
+  options: {
+    ...spacingOptions('linspace'),
+    solverOrder: { default: 2, doc: 'Order p of the predictor (UniP-p); the corrector then reaches order p + 1. 1, 2 or 3.' },
+    solverType: { default: 'bh2', doc: "B(h): 'bh1' (B(h) = h) or 'bh2' (B(h) = e^h − 1)." },
+    predictX0: { default: true, doc: 'Solve for the data prediction x0 (true) or for the noise ε.' },
+    lowerOrderFinal: { default: true, doc: "Lower the order on the last steps (diffusers' `lower_order_final`)." },
+    disableCorrector: { default: [], doc: "Step indices after which the corrector is skipped (diffusers' `disable_corrector`)." },
+    useKarrasSigmas: { default: false, doc: 'Karras et al. 2022 noise levels (ρ = 7) over the whole training range.' },
+    finalSigmasType: { default: 'zero', doc: "The last noise level: 'zero' or σ at t = 0 (diffusers' `final_sigmas_type`)." },
+  },
+  diffusers: {
+    UniPCMultistepScheduler: {
+      defaults: {
+        ...DIFFUSERS_SCHEDULE, solver_order: 2, prediction_type: 'epsilon', ...DIFFUSERS_THRESHOLD, predict_x0: true, solver_type: 'bh2', lower_order_final: true,
+        disable_corrector: [], solver_p: null, ...DIFFUSERS_SIGMA_KINDS, use_flow_sigmas: false, flow_shift: 1, timestep_spacing: 'linspace',
+        steps_offset: 0, final_sigmas_type: 'zero', rescale_betas_zero_snr: false, use_dynamic_shifting: false,
+        time_shift_type: 'exponential', sigma_min: null, sigma_max: null, shift_terminal: null,
+      },
+      notImplemented: ['use_exponential_sigmas'],
+      build(c) {
+        const order = c.num('solver_order', (x) => Number.isInteger(x) && x >= 1, 'an integer >= 1');
+        if (order > 3) c.unsupported('solver_order', order, 'is not supported (1, 2 or 3)');
+        // diffusers reads the DPM-Solver names as 'bh2'.
+        const solverType = c.oneOf('solver_type', ['bh1', 'bh2', 'midpoint', 'heun', 'logrho'] as const);
+        const disable = c.get('disable_corrector');
+        if (!Array.isArray(disable) || !disable.every((k) => Number.isInteger(k))) {
+          throw new TypeError(`disable_corrector must be a list of step indices; got ${JSON.stringify(disable)}`);
+        }
+        return uniPC({
+          ...c.spacing(),
+          solverOrder: order as 1 | 2 | 3,
+          solverType: solverType === 'bh1' ? 'bh1' : 'bh2',
+          predictX0: c.bool('predict_x0'),
+          lowerOrderFinal: c.bool('lower_order_final'),
+          disableCorrector: disable as number[],
+          useKarrasSigmas: c.sigmaPlan().useKarrasSigmas,
+          finalSigmasType: c.finalSigmasType(),
+          x0Processor: c.threshold(),
+        });
+      },
+    },
+  },
+});

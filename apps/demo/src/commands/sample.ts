@@ -8,7 +8,7 @@ import { buildModel, buildSchedule, gridLabels, loadWeights, startSampler, SAMPL
 import { checkFits, checkImageCount, checkThreads } from '../sizes.js';
 import { validateConfig } from '../config.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
-import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
+import { SAMPLERS, THRESHOLDS, type SamplerName, type SigmaPlan, type Threshold } from '../presets.js';
 import { checkpointStep, writeFileNew } from '../runFolder.js';
 import { openCheckpoint } from '../openCheckpoint.js';
 
@@ -20,6 +20,8 @@ export interface SampleCommandOptions {
   guidanceRescale?: number;
   threshold?: Threshold;
   eta?: number;
+  /** σ plan of the samplers that take one (default: the run's). */
+  sigmas?: SigmaPlan;
   seed?: number;
   /** Only these classes, one row each (class-conditional models). */
   classes?: number[];
@@ -62,6 +64,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     ...(o.guidanceRescale !== undefined && { guidanceRescale: o.guidanceRescale }),
     ...(o.threshold !== undefined && { threshold: o.threshold }),
     ...(o.eta !== undefined && { eta: o.eta }),
+    ...(o.sigmas !== undefined && { sigmas: o.sigmas }),
     ...(o.n !== undefined && { cols: o.n }),
   };
   validateConfig({ ...c, sampler: s }, 'sample options');
@@ -99,7 +102,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     const step = weights.step ?? checkpointStep(weights.path);
     const from = step !== undefined ? `step${step}` : basename(weights.path);
     const cls = numClasses === undefined ? 'uncond' : o.classes?.length ? `class${o.classes.join('_')}` : 'allclasses';
-    const extra = `${s.guidanceRescale ? `-rescale${s.guidanceRescale}` : ''}${s.eta ? `-eta${s.eta}` : ''}`;
+    const extra = `${s.guidanceRescale ? `-rescale${s.guidanceRescale}` : ''}${s.eta ? `-eta${s.eta}` : ''}${s.sigmas && s.sigmas !== 'default' ? `-${s.sigmas}` : ''}`;
     const tag = `${from}-${weights.ema ? 'ema' : 'raw'}-${cls}-${s.name}-${s.steps}steps-g${s.guidance}${extra}-${s.threshold}-seed${seed}`;
     const png = imageGridPng;
     const grid = writeFileNew(join(outDir, `${tag}.png`), png(pixels, { n, height, width, channels: channels as 1 | 3, cols: s.cols, padding: 2 }));
