@@ -42,12 +42,16 @@ function linspaceDesc(stop: number, num: number): number[] {
   return Array.from({ length: num }, (_, k) => (num === 1 ? 0 : k === num - 1 ? stop : k * step)).reverse();
 }
 
-/** σ per training timestep, with ᾱ floored at 2⁻²⁴ as diffusers does for zero-terminal-SNR schedules. */
+/**
+ * σ per training timestep. An ᾱ of exactly 0 (zero terminal SNR) becomes 2⁻²⁴ so σ_max is finite,
+ * as diffusers' sigma schedulers do under `rescale_betas_zero_snr`; every other ᾱ is kept (the
+ * cosine schedule's ᾱ₉₉₉ = 2.4e-9 gives σ_max ≈ 20,291, which the model's t = 999 stands for).
+ */
 export function trainSigmas(schedule: NoiseSchedule): Float64Array {
   const ac = schedule.alphasCumprod;
   const out = new Float64Array(ac.length);
   for (let i = 0; i < ac.length; i++) {
-    const a = Math.max(ac[i], 2 ** -24);
+    const a = ac[i] === 0 ? 2 ** -24 : ac[i];
     out[i] = Math.sqrt((1 - a) / a);
   }
   return out;
