@@ -1,4 +1,6 @@
 import {
+  checkOptions,
+  optionKeys,
   parseDiffusersConfig,
   scheduleFromDiffusersConfig,
   TIMESTEP_SPACINGS,
@@ -39,6 +41,8 @@ export interface FromDiffusersConfigOptions {
   /** DDIM's η (a `step` argument in diffusers, not a config key). Default 0. */
   eta?: number;
 }
+
+const FROM_DIFFUSERS_CONFIG_KEYS = optionKeys<FromDiffusersConfigOptions>()(['as', 'eta']);
 
 export interface FromDiffusersConfigResult {
   sampler: Sampler;
@@ -82,6 +86,7 @@ export function fromDiffusersConfig(
   json: string | Record<string, unknown>,
   options: FromDiffusersConfigOptions = {},
 ): FromDiffusersConfigResult {
+  checkOptions('fromDiffusersConfig', options, FROM_DIFFUSERS_CONFIG_KEYS);
   const raw = parseDiffusersConfig(json, 'fromDiffusersConfig');
   const cls = options.as !== undefined ? resolveClass(options.as, 'as') : resolveClass(raw._class_name, '_class_name');
   const entry = CLASSES.get(cls)!;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { describe, expect, it } from 'vitest';
 import {
-  classifierFreeGuidance, ddim, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, lms, pndm, sample, startRun,
+  classifierFreeGuidance, ddim, fromDiffusersConfig, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, lms, pndm, sample, startRun,
   uniPC, type Denoiser,
 } from './index.js';
 
@@ -23,6 +23,7 @@ describe('samplers refuses unknown options', () => {
     ['pndm', () => pndm(bogus)],
     ['dpmSolverPlusPlus2M', () => dpmSolverPlusPlus2M(bogus)],
     ['uniPC', () => uniPC(bogus)],
+    ['fromDiffusersConfig', () => fromDiffusersConfig({ _class_name: 'DDIMScheduler' }, bogus)],
   ];
   it.each(cases)('%s', (name, call) => {
     const before = tf.memory().numTensors;
