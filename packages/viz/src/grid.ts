@@ -5,7 +5,8 @@ export interface ImageGridOptions {
   n: number;
   height: number;
   width: number;
-  channels: 1 | 3;
+  /** 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA; alpha is laid over `background`. */
+  channels: 1 | 2 | 3 | 4;
   /** Images per row. Default ceil(sqrt(n)). */
   cols?: number;
   /** Pixels between images (before scaling). Default 2. */
@@ -33,7 +34,7 @@ export function checkGrid(pixels: ArrayLike<number>, o: ImageGridOptions, where:
   for (const k of ['n', 'height', 'width'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new RangeError(`${where}: ${k} must be a positive integer; got ${o[k]}`);
   }
-  if (o.channels !== 1 && o.channels !== 3) throw new RangeError(`${where}: channels must be 1 or 3; got ${o.channels}`);
+  if (![1, 2, 3, 4].includes(o.channels)) throw new RangeError(`${where}: channels must be 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA); got ${o.channels}`);
   const want = o.n * o.height * o.width * o.channels;
   if (pixels.length !== want) {
     throw new RangeError(`${where}: pixels has ${pixels.length} values; n·height·width·channels = ${o.n}·${o.height}·${o.width}·${o.channels} = ${want}`);
@@ -85,9 +86,13 @@ export function imageGrid(pixels: ArrayLike<number>, o: ImageGridOptions): RgbaI
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const base = ((k * h + y) * w + x) * c;
-        const r = to8(pixels[base]!);
-        const g = c === 3 ? to8(pixels[base + 1]!) : r;
-        const b = c === 3 ? to8(pixels[base + 2]!) : r;
+        const colour = c >= 3;
+        // Alpha (the last channel of 2 and 4) blends the colour over the background, as a viewer shows it.
+        const a = c === 2 || c === 4 ? to8(pixels[base + c - 1]!) / 255 : 1;
+        const over = (v: number) => Math.round(a * v + (1 - a) * bg);
+        const r = over(to8(pixels[base]!));
+        const g = colour ? over(to8(pixels[base + 1]!)) : r;
+        const b = colour ? over(to8(pixels[base + 2]!)) : r;
         for (let dy = 0; dy < s; dy++) {
           let q = ((oy + y * s + dy) * L.width + ox + x * s) * 4;
           for (let dx = 0; dx < s; dx++, q += 4) {

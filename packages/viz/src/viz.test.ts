@@ -25,6 +25,16 @@ describe('imageGridPng', () => {
     expect(rgb(png, 31, 17)).toEqual([255, 255, 255]); // the empty sixth cell
   });
 
+  it('lays alpha (grey + alpha, RGBA) over the background', () => {
+    // Opaque, half and fully transparent pixels in [-1, 1]: alpha 1, 0 (→ 128/255) and -1.
+    const ga = Float32Array.from([-1, 1, -1, 0, -1, -1]);
+    const g = decode(imageGridPng(ga, { n: 1, height: 1, width: 3, channels: 2, padding: 0 }));
+    expect([g.data[0], g.data[4], g.data[8]]).toEqual([0, 127, 255]);
+    const rgba = Float32Array.from([1, -1, -1, 1, 1, -1, -1, -1]);
+    const c = decode(imageGridPng(rgba, { n: 1, height: 1, width: 2, channels: 4, padding: 0, background: 0 }));
+    expect(Array.from(c.data.subarray(0, 8))).toEqual([255, 0, 0, 255, 0, 0, 0, 255]);
+  });
+
   it('keeps RGB channels and a custom range', () => {
     const px = new Float32Array([0, 0.5, 1]);
     const png = decode(imageGridPng(px, { n: 1, height: 1, width: 1, channels: 3, padding: 0, range: [0, 1] }));
@@ -45,7 +55,7 @@ describe('imageGridPng', () => {
 
   it('names the parameter that is wrong', () => {
     expect(() => imageGridPng(new Float32Array(10), { n: 1, height: 3, width: 3, channels: 1 })).toThrow(/pixels has 10 values; .* = 9/);
-    expect(() => imageGridPng(new Float32Array(9), { n: 1, height: 3, width: 3, channels: 2 as never })).toThrow(/channels must be 1 or 3/);
+    expect(() => imageGridPng(new Float32Array(9), { n: 1, height: 3, width: 3, channels: 5 as never })).toThrow(/channels must be 1 \(grey\), 2 \(grey \+ alpha\), 3 \(RGB\) or 4 \(RGBA\); got 5/);
     expect(() => imageGridPng(new Float32Array(0), { n: 0, height: 3, width: 3, channels: 1 })).toThrow(/n must be a positive integer/);
     expect(() => imageGridPng(new Float32Array(9), { n: 1, height: 3, width: 3, channels: 1, range: [1, 1] })).toThrow(/range/);
   });
