@@ -40,6 +40,17 @@ export function loadDataset(name: DatasetName, opts: { trainSize: number; valSiz
   return { train: host(kept), val: host(validation) };
 }
 
+export interface ImageShape { height: number; width: number; channels: number }
+
+export const shapeText = (s: ImageShape): string => `${s.height}×${s.width}×${s.channels}`;
+
+/** The model's images and the dataset's must have one shape: training, fine-tuning and eval compare them pixel by pixel. */
+export function checkDatasetShape(model: ImageShape, data: ImageShape, dataset: string, what: string): void {
+  if (model.height !== data.height || model.width !== data.width || model.channels !== data.channels) {
+    throw new Error(`${what}: the model takes ${shapeText(model)} images; --dataset ${dataset} gives ${shapeText(data)} images (use a dataset of the model's shape)`);
+  }
+}
+
 /** Shuffled, resumable batches for the trainer, each image shifted by up to `shift` pixels. */
 export function batchSource(set: HostImages, opts: { batchSize: number; seed: number; shift: number; labels: boolean }) {
   const ds: ImageDataset = { images: set.data, shape: [set.n, set.height, set.width, set.channels], labels: set.labels };

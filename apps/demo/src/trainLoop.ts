@@ -6,8 +6,9 @@ import { createTrainer, type StepEvent, type Trainer, type TrainerOptions } from
 import { jsonlWriter, loadCheckpoint, readModelWeights, saveCheckpoint, truncateMetrics, workerThreads, type ParallelSampler } from '@tfjs-diffusion/training/node';
 import { selectByEitherName } from '@tfjs-diffusion/models';
 import { buildModel, buildSchedule, gridLabels, sampleImages, startSampler } from './build.js';
-import { batchSource, loadDataset } from './dataset.js';
+import { batchSource, checkDatasetShape, loadDataset } from './dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
+import type { ImageGridOptions } from '@tfjs-diffusion/viz';
 import { writeLossPlot } from './plot.js';
 import { createProgress } from './progress.js';
 import { checkpointStep, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';
@@ -45,6 +46,9 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const { paths } = o;
   const log = (s: string) => { if (!o.quiet) console.log(s); };
   const data = loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
+  // The grids and the validation set take the model's shape, which must be the dataset's.
+  const { height, width, channels } = o.run.dataset;
+  checkDatasetShape(o.run.dataset, data.train, c.dataset, paths.config);
   const numClasses = c.classConditional ? data.train.numClasses : undefined;
   const schedule = buildSchedule(c);
   const model = buildModel(o.run.model, c.seed);
@@ -54,7 +58,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   log(threads.message);
   const source = batchSource(data.train, { batchSize: c.batchSize, seed: c.seed + 1, shift: c.augmentShift, labels: c.classConditional });
   const resumable = latestStep(paths.checkpoints) !== undefined;
-  const valImages = tf.tensor4d(data.val.data, [data.val.n, 28, 28, 1]);
+  const valImages = tf.tensor4d(data.val.data, [data.val.n, height, width, channels]);
   const r = c.regularizers;
   const options: TrainerOptions = {
     denoiser: model as unknown as TrainerOptions['denoiser'],
@@ -124,11 +128,11 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       gridSampler ??= await startSampler(model, threads.replicas);
       const parallel = gridSampler;
       const run = async () => sampleImages(model, schedule, {
-        ...c.sampler, sampler: c.sampler.name, seed: 42, labels, n, numClasses, height: 28, width: 28, channels: 1,
+        ...c.sampler, sampler: c.sampler.name, seed: 42, labels, n, numClasses, height, width, channels,
       }, undefined, parallel);
       const pixels = tr.ema ? await tr.ema.withAveraged(run) : await run();
       const file = join(paths.samples, `step-${pad(step)}.png`);
-      writeFileAtomic(file, imageGridPng(pixels, { n, height: 28, width: 28, channels: 1, cols: c.sampler.cols, padding: 2 }));
+      writeFileAtomic(file, imageGridPng(pixels, { n, height, width, channels: channels as ImageGridOptions['channels'], cols: c.sampler.cols, padding: 2 }));
       samples.push(file);
       return file;
     };

@@ -79,15 +79,15 @@ describe('demo and diffusers folders', () => {
     theirs.dispose();
   });
 
-  it('sample takes the diffusers fixture folder (16×16 RGB, no scheduler config: DDPM defaults); fine-tune refuses its size', async () => {
+  it('sample takes the diffusers fixture folder (16×16 RGB, no scheduler config: DDPM defaults); fine-tune and eval refuse a dataset of another size', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'demo-diffusers-fixture-')), 'unet');
     mkdirSync(dir);
     for (const f of ['config.json', 'diffusion_pytorch_model.safetensors']) cpSync(join(FIXTURE, f), join(dir, f));
     const s = await sampleCommand({ checkpoint: dir, steps: 2, n: 2, quiet: true });
     expect(s.grid.startsWith(join(dir, 'sampled'))).toBe(true);
     expect(s.rows * s.cols).toBe(4);
-    await expect(fineTuneCommand({ checkpoint: dir, out: join(dir, '..', 'ft'), quiet: true })).rejects.toThrow(/takes 16×16×3 images; the demo's datasets are 28×28×1/);
-    await expect(evalCommand({ checkpoint: dir, quiet: true })).rejects.toThrow(/makes 16×16×3 images; eval compares/);
+    await expect(fineTuneCommand({ checkpoint: dir, out: join(dir, '..', 'ft'), quiet: true })).rejects.toThrow(/--checkpoint .*: the model takes 16×16×3 images; --dataset mnist gives 28×28×1 images/);
+    await expect(evalCommand({ checkpoint: dir, quiet: true })).rejects.toThrow(/--checkpoint .*: the model takes 16×16×3 images; --dataset mnist gives 28×28×1 images/);
     // A folder with only the PyTorch pickle is named as such.
     const bin = join(dir, '..', 'bin');
     mkdirSync(bin);

@@ -7,8 +7,9 @@ import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, startSampler, sampleImages } from '../build.js';
 import { checkImageCount, checkThreads } from '../sizes.js';
-import { loadDataset } from '../dataset.js';
+import { checkDatasetShape, loadDataset } from '../dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
+import type { ImageGridOptions } from '@tfjs-diffusion/viz';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
 import { writeFileAtomic } from '../runFolder.js';
 import { openCheckpoint } from '../openCheckpoint.js';
@@ -50,9 +51,6 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   await initDemoBackend(o.quiet);
   const log = (s: string) => { if (!o.quiet) console.log(s); };
   const { dir: runDir, checkpoint, run } = openCheckpoint(o.checkpoint);
-  if (run.dataset.height !== 28 || run.dataset.width !== 28 || run.dataset.channels !== 1) {
-    throw new Error(`--checkpoint ${o.checkpoint}: the model makes ${run.dataset.height}×${run.dataset.width}×${run.dataset.channels} images; eval compares with the demo's 28×28×1 datasets`);
-  }
   const c = run.demo;
   const sampler = o.sampler ?? c.sampler.name;
   if (!SAMPLERS.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLERS.join(', ')}; got '${sampler}'`);
@@ -64,8 +62,10 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   const { height: h0, width: w0, channels: c0 } = run.dataset;
   const rows = c.classConditional ? run.dataset.numClasses : 1;
   checkImageCount(rows * perClass, rows, perClass, { height: h0, width: w0, channels: c0 }, `--n ${perClass}`);
-  mkdirSync(outDir, { recursive: true });
+  // Samples are compared with the run's dataset pixel by pixel (neighbours) and through a classifier trained on it: any shape, if it is the model's.
   const data = loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
+  checkDatasetShape(run.dataset, data.train, c.dataset, `--checkpoint ${o.checkpoint}`);
+  mkdirSync(outDir, { recursive: true });
   const { height, width, channels } = run.dataset;
   const numClasses = c.classConditional ? run.dataset.numClasses : undefined;
   const labels = gridLabels(numClasses, perClass);
@@ -94,7 +94,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   const train = { data: data.train.data, shape: shape(data.train.n) };
   const png = imageGridPng;
   const samplesGrid = join(outDir, 'samples.png');
-  writeFileAtomic(samplesGrid, png(pixels, { n, height, width, channels: 1, cols: perClass, padding: 2 }));
+  writeFileAtomic(samplesGrid, png(pixels, { n, height, width, channels: channels as ImageGridOptions['channels'], cols: perClass, padding: 2 }));
 
   const mem = memorizationRate(samples, train);
   const shown = Math.min(n, 10);

@@ -2,6 +2,7 @@ import { initDemoBackend } from '../backendInit.js';
 import { resolveConfig } from '../config.js';
 import { createRunFolder, defaultRunDir, type RunConfigFile } from '../runFolder.js';
 import { openCheckpoint } from '../openCheckpoint.js';
+import { checkDatasetShape, loadDataset } from '../dataset.js';
 import { runTraining, type TrainRunResult } from '../trainLoop.js';
 import { checkRun, hasCheckpoint, report } from './train.js';
 
@@ -26,14 +27,11 @@ export async function fineTuneCommand(o: FineTuneCommandOptions): Promise<TrainR
   const log = (s: string) => { if (!o.quiet) console.log(s); };
   const src = openCheckpoint(o.checkpoint);
   const saved = src.run;
-  const { height, width, channels } = saved.dataset;
-  if (height !== 28 || width !== 28 || channels !== 1) {
-    throw new Error(`--checkpoint ${o.checkpoint}: the model takes ${height}×${width}×${channels} images; the demo's datasets are 28×28×1`);
-  }
   const overrides = { ...o.overrides, ...(o.dataset ? { dataset: o.dataset } : {}) };
   const demo = resolveConfig({ base: { ...saved.demo, preset: `${saved.demo.preset}-ft` }, configFile: o.config, overrides, baseLabel: `${src.dir}/config.json` });
   const run: RunConfigFile = { ...saved, demo, fineTunedFrom: src.checkpoint, freeze: o.freeze ?? [] };
   checkRun(run, `${src.dir}/config.json`);
+  checkDatasetShape(saved.dataset, loadDataset(demo.dataset, { trainSize: 1, valSize: 1, seed: demo.seed }).train, demo.dataset, `--checkpoint ${o.checkpoint}`);
   // Every check has passed: only now is anything written.
   await initDemoBackend(o.quiet);
   const paths = createRunFolder(o.out ?? defaultRunDir(`${demo.preset}-${demo.dataset}`), run, log);
