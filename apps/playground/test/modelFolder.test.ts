@@ -124,7 +124,7 @@ describe('loadModelFolder: hostile sizes', () => {
   it.each([
     ['blockOutChannels [4096]', { blockOutChannels: [4096], normNumGroups: 8 }],
     ['blockOutChannels [65536]', { blockOutChannels: [65536], normNumGroups: 8, embedDim: 64, timeFeatureDim: 64 }],
-    ['numClasses 2^24', { numClasses: 2 ** 24 }],
+    ['numClasses 2^24 (64-wide embedding)', { numClasses: 2 ** 24, embedDim: 64 }],
   ])('refuses a config.json with %s in milliseconds, with the estimate, leaking nothing', async (_, overrides) => {
     const config = JSON.parse(readFileSync(join(shipped, 'config.json'), 'utf8'));
     Object.assign(config.model, overrides);

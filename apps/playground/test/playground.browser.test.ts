@@ -346,7 +346,7 @@ describe.skipIf(skip !== undefined)('playground page in Chromium', () => {
           dt.items.add(new File([new Uint8Array(weights)], 'model.safetensors'));
           document.getElementById('dropzone')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
         }, { config: d.config.toString('utf8'), weights: Array.from(d.weights) });
-        await page.waitForFunction(() => /77,049 parameters/.test(document.getElementById('model-info')!.textContent ?? ''));
+        await page.waitForFunction(() => /66,905 parameters/.test(document.getElementById('model-info')!.textContent ?? ''));
         expect(await page.evaluate(() => document.body.dataset.state)).toBe('ready');
       }
     } finally {
