@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkOptions, checkTimestepSpacing, type NoiseSchedule, optionKeys, timesteps as scheduleTimesteps } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkTimestepSpacing, type NoiseSchedule, timesteps as scheduleTimesteps } from '@tfjs-diffusion/schedules';
 import { clip } from './clip.js';
 import { epsilonFromX0, predictEpsilon, predictX0 } from './formulas.js';
 import { checkSteps, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
-import { defineSampler, DIFFUSERS_CLIP, DIFFUSERS_SCHEDULE, DIFFUSERS_THRESHOLD, spacingOptions } from './entry.js';
+import { defineSampler, DIFFUSERS_CLIP, DIFFUSERS_SCHEDULE, DIFFUSERS_THRESHOLD, factoryOptionKeys, spacingOptions } from './entry.js';
 
 export interface DdimOptions extends SpacingOptions, SamplerBaseOptions {
   /** Noise scale: 0 = deterministic DDIM, 1 = DDPM's posterior variance. Default 0. */
@@ -18,10 +18,6 @@ export interface DdimOptions extends SpacingOptions, SamplerBaseOptions {
   useClippedModelOutput?: boolean;
 }
 
-const DDIM_KEYS = optionKeys<DdimOptions>()([
-  'eta', 'setAlphaToOne', 'clipSample', 'clipSampleRange', 'useClippedModelOutput', 'timestepSpacing', 'stepsOffset', 'x0Processor',
-]);
-
 /**
  * DDIM, Song et al. 2021 eq. 12:
  * x_{t'} = √ᾱ_{t'} x̂0 + √(1 − ᾱ_{t'} − σ_t²) ε̂ + σ_t z,
@@ -29,7 +25,7 @@ const DDIM_KEYS = optionKeys<DdimOptions>()([
  * The previous timestep is the next entry of the timestep list, so any spacing works.
  */
 export function ddim(options: DdimOptions = {}): Sampler {
-  checkOptions('ddim', options, DDIM_KEYS);
+  checkOptions('ddim', options, factoryOptionKeys(ddimEntry));
   const eta = options.eta ?? 0;
   if (!(eta >= 0)) throw new Error(`eta must be >= 0; got ${eta}`);
   const spacing = checkTimestepSpacing(options.timestepSpacing ?? 'leading');

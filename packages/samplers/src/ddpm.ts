@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkOptions, checkTimestepSpacing, type NoiseSchedule, optionKeys, timesteps as scheduleTimesteps } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkTimestepSpacing, type NoiseSchedule, timesteps as scheduleTimesteps } from '@tfjs-diffusion/schedules';
 import { clip } from './clip.js';
 import { predictX0 } from './formulas.js';
 import { checkSteps, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
-import { defineSampler, DIFFUSERS_CLIP, DIFFUSERS_SCHEDULE, DIFFUSERS_THRESHOLD, spacingOptions } from './entry.js';
+import { defineSampler, DIFFUSERS_CLIP, DIFFUSERS_SCHEDULE, DIFFUSERS_THRESHOLD, factoryOptionKeys, spacingOptions } from './entry.js';
 
 export type DdpmVariance = 'fixed_small' | 'fixed_large';
 
@@ -16,10 +16,6 @@ export interface DdpmOptions extends SpacingOptions, SamplerBaseOptions {
   clipSampleRange?: number;
 }
 
-const DDPM_KEYS = optionKeys<DdpmOptions>()([
-  'varianceType', 'clipSample', 'clipSampleRange', 'timestepSpacing', 'stepsOffset', 'x0Processor',
-]);
-
 /**
  * Ancestral sampling of Ho et al. 2020: x_{t'} ~ N(μ̃(x_t, x̂0), σ²) with the
  * posterior mean of eq. 7, μ̃ = √ᾱ_{t'} β / (1−ᾱ_t) x̂0 + √α (1−ᾱ_{t'}) / (1−ᾱ_t) x_t,
@@ -27,7 +23,7 @@ const DDPM_KEYS = optionKeys<DdpmOptions>()([
  * No noise is added at t = 0.
  */
 export function ddpm(options: DdpmOptions = {}): Sampler {
-  checkOptions('ddpm', options, DDPM_KEYS);
+  checkOptions('ddpm', options, factoryOptionKeys(ddpmEntry));
   const varianceType = options.varianceType ?? 'fixed_small';
   if (varianceType !== 'fixed_small' && varianceType !== 'fixed_large') {
     throw new Error(`varianceType must be one of 'fixed_small', 'fixed_large'; got '${varianceType}'`);

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkOptions, checkTimestepSpacing, optionKeys, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkTimestepSpacing, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { predictX0 } from './formulas.js';
 import { dpmPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
-import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, DIFFUSERS_THRESHOLD, spacingOptions } from './entry.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, DIFFUSERS_THRESHOLD, factoryOptionKeys, spacingOptions } from './entry.js';
 
 export interface DpmSolverOptions extends SpacingOptions, SamplerBaseOptions {
   /** 2 (default) for DPM-Solver++(2M); 1 makes every step first order (DPM-Solver++(1), i.e. DDIM in λ). */
@@ -22,11 +22,6 @@ export interface DpmSolverOptions extends SpacingOptions, SamplerBaseOptions {
   roundKarrasTimesteps?: boolean;
 }
 
-const DPM_SOLVER_KEYS = optionKeys<DpmSolverOptions>()([
-  'solverOrder', 'useKarrasSigmas', 'lowerOrderFinal', 'eulerAtFinal', 'solverType', 'finalSigmasType', 'roundKarrasTimesteps',
-  'timestepSpacing', 'stepsOffset', 'x0Processor',
-]);
-
 /**
  * DPM-Solver++(2M), Lu et al. 2022 Algorithm 2 (diffusers' DPMSolverMultistepScheduler
  * with algorithm_type 'dpmsolver++', solver_order 2). With α = √ᾱ, s = √(1−ᾱ), λ = log(α/s),
@@ -35,7 +30,7 @@ const DPM_SOLVER_KEYS = optionKeys<DpmSolverOptions>()([
  * and D = x̂0_t on the first (and, by the rules above, the last) step.
  */
 export function dpmSolverPlusPlus2M(options: DpmSolverOptions = {}): Sampler {
-  checkOptions('dpmSolverPlusPlus2M', options, DPM_SOLVER_KEYS);
+  checkOptions('dpmSolverPlusPlus2M', options, factoryOptionKeys(dpmSolverEntry));
   const solverType = options.solverType ?? 'midpoint';
   if (solverType !== 'midpoint' && solverType !== 'heun') {
     throw new Error(`solverType must be one of 'midpoint', 'heun'; got '${solverType}'`);

@@ -56,8 +56,8 @@ export interface SamplerEntry<O = never, N extends string = string, C extends st
   /** Human-readable name ('Euler ancestral'). */
   readonly label: string;
   readonly create: (options?: O) => Sampler;
-  /** The factory's options (besides `x0Processor`) with their defaults. */
-  readonly options: Readonly<Record<string, SamplerOption>>;
+  /** The factory's options (besides `x0Processor`) with their defaults: every key of its options type, no other. */
+  readonly options: Readonly<[O] extends [never] ? Record<string, SamplerOption> : Record<Exclude<keyof O & string, 'x0Processor'>, SamplerOption>>;
   /**
    * Options that make a run of this sampler like every other's: any step count, the last step
    * landing on the clean sample (PNDM: `skipPrkSteps`, `setAlphaToOne`). Empty for most.
@@ -67,13 +67,18 @@ export interface SamplerEntry<O = never, N extends string = string, C extends st
   readonly diffusers: Readonly<Record<C, DiffusersClass>>;
 }
 
+/** The keys a sampler's factory accepts: its entry's options and `x0Processor` (what the factory checks an options object against). */
+export function factoryOptionKeys(entry: { readonly options: object }): string[] {
+  return [...Object.keys(entry.options), 'x0Processor'];
+}
+
 /** Declares a registry entry, keeping its name and class names as literal types. */
 export function defineSampler<O, const N extends string, const C extends string>(entry: SamplerEntry<O, N, C>): SamplerEntry<O, N, C> {
   return entry;
 }
 
 /** The options of the timestep spacing every grid takes, with this sampler's default spacing. */
-export function spacingOptions(spacing: 'linspace' | 'leading' | 'trailing'): Record<string, SamplerOption> {
+export function spacingOptions(spacing: 'linspace' | 'leading' | 'trailing'): Record<'timestepSpacing' | 'stepsOffset', SamplerOption> {
   return {
     timestepSpacing: { default: spacing, doc: "How inference timesteps spread over training time: 'linspace', 'leading' or 'trailing' (diffusers' `timestep_spacing`)." },
     stepsOffset: { default: 0, doc: "Added to 'leading' timesteps (diffusers' `steps_offset`)." },

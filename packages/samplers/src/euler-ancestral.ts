@@ -1,18 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+import { checkOptions } from '@tfjs-diffusion/schedules';
 import { ancestralStep, toD, toDdpmScale } from './formulas.js';
 import { eulerFamily, eulerStart, type EulerOptions } from './euler.js';
 import type { Sampler, StepArgs, StepResult } from './types.js';
-import { defineSampler, DIFFUSERS_SCHEDULE, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, factoryOptionKeys, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
 
 export interface EulerAncestralOptions extends EulerOptions {
   /** Fraction of the ancestral noise (k-diffusion's `eta`). Default 1, as diffusers. */
   eta?: number;
 }
-
-const EULER_ANCESTRAL_KEYS = optionKeys<EulerAncestralOptions>()([
-  'eta', 'useKarrasSigmas', 'useExponentialSigmas', 'finalSigmasType', 'timestepSpacing', 'stepsOffset', 'x0Processor',
-]);
 
 /**
  * Ancestral Euler (k-diffusion's `sample_euler_ancestral`, diffusers'
@@ -20,7 +16,7 @@ const EULER_ANCESTRAL_KEYS = optionKeys<EulerAncestralOptions>()([
  * of std σ_up, with σ_down² + σ_up² = σ_next².
  */
 export function eulerAncestral(options: EulerAncestralOptions = {}): Sampler {
-  checkOptions('eulerAncestral', options, EULER_ANCESTRAL_KEYS);
+  checkOptions('eulerAncestral', options, factoryOptionKeys(eulerAncestralEntry));
   const eta = options.eta ?? 1;
   if (!(eta >= 0)) throw new Error(`eta must be >= 0; got ${eta}`);
   return {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { alphaCumprodToSigma, checkOptions, checkTimestepSpacing, optionKeys, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { alphaCumprodToSigma, checkOptions, checkTimestepSpacing, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { predictX0, toD, toDdpmScale, toSigmaScale } from './formulas.js';
 import { checkSigmaPlan, eulerPlan, type FinalSigmas, type SigmaPlanOptions, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
-import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, factoryOptionKeys, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
 
 export interface EulerOptions extends SpacingOptions, SigmaPlanOptions, SamplerBaseOptions {
   /** The last noise level: 'zero' or σ at t = 0 (diffusers' `final_sigmas_type`). Default 'zero'. */
@@ -33,17 +33,13 @@ export function eulerStart(args: StepArgs, options: SamplerBaseOptions) {
   return { sigma, sigmaNext, x0, x: toSigmaScale(args.sample, sigma) };
 }
 
-const EULER_KEYS = optionKeys<EulerOptions>()([
-  'useKarrasSigmas', 'useExponentialSigmas', 'finalSigmasType', 'timestepSpacing', 'stepsOffset', 'x0Processor',
-]);
-
 /**
  * Euler's method on the probability-flow ODE, Karras et al. 2022 Algorithm 1
  * without churn (diffusers' EulerDiscreteScheduler): x_{σ'} = x_σ + (σ' − σ)(x_σ − x̂0)/σ.
  * Works in Karras scaling x_σ = x_t √(1+σ²) internally; the model still sees x_t and t.
  */
 export function euler(options: EulerOptions = {}): Sampler {
-  checkOptions('euler', options, EULER_KEYS);
+  checkOptions('euler', options, factoryOptionKeys(eulerEntry));
   return {
     ...eulerFamily('euler', options),
     spec: { factory: 'euler', options },

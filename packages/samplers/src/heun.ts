@@ -1,20 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { alphaCumprodToSigma, checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+import { alphaCumprodToSigma, checkOptions } from '@tfjs-diffusion/schedules';
 import { clip } from './clip.js';
 import { predictX0, toD, toDdpmScale, toSigmaScale } from './formulas.js';
 import { eulerFamily, type EulerOptions } from './euler.js';
 import type { Sampler, StepArgs, StepResult } from './types.js';
-import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, factoryOptionKeys, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
 
 export interface HeunOptions extends Omit<EulerOptions, 'finalSigmasType'> {
   /** Clip x0 to [−clipSampleRange, clipSampleRange] when no x0 processor is given. Default false. */
   clipSample?: boolean;
   clipSampleRange?: number;
 }
-
-const HEUN_KEYS = optionKeys<HeunOptions>()([
-  'clipSample', 'clipSampleRange', 'useKarrasSigmas', 'useExponentialSigmas', 'timestepSpacing', 'stepsOffset', 'x0Processor',
-]);
 
 /**
  * Heun's second-order method, Karras et al. 2022 Algorithm 1 (diffusers'
@@ -23,7 +19,7 @@ const HEUN_KEYS = optionKeys<HeunOptions>()([
  * Two model calls per step (the second through `denoise`).
  */
 export function heun(options: HeunOptions = {}): Sampler {
-  checkOptions('heun', options, HEUN_KEYS);
+  checkOptions('heun', options, factoryOptionKeys(heunEntry));
   const ownProcessor = options.x0Processor ?? (options.clipSample ? clip(options.clipSampleRange ?? 1) : undefined);
   return {
     spec: { factory: 'heun', options },

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+import { checkOptions } from '@tfjs-diffusion/schedules';
 import { eulerFamily, eulerStart } from './euler.js';
 import { toD, toDdpmScale } from './formulas.js';
 import type { SigmaPlanOptions, SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
-import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, factoryOptionKeys, SIGMA_PLAN_OPTIONS, spacingOptions } from './entry.js';
 
 export interface LmsOptions extends SpacingOptions, SigmaPlanOptions, SamplerBaseOptions {
   /** How many past derivatives the multistep formula uses (diffusers' `step(order=4)`). 1–8, default 4. */
@@ -32,8 +32,6 @@ export function lagrangeIntegral(nodes: readonly number[], j: number, from: numb
   return s;
 }
 
-const LMS_KEYS = optionKeys<LmsOptions>()(['useKarrasSigmas', 'useExponentialSigmas', 'order', 'timestepSpacing', 'stepsOffset', 'x0Processor']);
-
 /**
  * Linear multistep (Adams–Bashforth) on the probability-flow ODE dx/dσ = (x − x̂0)/σ in Karras
  * scaling, as k-diffusion's `sample_lms` and diffusers' LMSDiscreteScheduler: with the last q
@@ -43,7 +41,7 @@ const LMS_KEYS = optionKeys<LmsOptions>()(['useKarrasSigmas', 'useExponentialSig
  * scipy's quad, here the polynomials are integrated exactly). Grid as EulerDiscreteScheduler.
  */
 export function lms(options: LmsOptions = {}): Sampler {
-  checkOptions('lms', options, LMS_KEYS);
+  checkOptions('lms', options, factoryOptionKeys(lmsEntry));
   const order = options.order ?? 4;
   if (!Number.isInteger(order) || order < 1 || order > 8) throw new RangeError(`order must be an integer in [1, 8]; got ${String(order)}`);
   return {

@@ -3,7 +3,7 @@ import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { describe, expect, it } from 'vitest';
 import {
   classifierFreeGuidance, ddim, fromDiffusersConfig, ddpm, dpmSolverPlusPlus2M, dynamicThreshold, euler, eulerAncestral, heun, lms, pndm, sample, startRun,
-  uniPC, type Denoiser,
+  SAMPLER_REGISTRY, uniPC, type Denoiser,
 } from './index.js';
 
 describe('samplers refuses unknown options', () => {
@@ -29,6 +29,12 @@ describe('samplers refuses unknown options', () => {
     const before = tf.memory().numTensors;
     expect(call).toThrow(`${name}: unknown option 'bogus'. Accepted: `);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each(SAMPLER_REGISTRY.map((e) => [e.factory, e] as const))('%s takes every option its registry entry lists, and no other', (factory, entry) => {
+    const defaults = Object.fromEntries(Object.entries(entry.options).map(([k, o]) => [k, (o as { default: unknown }).default]));
+    expect(() => entry.create({ ...defaults, x0Processor: undefined } as never)).not.toThrow();
+    expect(() => entry.create(bogus)).toThrow(`${factory}: unknown option 'bogus'. Accepted: `);
   });
 
   it('points diffusers spellings at the factory option', () => {

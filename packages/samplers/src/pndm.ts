@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkOptions, checkTimestepSpacing, type NoiseSchedule, optionKeys, timesteps as scheduleTimesteps } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkTimestepSpacing, type NoiseSchedule, timesteps as scheduleTimesteps } from '@tfjs-diffusion/schedules';
 import { epsilonFromX0, predictEpsilon } from './formulas.js';
 import { checkSteps, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
-import { defineSampler, DIFFUSERS_SCHEDULE, spacingOptions } from './entry.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, factoryOptionKeys, spacingOptions } from './entry.js';
 
 export interface PndmOptions extends SpacingOptions, SamplerBaseOptions {
   /**
@@ -62,8 +62,6 @@ function stepsOf(length: number, skipPrkSteps: boolean): number {
   return skipPrkSteps ? Math.max(1, length - 1) : length - (PRK_CALLS - 3);
 }
 
-const PNDM_KEYS = optionKeys<PndmOptions>()(['skipPrkSteps', 'setAlphaToOne', 'timestepSpacing', 'stepsOffset', 'x0Processor']);
-
 /**
  * PNDM (Liu et al. 2022, "Pseudo Numerical Methods for Diffusion Models on Manifolds"),
  * as diffusers' PNDMScheduler. Every update is the paper's transfer part, eq. (9):
@@ -76,7 +74,7 @@ const PNDM_KEYS = optionKeys<PndmOptions>()(['skipPrkSteps', 'setAlphaToOne', 't
  * model gives them and turned into ε at the update (so v-prediction works as in diffusers).
  */
 export function pndm(options: PndmOptions = {}): Sampler {
-  checkOptions('pndm', options, PNDM_KEYS);
+  checkOptions('pndm', options, factoryOptionKeys(pndmEntry));
   const skip = options.skipPrkSteps ?? false;
   const setAlphaToOne = options.setAlphaToOne ?? false;
   checkTimestepSpacing(options.timestepSpacing ?? 'leading');

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkOptions, checkTimestepSpacing, optionKeys, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkTimestepSpacing, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { predictEpsilon, predictX0 } from './formulas.js';
 import { dpmPlan, type FinalSigmas, type SpacingOptions } from './grids.js';
 import type { Sampler, SamplerBaseOptions, StepArgs, StepResult } from './types.js';
-import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, DIFFUSERS_THRESHOLD, spacingOptions } from './entry.js';
+import { defineSampler, DIFFUSERS_SCHEDULE, DIFFUSERS_SIGMA_KINDS, DIFFUSERS_THRESHOLD, factoryOptionKeys, spacingOptions } from './entry.js';
 
 export interface UniPCOptions extends SpacingOptions, SamplerBaseOptions {
   /** Order p of the predictor (UniP-p); the corrector then reaches order p + 1. 1, 2 (default) or 3. */
@@ -69,11 +69,6 @@ export function uniPCCoefficients(h: number, rks: readonly number[], order: numb
 
 const lambdaOf = (alphaCumprod: number): number => 0.5 * (Math.log(alphaCumprod) - Math.log1p(-alphaCumprod));
 
-const UNIPC_KEYS = optionKeys<UniPCOptions>()([
-  'solverOrder', 'solverType', 'predictX0', 'lowerOrderFinal', 'disableCorrector', 'useKarrasSigmas', 'finalSigmasType',
-  'timestepSpacing', 'stepsOffset', 'x0Processor',
-]);
-
 /**
  * UniPC (Zhao et al. 2023, "UniPC: A Unified Predictor-Corrector Framework for Fast Sampling
  * of Diffusion Models", Algorithms 2 (UniC) and 3 (UniP), B(h) variants), as diffusers'
@@ -86,7 +81,7 @@ const UNIPC_KEYS = optionKeys<UniPCOptions>()([
  * step from the same x with ρ^c solving R ρ = b (ρ^c = ½ at order 1) and D_t = m_t − m_{s0}.
  */
 export function uniPC(options: UniPCOptions = {}): Sampler {
-  checkOptions('uniPC', options, UNIPC_KEYS);
+  checkOptions('uniPC', options, factoryOptionKeys(uniPCEntry));
   const solverOrder = options.solverOrder ?? 2;
   if (solverOrder !== 1 && solverOrder !== 2 && solverOrder !== 3) throw new RangeError(`solverOrder must be one of 1, 2, 3; got ${String(solverOrder)}`);
   const solverType = options.solverType ?? 'bh2';
