@@ -8,7 +8,7 @@ import { EXPORT_FORMATS, exportCommand } from './commands/export.js';
 import { fineTuneCommand } from './commands/fineTune.js';
 import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
-import { BETA_SCHEDULES, PREDICTIONS } from '@tfjs-diffusion/schedules';
+import { BETA_SCHEDULES, checkNesting, PREDICTIONS, showValue } from '@tfjs-diffusion/schedules';
 import { DATASETS, PRESETS, SAMPLERS, SIGMA_PLANS, THRESHOLDS, presetConfig } from './presets.js';
 import { samplersWithPlan } from './samplerOptions.js';
 import { flagNames } from './config.js';
@@ -33,9 +33,14 @@ const json = (v: string) => {
   try {
     o = JSON.parse(v);
   } catch {
-    throw new InvalidArgumentError(`must be a JSON object; got '${v}'`);
+    throw new InvalidArgumentError(`must be a JSON object; got ${showValue(v)}`);
   }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new InvalidArgumentError(`must be a JSON object; got '${v}'`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new InvalidArgumentError(`must be a JSON object; got ${showValue(v)}`);
+  try {
+    checkNesting(o, 'the JSON');
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
   return o as Record<string, unknown>;
 };
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { checkNesting } from '@tfjs-diffusion/schedules';
 import { PRESETS, presetConfig, type DemoConfig } from './presets.js';
 import { checkDemoConfig, checkPartialKeys } from './schema.js';
 
@@ -44,6 +45,7 @@ export function readConfigFile(path: string): Json {
     throw new Error(`--config ${path}: not valid JSON (${(e as Error).message})`);
   }
   if (!isObject(parsed)) throw new Error(`--config ${path}: must hold a JSON object of DemoConfig fields; got ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  checkNesting(parsed, `--config ${path}`);
   return parsed;
 }
 

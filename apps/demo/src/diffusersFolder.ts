@@ -2,6 +2,7 @@
 // diffusion_pytorch_model.safetensors): read as a checkpoint, written by `export`.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { showValue } from '@tfjs-diffusion/schedules';
 import { isDiffusersUNetConfig, toDiffusers, unetConfigFromDiffusers, type UNet } from '@tfjs-diffusion/models';
 import { fromDiffusersConfig } from '@tfjs-diffusion/samplers';
 import { DIFFUSERS_CONFIG, DIFFUSERS_SCHEDULER, DIFFUSERS_SCHEDULER_PATHS, DIFFUSERS_WEIGHTS } from '@tfjs-diffusion/training';
@@ -14,11 +15,15 @@ const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 export function isDiffusersFolder(dir: string): boolean {
   const cfg = join(dir, DIFFUSERS_CONFIG);
   if (!existsSync(cfg)) return false;
+  let parsed: unknown;
   try {
-    return isDiffusersUNetConfig(JSON.parse(readFileSync(cfg, 'utf8')));
-  } catch {
+    parsed = JSON.parse(readFileSync(cfg, 'utf8'));
+  } catch (e) {
+    // Beside diffusers' weights, a config.json that does not parse is a broken diffusers folder, not a missing run.
+    if (existsSync(join(dir, DIFFUSERS_WEIGHTS))) throw new Error(`${cfg}: not valid JSON (${showValue((e as Error).message)}); the folder holds ${DIFFUSERS_WEIGHTS}, so it should be diffusers' UNet2DModel config`);
     return false;
   }
+  return isDiffusersUNetConfig(parsed);
 }
 
 /** The scheduler config where the one reader (training's `readModelFolder`) looks for it, if any. */

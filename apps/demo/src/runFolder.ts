@@ -4,6 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { acquireRunLock, LOCK_FILE, type RunLock } from './lock.js';
 import { checkDemoConfig } from './schema.js';
 import type { DemoConfig } from './presets.js';
+import { checkNesting, showValue } from '@tfjs-diffusion/schedules';
 
 export interface RunPaths {
   dir: string;
@@ -123,15 +124,16 @@ export function readRunConfig(dir: string): RunConfigFile {
   } catch (e) {
     throw new Error(`${p.config}: not valid JSON (${(e as Error).message}); restore it from a copy, or start a new run`);
   }
+  checkNesting(parsed, p.config);
   const o = parsed as Partial<RunConfigFile> | null;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${p.config}: must hold a JSON object with demo, model and dataset; got ${JSON.stringify(parsed)}`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${p.config}: must hold a JSON object with demo, model and dataset; got ${showValue(parsed)}`);
   for (const k of ['demo', 'model', 'dataset'] as const) {
     if (typeof o[k] !== 'object' || o[k] === null) throw new Error(`${p.config}: the field '${k}' is missing or not an object`);
   }
   checkDemoConfig(o.demo, () => `${p.config} (under "demo"): `);
   const d = o.dataset!;
   for (const k of ['numClasses', 'height', 'width', 'channels'] as const) {
-    if (!Number.isInteger(d[k]) || d[k] < 1) throw new Error(`${p.config}: dataset.${k} must be a positive integer; got ${JSON.stringify(d[k])}`);
+    if (!Number.isInteger(d[k]) || d[k] < 1) throw new Error(`${p.config}: dataset.${k} must be a positive integer; got ${showValue(d[k])}`);
   }
   return o as RunConfigFile;
 }

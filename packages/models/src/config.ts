@@ -1,4 +1,4 @@
-import { checkPrediction, nearestOption, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkPrediction, nearestOption, type Prediction, showValue } from '@tfjs-diffusion/schedules';
 
 /** diffusers' block types a U-Net level can have (attention after each residual block or not). */
 export type DownBlockType = 'DownBlock2D' | 'AttnDownBlock2D';
@@ -68,7 +68,7 @@ export const UNET_LIMITS = { channels: 65536, sampleSize: 65536, numClasses: 1 <
 
 function positiveInt(v: unknown, name: string, max = 1 << 30): number {
   if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > max) {
-    throw new RangeError(`UNet: ${name} must be an integer in [1, ${max}]; got ${JSON.stringify(v)}`);
+    throw new RangeError(`UNet: ${name} must be an integer in [1, ${max}]; got ${showValue(v)}`);
   }
   return v as number;
 }
@@ -96,17 +96,17 @@ export function checkKnownKeys(o: object, known: readonly string[], where: strin
   for (const [k, v] of Object.entries(o)) {
     if (known.includes(k)) continue;
     const near = (Array.isArray(v) && nearestName(k, arrayKeys)) || nearestName(k, known);
-    throw new Error(`${where}: unknown option ${JSON.stringify(k)}${near ? `; did you mean '${near}'?` : ''} (known: ${known.join(', ')})`);
+    throw new Error(`${where}: unknown option ${showValue(k)}${near ? `; did you mean '${near}'?` : ''} (known: ${known.join(', ')})`);
   }
 }
 
 /** Fills defaults and checks every option; the result is what config.json stores. */
 export function resolveUNetConfig(options: UNetOptions): UNetConfig {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`UNet: the config must be an object; got ${JSON.stringify(options)}`);
+    throw new TypeError(`UNet: the config must be an object; got ${showValue(options)}`);
   }
   checkKnownKeys(options, UNET_KEYS, 'UNet', UNET_ARRAY_KEYS);
-  if (options.kind !== undefined && options.kind !== 'unet') throw new Error(`UNet: kind must be 'unet'; got ${JSON.stringify(options.kind)}`);
+  if (options.kind !== undefined && options.kind !== 'unet') throw new Error(`UNet: kind must be 'unet'; got ${showValue(options.kind)}`);
   const blockOutChannels = options.blockOutChannels ?? [32, 64, 64];
   if (!Array.isArray(blockOutChannels) || blockOutChannels.length === 0) {
     throw new RangeError('UNet: blockOutChannels must be a non-empty array of channel counts');
@@ -159,32 +159,32 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
   }
   for (const [key, types, allowed] of [['downBlockTypes', cfg.downBlockTypes, DOWN_BLOCK_TYPES], ['upBlockTypes', cfg.upBlockTypes, UP_BLOCK_TYPES]] as const) {
     if (types === null) continue;
-    if (!Array.isArray(types) || types.length !== levels) throw new RangeError(`UNet: ${key} must list one block type per level (${levels}); got ${JSON.stringify(types)}`);
+    if (!Array.isArray(types) || types.length !== levels) throw new RangeError(`UNet: ${key} must list one block type per level (${levels}); got ${showValue(types)}`);
     types.forEach((b, i) => {
-      if (!(allowed as readonly string[]).includes(b)) throw new RangeError(`UNet: ${key}[${i}] must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${JSON.stringify(b)}`);
+      if (!(allowed as readonly string[]).includes(b)) throw new RangeError(`UNet: ${key}[${i}] must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${showValue(b)}`);
     });
   }
   if ((cfg.downBlockTypes === null) !== (cfg.upBlockTypes === null)) throw new RangeError('UNet: give downBlockTypes and upBlockTypes together, or neither');
   if (cfg.downBlockTypes !== null && cfg.attentionResolutions.length > 0) {
     throw new RangeError('UNet: attentionResolutions must be empty when downBlockTypes/upBlockTypes choose the attention levels');
   }
-  if (typeof cfg.flipSinToCos !== 'boolean') throw new TypeError(`UNet: flipSinToCos must be true or false; got ${JSON.stringify(cfg.flipSinToCos)}`);
-  if (typeof cfg.centerInputSample !== 'boolean') throw new TypeError(`UNet: centerInputSample must be true or false; got ${JSON.stringify(cfg.centerInputSample)}`);
+  if (typeof cfg.flipSinToCos !== 'boolean') throw new TypeError(`UNet: flipSinToCos must be true or false; got ${showValue(cfg.flipSinToCos)}`);
+  if (typeof cfg.centerInputSample !== 'boolean') throw new TypeError(`UNet: centerInputSample must be true or false; got ${showValue(cfg.centerInputSample)}`);
   if (!Number.isFinite(cfg.freqShift) || cfg.freqShift >= cfg.timeFeatureDim / 2) {
-    throw new RangeError(`UNet: freqShift must be a number below timeFeatureDim / 2 = ${cfg.timeFeatureDim / 2}; got ${JSON.stringify(cfg.freqShift)}`);
+    throw new RangeError(`UNet: freqShift must be a number below timeFeatureDim / 2 = ${cfg.timeFeatureDim / 2}; got ${showValue(cfg.freqShift)}`);
   }
-  if (cfg.downsamplePadding !== 0 && cfg.downsamplePadding !== 1) throw new RangeError(`UNet: downsamplePadding must be 0 or 1; got ${JSON.stringify(cfg.downsamplePadding)}`);
+  if (cfg.downsamplePadding !== 0 && cfg.downsamplePadding !== 1) throw new RangeError(`UNet: downsamplePadding must be 0 or 1; got ${showValue(cfg.downsamplePadding)}`);
   if (cfg.resnetTimeScaleShift !== 'default' && cfg.resnetTimeScaleShift !== 'scale_shift') {
-    throw new RangeError(`UNet: resnetTimeScaleShift must be 'default' or 'scale_shift'; got ${JSON.stringify(cfg.resnetTimeScaleShift)}`);
+    throw new RangeError(`UNet: resnetTimeScaleShift must be 'default' or 'scale_shift'; got ${showValue(cfg.resnetTimeScaleShift)}`);
   }
   if (cfg.timeFeatureDim % 2 !== 0) throw new RangeError(`UNet: timeFeatureDim must be even; got ${cfg.timeFeatureDim}`);
   if (typeof cfg.dropout !== 'number' || !(cfg.dropout >= 0 && cfg.dropout < 1)) throw new RangeError(`UNet: dropout must be in [0, 1); got ${cfg.dropout}`);
   if (cfg.numClasses !== null) positiveInt(cfg.numClasses, 'numClasses', UNET_LIMITS.numClasses);
   if (typeof cfg.normEps !== 'number' || !(cfg.normEps > 0 && cfg.normEps < 1)) {
-    throw new RangeError(`UNet: normEps must be a number in (0, 1) (GroupNorm's epsilon, e.g. 1e-5); got ${JSON.stringify(cfg.normEps)}`);
+    throw new RangeError(`UNet: normEps must be a number in (0, 1) (GroupNorm's epsilon, e.g. 1e-5); got ${showValue(cfg.normEps)}`);
   }
   for (const k of ['midBlockAttention', 'timeConditioning'] as const) {
-    if (typeof cfg[k] !== 'boolean') throw new TypeError(`UNet: ${k} must be true or false; got ${JSON.stringify(cfg[k])}`);
+    if (typeof cfg[k] !== 'boolean') throw new TypeError(`UNet: ${k} must be true or false; got ${showValue(cfg[k])}`);
   }
   const sizes = cfg.blockOutChannels.map((_, l) => h / 2 ** l);
   for (const r of cfg.attentionResolutions) {
@@ -215,7 +215,7 @@ export function attentionHeadsFor(c: UNetConfig, channels: number): number {
 export function sampleHW(s: number | [number, number]): [number, number] {
   const [h, w] = typeof s === 'number' ? [s, s] : s;
   const max = UNET_LIMITS.sampleSize;
-  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1 || h > max || w > max) throw new RangeError(`UNet: sampleSize must be an integer in [1, ${max}] or [height, width]; got ${JSON.stringify(s)}`);
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1 || h > max || w > max) throw new RangeError(`UNet: sampleSize must be an integer in [1, ${max}] or [height, width]; got ${showValue(s)}`);
   return [h, w];
 }
 
@@ -237,6 +237,6 @@ export function unetPreset(name: UNetPresetName, overrides: UNetOptions = {}): U
     },
   };
   const base = presets[name];
-  if (!base) throw new Error(`unetPreset: name must be one of ${Object.keys(presets).map((k) => `'${k}'`).join(', ')}; got ${JSON.stringify(name)}`);
+  if (!base) throw new Error(`unetPreset: name must be one of ${Object.keys(presets).map((k) => `'${k}'`).join(', ')}; got ${showValue(name)}`);
   return resolveUNetConfig({ ...base, ...overrides });
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { matchesAny, type NamedParameter } from '@tfjs-diffusion/regularizers';
-import { checkOptions } from '@tfjs-diffusion/schedules';
+import { checkOptions, showList } from '@tfjs-diffusion/schedules';
 import type { UNetConfig } from './config.js';
 import {
   diffusersConfigOf, unetConfigFromDiffusers, FROM_DIFFUSERS_KEYS, type DiffusersUNetConfig, type FromDiffusersOptions,
@@ -194,9 +194,9 @@ export function diffusersTensors(
   }
   const unexpected = Object.keys(tensors).filter((n) => !used.has(n));
   const problems: string[] = [];
-  if (missing.length) problems.push(`missing: ${missing.join(', ')}`);
-  if (unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
-  if (mismatched.length) problems.push(`shape mismatch: ${mismatched.join(', ')}`);
+  if (missing.length) problems.push(`missing: ${showList(missing)}`);
+  if (unexpected.length) problems.push(`unexpected: ${showList(unexpected)}`);
+  if (mismatched.length) problems.push(`shape mismatch: ${showList(mismatched)}`);
   if (problems.length) throw new Error(`${where}: the weights do not fit the config; ${problems.join('; ')}`);
   const out: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const { name, shape, layout, srcs } of plan) out[name] = { shape, data: toOurs(layout, srcs, shape) };

@@ -1,6 +1,6 @@
 // diffusers' UNet2DModel config.json ↔ our UNet config, and the diffusers
 // release an exported config needs. The weights' names and layouts are diffusers.ts.
-import { checkOptions, checkPrediction, optionKeys, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkPrediction, optionKeys, type Prediction, showValue } from '@tfjs-diffusion/schedules';
 import {
   attentionHeadsFor, attentionLevels, resolveUNetConfig,
   type DownBlockType, type UNetConfig, type UpBlockType,
@@ -57,7 +57,7 @@ export function unetConfigFromDiffusers(config: DiffusersUNetConfig | string, op
   const where = opts.source ? `fromDiffusers (${opts.source})` : 'fromDiffusers';
   const raw = parseConfig(config, where);
   const refuse = (key: string, value: unknown, accepted: string): never => {
-    throw new Error(`${where}: ${key} = ${JSON.stringify(value)} is not supported; accepted: ${accepted}`);
+    throw new Error(`${where}: ${showValue(key, 80).slice(1, -1)} = ${showValue(value)} is not supported; accepted: ${accepted}`);
   };
   if (raw._class_name !== undefined && raw._class_name !== 'UNet2DModel') refuse('_class_name', raw._class_name, "'UNet2DModel'");
   for (const key of Object.keys(raw)) {

@@ -6,6 +6,7 @@ import { MLPDenoiser, resolveMLPConfig, type MLPConfig } from './mlp.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { checkModelFits, type MemoryLimit } from './size.js';
 import { UNet } from './unet.js';
+import { showList, showValue } from '@tfjs-diffusion/schedules';
 
 export type ModelConfig = UNetConfig | MLPConfig;
 export type Model = UNet | MLPDenoiser;
@@ -21,7 +22,7 @@ export function createModel(config: { kind?: string } & Record<string, unknown>,
     throw new TypeError(`createModel: config must be an object of model options; got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
   }
   if (config.kind !== undefined && config.kind !== 'unet' && config.kind !== 'mlp') {
-    throw new Error(`createModel: config.kind must be 'unet' or 'mlp'; got ${JSON.stringify(config.kind)}`);
+    throw new Error(`createModel: config.kind must be 'unet' or 'mlp'; got ${showValue(config.kind)}`);
   }
   checkOptions('createModel', opts, CREATE_MODEL_KEYS);
   checkModelFits(config as never, { limit: opts.memoryLimit, what: 'createModel' });
@@ -69,12 +70,12 @@ export function loadWeights(
     const t = tensors[q.name];
     if (!t) continue;
     const same = t.shape.length === q.variable.shape.length && t.shape.every((d, i) => d === q.variable.shape[i]);
-    if (!same || t.data.length !== q.variable.size) mismatched.push(`${q.name} (file [${t.shape}], model [${q.variable.shape}])`);
+    if (!same || t.data.length !== q.variable.size) mismatched.push(`${q.name} (file ${t.shape.length <= 8 ? `[${t.shape}]` : showValue(t.shape, 60)}, model [${q.variable.shape}])`);
   }
   const problems: string[] = [];
-  if (strict && missing.length) problems.push(`missing: ${missing.join(', ')}`);
-  if (strict && unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
-  if (mismatched.length) problems.push(`shape mismatch: ${mismatched.join(', ')}`);
+  if (strict && missing.length) problems.push(`missing: ${showList(missing)}`);
+  if (strict && unexpected.length) problems.push(`unexpected: ${showList(unexpected)}`);
+  if (mismatched.length) problems.push(`shape mismatch: ${showList(mismatched)}`);
   if (problems.length) throw new Error(`${source} do not fit the model; ${problems.join('; ')}`);
   const loaded: string[] = [];
   for (const q of params) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropout } from '@tfjs-diffusion/regularizers';
-import { checkOptions, checkPrediction, optionKeys, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkPrediction, optionKeys, type Prediction, showValue } from '@tfjs-diffusion/schedules';
 import { dense, embed, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
 import { checkInputs, classIds, MODEL_OPTION_KEYS, type Conditioning, type ModelOptions, type PredictOptions } from './unet.js';
 
@@ -29,7 +29,7 @@ const MLP_KEYS = optionKeys<MLPOptions>()([
 export function resolveMLPConfig(o: MLPOptions): MLPConfig {
   checkOptions('MLPDenoiser', o, MLP_KEYS);
   const int = (v: unknown, name: string) => {
-    if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`MLPDenoiser: ${name} must be a positive integer; got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`MLPDenoiser: ${name} must be a positive integer; got ${showValue(v)}`);
     return v as number;
   };
   const cfg: MLPConfig = {

@@ -1,3 +1,8 @@
+import { showValue } from '@tfjs-diffusion/schedules';
+
+/** A tensor name in a message, cut to 80 characters (a hostile header's names can be megabytes). */
+const q = (name: string) => `'${name.length > 80 ? `${name.slice(0, 79)}…` : name}'`;
+
 /** The dtypes this reader/writer knows; F16 and BF16 are widened to Float32Array on read. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'BOOL';
 
@@ -129,23 +134,23 @@ export function decodeSafetensors(bytes: ArrayBuffer | Uint8Array, where = 'safe
     }
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = info?.dtype as SafetensorsDtype;
-    if (typeof dtype !== 'string' || !(dtype in BYTES)) fail(`tensor '${name}' has unknown dtype ${JSON.stringify(info?.dtype)}`);
+    if (typeof dtype !== 'string' || !(dtype in BYTES)) fail(`tensor ${q(name)} has unknown dtype ${showValue(info?.dtype)}`);
     const shape = info.shape;
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) fail(`tensor '${name}' has a bad shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) fail(`tensor ${q(name)} has a bad shape ${showValue(shape)}`);
     const off = info.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[0] > off[1]) {
-      fail(`tensor '${name}' has bad data_offsets ${JSON.stringify(off)}`);
+      fail(`tensor ${q(name)} has bad data_offsets ${showValue(off)}`);
     }
     const [s, e] = off as [number, number];
-    if (e > dataLength) fail(`tensor '${name}' ends at byte ${e} of a ${dataLength}-byte data section (truncated?)`);
+    if (e > dataLength) fail(`tensor ${q(name)} ends at byte ${e} of a ${dataLength}-byte data section (truncated?)`);
     const want = sizeOf(shape as number[]) * BYTES[dtype];
-    if (e - s !== want) fail(`tensor '${name}' has ${e - s} bytes; shape [${shape}] of ${dtype} needs ${want}`);
+    if (e - s !== want) fail(`tensor ${q(name)} has ${e - s} bytes; shape ${(shape as number[]).length <= 8 ? `[${shape}]` : showValue(shape)} of ${dtype} needs ${want}`);
     spans.push([s, e, name]);
     tensors[name] = { dtype: dtype === 'F16' || dtype === 'BF16' ? 'F32' : dtype, shape: shape as number[], data: view(dtype, buf.subarray(base + s, base + e)) };
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i]![0] < spans[i - 1]![1]) fail(`tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
+    if (spans[i]![0] < spans[i - 1]![1]) fail(`tensors ${q(spans[i - 1]![2])} and ${q(spans[i]![2])} overlap`);
   }
   return { tensors, metadata };
 }

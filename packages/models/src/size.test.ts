@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  checkModelFits, createModel, encodeSafetensors, estimateModelBytes, fromDiffusers, MLPDenoiser, UNet, unetPreset, WASM_HEAP_LIMIT,
+  checkModelFits, createModel, encodeSafetensors, estimateModelBytes, fromDiffusers, loadWeights, MLPDenoiser, UNet, unetPreset, WASM_HEAP_LIMIT,
 } from './index.js';
 import { ParamStore } from './layers.js';
 import { loadModel } from './node.js';
@@ -103,5 +103,23 @@ describe('model sizes, checked from the config before anything is allocated', ()
       spy.mockRestore();
     }
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('hostile files give short messages', () => {
+  it('an unknown key holding a huge array, a huge sampleSize and 200,000 unexpected tensors are quoted in a few hundred characters', () => {
+    const huge = Array.from({ length: 1_000_000 }, () => 123456789);
+    for (const cfg of [{ channelz: huge }, { sampleSize: huge }, { ['k'.repeat(5e6)]: 1 }, { blockOutChannels: [8, 'x'.repeat(1e6)] }]) {
+      const [e, ms] = time(() => createModel(cfg as never));
+      expect(e).toBeInstanceOf(Error);
+      expect((e as Error).message.length, (e as Error).message.slice(0, 300)).toBeLessThan(1000);
+      expect(ms).toBeLessThan(1000);
+    }
+    const m = new UNet({ ...unetPreset('mnist-tiny'), numClasses: null });
+    const tensors = Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`extra.${i}`, { shape: [1], data: [0] }]));
+    const e = time(() => loadWeights(m, tensors))[0] as Error;
+    expect(e.message).toMatch(/unexpected: extra\.0, extra\.1, .*… and 199,\d{3} more/);
+    expect(e.message.length).toBeLessThan(2000);
+    m.dispose();
   });
 });

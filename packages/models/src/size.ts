@@ -2,6 +2,7 @@ import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { resolveUNetConfig, sampleHW, type UNetConfig } from './config.js';
 import { resolveMLPConfig, type MLPConfig } from './mlp.js';
 import { unetParameterCount } from './unet.js';
+import { showValue } from '@tfjs-diffusion/schedules';
 
 /** How much memory one instance (a backend, a worker, a tab) can give a model, and what sets that bound. */
 export interface MemoryLimit {
@@ -27,7 +28,7 @@ function resolved(config: SizedConfig): UNetConfig | MLPConfig {
     throw new TypeError(`model config must be an object; got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
   }
   if (config.kind === 'mlp') return resolveMLPConfig(config as never);
-  if (config.kind !== undefined && config.kind !== 'unet') throw new Error(`model config: kind must be 'unet' or 'mlp'; got ${JSON.stringify(config.kind)}`);
+  if (config.kind !== undefined && config.kind !== 'unet') throw new Error(`model config: kind must be 'unet' or 'mlp'; got ${showValue(config.kind)}`);
   return resolveUNetConfig(config as never);
 }
 

@@ -6,3 +6,4 @@ export * from './sigmas.js';
 export * from './karras.js';
 export * from './diffusers-config.js';
 export { checkOptions, nearestOption, optionKeys } from './options.js';
+export * from './show.js';

@@ -83,7 +83,8 @@ export function editDistance(a: string, b: string): number {
 export function nearestOption(key: string, accepted: readonly string[]): string | undefined {
   // torch's `lr` stands for the learning rate inside longer names too (`lr_scale`).
   const k = normalize(key).replace(/^lr(?=.)/, 'learningrate');
-  if (k.length === 0) return undefined;
+  // No option is that long, and the edit distance of a 10 MB key would allocate gigabytes.
+  if (k.length === 0 || k.length > 64) return undefined;
   const byNorm = accepted.find((a) => normalize(a) === k);
   if (byNorm !== undefined) return byNorm;
   for (const s of SYNONYMS[k] ?? []) if (accepted.includes(s)) return s;
