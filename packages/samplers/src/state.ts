@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 
 /**
  * Per-run memory of a sampler (for example the previous x0 of a multistep method).
- * Tensors stored here survive the step's `tf.tidy`; the loop disposes them at the end of the run.
+ * Ownership: `setTensor` keeps a copy of what it is given, and the caller keeps what it passed
+ * (inside a step's `tf.tidy` that is freed with the step; a tensor the caller kept itself, it
+ * disposes itself). The copies survive the step's tidy; the loop disposes them at the end of the run.
  */
 export class SamplerState {
   private readonly tensors = new Map<string, tf.Tensor>();
@@ -12,7 +14,10 @@ export class SamplerState {
     return this.tensors.get(key) as T | undefined;
   }
 
-  /** Stores `tensor` (kept out of the enclosing tidy) and disposes what was stored under `key` before. */
+  /**
+   * Stores a copy of `tensor` (kept out of the enclosing tidy) and disposes what was stored under
+   * `key` before. `tensor` stays the caller's: it may be returned, stored under another key or disposed.
+   */
   setTensor(key: string, tensor: tf.Tensor): void {
     const old = this.tensors.get(key);
     if (old === tensor) return;
