@@ -22,4 +22,11 @@ describe('neighbourGrid', () => {
     expect(g.neighbours.indices[1]).toBe(order[1]);
     expect(Array.from(g.pixels.subarray(3 * d, 4 * d))).toEqual(Array.from(samples.subarray(d, 2 * d)));
   });
+
+  it('lays out RGBA images and refuses a channel count viz cannot draw', () => {
+    const g = neighbourGrid({ data: new Float32Array(4), shape: [1, 1, 1, 4] }, { data: new Float32Array(8), shape: [2, 1, 1, 4] }, { k: 1 });
+    expect({ n: g.n, channels: g.channels, cols: g.cols }).toEqual({ n: 2, channels: 4, cols: 2 });
+    expect(() => neighbourGrid({ data: new Float32Array(5), shape: [1, 1, 1, 5] }, { data: new Float32Array(5), shape: [1, 1, 1, 5] }))
+      .toThrow(/samples: images must have 1 \(grey\), 2 \(grey \+ alpha\), 3 \(RGB\) or 4 \(RGBA\) channels; got 5/);
+  });
 });

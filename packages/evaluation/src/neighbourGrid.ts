@@ -15,7 +15,8 @@ export interface NeighbourGrid {
   n: number;
   height: number;
   width: number;
-  channels: 1 | 3;
+  /** 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA: what viz's grids draw. */
+  channels: 1 | 2 | 3 | 4;
   cols: number;
   neighbours: Neighbours;
 }
@@ -34,7 +35,7 @@ export function neighbourGrid(samples: ImageSet, train: ImageSet, options: Neigh
     throw new Error(`samples and train must have shape [N, H, W, C]; got [${shape.join(', ')}] and [${train.shape.join(', ')}]`);
   }
   const [, height, width, channels] = shape as [number, number, number, number];
-  if (channels !== 1 && channels !== 3) throw new Error(`images must have 1 or 3 channels; got ${channels}`);
+  if (channels < 1 || channels > 4) throw new Error(`samples: images must have 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels; got ${channels}`);
   const neighbours = nearestNeighbours(samples, train, k, { chunkSize: options.chunkSize });
   const s = toHost(samples, 'samples');
   const t = toHost(train, 'train');
@@ -47,5 +48,5 @@ export function neighbourGrid(samples: ImageSet, train: ImageSet, options: Neigh
       pixels.set(t.data.subarray(idx * t.d, (idx + 1) * t.d), (i * cols + j + 1) * s.d);
     }
   }
-  return { pixels, n: s.n * cols, height, width, channels, cols, neighbours };
+  return { pixels, n: s.n * cols, height, width, channels: channels as NeighbourGrid['channels'], cols, neighbours };
 }
