@@ -12,8 +12,14 @@ export function buildSchedule(c: DemoConfig): NoiseSchedule {
 }
 
 /** The U-Net of a config: the models preset, the demo's prediction type and classes, then the overrides. */
-export function modelConfig(c: DemoConfig, numClasses: number): Record<string, unknown> {
+/** The U-Net of a run: its preset, sized to the dataset's images (`shape`; the preset's 28×28×1 without), then the overrides. */
+export function modelConfig(c: DemoConfig, numClasses: number, shape?: { height: number; width: number; channels: number }): Record<string, unknown> {
+  const sized = shape ? {
+    sampleSize: shape.height === shape.width ? shape.height : [shape.height, shape.width] as [number, number],
+    inChannels: shape.channels, outChannels: shape.channels,
+  } : {};
   return { ...unetPreset(c.model.preset, {
+    ...sized,
     predictionType: c.prediction,
     numClasses: c.classConditional ? numClasses : null,
     ...c.model.overrides,

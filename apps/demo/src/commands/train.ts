@@ -51,9 +51,9 @@ export function checkRun(run: RunConfigFile, where: string, opts: { capThreads?:
 }
 
 /** The U-Net config of a demo config, with errors naming where its settings came from. */
-function buildModelConfig(demo: RunConfigFile['demo'], numClasses: number, where: string): Record<string, unknown> {
+function buildModelConfig(demo: RunConfigFile['demo'], dataset: RunConfigFile['dataset'], where: string): Record<string, unknown> {
   try {
-    return modelConfig(demo, numClasses);
+    return modelConfig(demo, dataset.numClasses, dataset);
   } catch (e) {
     throw new Error(`${where}: model.overrides ${JSON.stringify(demo.model.overrides)}: ${(e as Error).message}`);
   }
@@ -104,7 +104,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainRunResu
     const demo = resolveConfig({ preset: o.preset, configFile: o.config, overrides: o.overrides });
     const dataset = datasetInfo(demo);
     const where = o.config ? `--config ${o.config} / --model-overrides` : '--model-overrides';
-    run = { demo, model: buildModelConfig(demo, dataset.numClasses, where), dataset };
+    run = { demo, model: buildModelConfig(demo, dataset, where), dataset };
     checkRun(run, where);
     // Every check has passed: only now is anything written.
     await initDemoBackend(o.quiet);
