@@ -42,3 +42,26 @@ describe('hostile files: bounded, named messages', () => {
     expect(isDiffusersFolder(plain)).toBe(false);
   });
 });
+
+describe('sample checks where it writes before sampling', () => {
+  it('a file as --out, a path through a file and a name too long are refused before any sampling, naming --out', async () => {
+    const { run, tempDir, TINY } = await import('./cliProcess.js');
+    const root = tempDir('out');
+    const r = join(root, 'run');
+    const t = await run('node', ['train', '--out', r, '--steps', '2', '--checkpoint-every', '2', ...TINY]);
+    expect(t.code, t.output).toBe(0);
+    const file = join(root, 'a-file.png');
+    writeFileSync(file, 'mine');
+    const long = join(root, 'x'.repeat(300));
+    for (const [out, msg] of [
+      [file, `--out ${file} is a file, not a folder`],
+      [join(file, 'sub'), `--out ${join(file, 'sub')}: cannot write the images there (ENOTDIR`],
+      [long, `--out ${long}: cannot write the images there (ENAMETOOLONG`],
+    ] as const) {
+      const s = await run('node', ['sample', '--checkpoint', r, '--steps', '2', '--n', '1', '--out', out]);
+      expect(s.code, s.output).toBe(1);
+      expect(s.output).toContain(msg);
+      expect(s.output).not.toMatch(/sample .*images/); // no progress: nothing was sampled
+    }
+  }, 240_000);
+});

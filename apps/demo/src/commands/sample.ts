@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { showValue } from '@tfjs-diffusion/schedules';
+import { temporaryPath } from '@tfjs-diffusion/schedules/node';
 import { basename, join, resolve } from 'node:path';
 import type { UNetConfig } from '@tfjs-diffusion/models';
 import { initDemoBackend } from '../backendInit.js';
@@ -90,20 +92,21 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     const weights = await loadWeights(model, checkpoint, !o.noEma);
     parallel = await startSampler(model, threads);
     const seed = o.seed ?? 0;
-    const t0 = performance.now();
-    const bar = createTaskProgress('sample', n, 'images', o.quiet);
-    const pixels = await sampleImages(model, buildSchedule(c), {
-      ...s, sampler: s.name, seed, labels, n, numClasses, height, width, channels, onProgress: (done) => bar.update(done),
-    }, SAMPLE_CHUNK, parallel);
-    bar.stop();
+    // Where the images go is checked before sampling, so an unwritable --out loses no work.
     const outDir = resolve(o.out ?? join(runDir, 'sampled'));
-    mkdirSync(outDir, { recursive: true });
     // The name says what made the images; an existing file is never replaced (a -2, -3, ... suffix instead).
     const step = weights.step ?? checkpointStep(weights.path);
     const from = step !== undefined ? `step${step}` : basename(weights.path);
     const cls = numClasses === undefined ? 'uncond' : o.classes?.length ? `class${o.classes.join('_')}` : 'allclasses';
     const extra = `${s.guidanceRescale ? `-rescale${s.guidanceRescale}` : ''}${s.eta ? `-eta${s.eta}` : ''}${s.sigmas && s.sigmas !== 'default' ? `-${s.sigmas}` : ''}`;
     const tag = `${from}-${weights.ema ? 'ema' : 'raw'}-${cls}-${s.name}-${s.steps}steps-g${s.guidance}${extra}-${s.threshold}-seed${seed}`;
+    checkOutputFolder(outDir, o.each ? `${tag}-${String(n - 1).padStart(3, '0')}${labels ? `-class${Math.max(...labels)}` : ''}-99.png` : `${tag}-99.png`, o.out !== undefined);
+    const t0 = performance.now();
+    const bar = createTaskProgress('sample', n, 'images', o.quiet);
+    const pixels = await sampleImages(model, buildSchedule(c), {
+      ...s, sampler: s.name, seed, labels, n, numClasses, height, width, channels, onProgress: (done) => bar.update(done),
+    }, SAMPLE_CHUNK, parallel);
+    bar.stop();
     const png = imageGridPng;
     const grid = writeFileNew(join(outDir, `${tag}.png`), png(pixels, { n, height, width, channels: channels as 1 | 3, cols: s.cols, padding: 2 }));
     const images: string[] = [];
@@ -122,5 +125,27 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
   } finally {
     await parallel?.dispose();
     model.dispose();
+  }
+}
+
+/**
+ * Creates `dir` and a probe file under the longest name `sample` will write, exclusively, then
+ * removes it: a file given as --out, a folder that cannot be written or a name too long fails here, before the work.
+ */
+function checkOutputFolder(dir: string, longestName: string, given: boolean): void {
+  const where = given ? `--out ${dir}` : `the output folder ${dir}`;
+  if (Buffer.byteLength(longestName) > 255) {
+    throw new Error(`${where}: the file name ${showValue(longestName, 80)} would be ${Buffer.byteLength(longestName)} bytes, more than the 255 a file name can have; ask for fewer --class values`);
+  }
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${where} is a file, not a folder; give a folder for the images`);
+  const probe = temporaryPath(join(dir, longestName));
+  try {
+    mkdirSync(dir, { recursive: true });
+    closeSync(openSync(probe, 'wx'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`${where}: cannot write the images there (${err.code ?? err.message}: ${err.code === 'ENOTDIR' ? 'a part of the path is a file' : err.code === 'ENAMETOOLONG' ? 'a name in the path is too long' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'EROFS' ? 'read-only file system' : err.message}); nothing was sampled`);
+  } finally {
+    try { rmSync(probe, { force: true }); } catch { /* never made: the folder is not there */ }
   }
 }
