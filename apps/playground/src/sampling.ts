@@ -165,7 +165,7 @@ export async function sampleImages(
     const x0Spec = thresholdProcessor(r.threshold);
     const base: Omit<RowsRequest, 'rows'> = {
       sampler: describeSampler(spec), x0Processor: x0Spec && describeX0Processor(x0Spec), schedule: m.schedule as NoiseSchedule,
-      shape, numInferenceSteps: r.steps, seed: r.seed, classLabels: r.labels && { data: Int32Array.from(r.labels), shape: [r.labels.length] },
+      shape, numInferenceSteps: r.steps, seed: r.seed, cond: r.labels && { classLabels: { data: Int32Array.from(r.labels), shape: [r.labels.length] } },
       guidance: guided ? { guidanceScale: r.guidance, nullClass: m.numClasses! } : undefined,
     };
     remote = Promise.allSettled(workers.map((w, i) => WorkerPool.rows(w, { ...base, rows: ranges[i + 1]! }, silence)));

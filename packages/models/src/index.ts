@@ -1,5 +1,6 @@
 export * from './config.js';
 export { ParamModule } from './layers.js';
+export * from './inputs.js';
 export * from './unet.js';
 export * from './groupNormKernel.js';
 export * from './diffusers.js';

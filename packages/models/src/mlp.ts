@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { dropout } from '@tfjs-diffusion/regularizers';
 import { checkOptions, checkPrediction, optionKeys, type Prediction, showValue } from '@tfjs-diffusion/schedules';
 import { dense, embed, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
-import { checkInputs, classIds, MODEL_OPTION_KEYS, type Conditioning, type ModelOptions, type PredictOptions } from './unet.js';
+import type { Conditioning } from '@tfjs-diffusion/samplers';
+import { checkInputs, classIds, MODEL_OPTION_KEYS, type ModelOptions, type PredictOptions } from './inputs.js';
 
 export interface MLPConfig {
   kind: 'mlp';

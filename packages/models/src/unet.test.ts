@@ -51,6 +51,22 @@ describe('UNet', () => {
     expect(() => unetPreset('big' as never)).toThrow(/'mnist-ref', 'mnist-tiny'/);
   });
 
+  it('refuses condition fields it cannot read, naming what is missing', () => {
+    const m = make(small);
+    const unconditional = make({ ...small, numClasses: null });
+    const before = tf.memory().numTensors;
+    const x = tf.zeros([2, 8, 8, 1]) as tf.Tensor4D;
+    const t = tf.zeros([2]) as tf.Tensor1D;
+    const text = tf.zeros([2, 4, 16]) as tf.Tensor3D;
+    const labels = tf.tensor1d([0, 1], 'int32');
+    const one = tf.tensor1d([0], 'int32');
+    expect(() => m.predict(x, t, { encoderHiddenStates: text })).toThrow(/UNet.predict: cond.encoderHiddenStates given, but the model has no cross-attention block/);
+    expect(() => unconditional.predict(x, t, { classLabels: labels })).toThrow(/cond.classLabels given, but the model has no class embedding/);
+    expect(() => m.predict(x, t, { classLabels: one })).toThrow(/cond.classLabels must be a 1-D tensor \[batch\] class ids with 2 rows/);
+    tf.dispose([x, t, text, labels, one]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('gradients reach every trainable parameter', () => {
     const m = make(small);
     const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 2) as tf.Tensor4D;

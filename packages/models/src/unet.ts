@@ -1,46 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropout } from '@tfjs-diffusion/regularizers';
-import { checkOptions, optionKeys, type Prediction } from '@tfjs-diffusion/schedules';
+import { checkOptions, type Prediction } from '@tfjs-diffusion/schedules';
 import { attentionHeadsFor, attentionLevels, resolveUNetConfig, type UNetConfig, type UNetOptions } from './config.js';
+import type { Conditioning } from '@tfjs-diffusion/samplers';
+import { checkInputs, classIds, MODEL_OPTION_KEYS, type ModelOptions, type PredictOptions } from './inputs.js';
 import { conv, dense, embed, groupNorm, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
-
-export interface Conditioning {
-  /** int32 class ids; the null (unconditional) class is `numClasses`. */
-  classLabels?: tf.Tensor1D;
-}
-
-export interface PredictOptions {
-  /** Dropout on (only then). Default false. */
-  training?: boolean;
-  /** Seed of the dropout masks. */
-  seed?: number;
-  /** Overrides `config.dropout` while training (a dropout schedule). */
-  dropoutRate?: number;
-}
-
-export interface ModelOptions {
-  /** Same seed, same initial weights. Default 0. */
-  seed?: number;
-}
-
-export const MODEL_OPTION_KEYS = optionKeys<ModelOptions>()(['seed']);
-
-/** Shared checks of a denoiser's inputs; errors name the argument and the expected shape. */
-export function checkInputs(name: string, x: tf.Tensor, t: tf.Tensor, cond: Conditioning | undefined, numClasses: number | null): void {
-  if (x.rank !== 4) throw new Error(`${name}.predict: x must be a 4-D tensor [batch, height, width, channels]; got shape [${x.shape}]`);
-  const b = x.shape[0];
-  if (t.rank !== 1 || t.shape[0] !== b) throw new Error(`${name}.predict: t must be a 1-D tensor of ${b} timesteps (one per image); got shape [${t.shape}]`);
-  const labels = cond?.classLabels;
-  if (labels) {
-    if (numClasses === null) throw new Error(`${name}.predict: cond.classLabels given, but the model has no class embedding (numClasses is null)`);
-    if (labels.rank !== 1 || labels.shape[0] !== b) throw new Error(`${name}.predict: cond.classLabels must be a 1-D tensor of ${b} class ids; got shape [${labels.shape}]`);
-  }
-}
-
-/** The ids to embed: the given labels, or the null class when there are none. */
-export function classIds(cond: Conditioning | undefined, numClasses: number, batch: number): tf.Tensor1D {
-  return cond?.classLabels ? tf.cast(cond.classLabels, 'int32') : tf.fill([batch], numClasses, 'int32');
-}
 
 type Init = Parameters<ParamStore['create']>[2];
 

@@ -10,6 +10,18 @@ export interface DropLabelsOptions {
 const DROP_LABELS_KEYS = optionKeys<DropLabelsOptions>()(['pUncond', 'nullClass', 'rng']);
 
 /**
+ * Condition dropout's draw (Ho & Salimans 2022): row i is dropped (its condition replaced by the
+ * null one) with probability `pUncond`, one `rng.next()` per row in order. Label dropout and
+ * diffusers' `proportion_empty_prompts` are this one draw applied to different fields.
+ */
+export function dropMask(n: number, opts: { pUncond?: number; rng: Rng }): boolean[] {
+  const p = opts.pUncond ?? 0.1;
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropMask: pUncond must be in [0, 1], got ${p}`);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`dropMask: n must be a non-negative integer, got ${n}`);
+  return Array.from({ length: n }, () => opts.rng.next() < p);
+}
+
+/**
  * Classifier-free guidance training (Ho & Salimans 2022): each label becomes
  * the null class with probability `pUncond`, so one model learns both the
  * conditional and the unconditional prediction. Returns a new array.
@@ -24,7 +36,6 @@ export function dropLabels(
   if (!Number.isInteger(opts.nullClass) || opts.nullClass < 0) {
     throw new RangeError(`dropLabels: nullClass must be a non-negative integer, got ${opts.nullClass}`);
   }
-  const out = new Int32Array(labels.length);
-  for (let i = 0; i < labels.length; i++) out[i] = opts.rng.next() < p ? opts.nullClass : labels[i];
-  return out;
+  const drop = dropMask(labels.length, { pUncond: p, rng: opts.rng });
+  return Int32Array.from(drop, (d, i) => (d ? opts.nullClass : labels[i]!));
 }

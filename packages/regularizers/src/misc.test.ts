@@ -3,7 +3,7 @@ import { createRng } from '@tfjs-diffusion/schedules';
 import { describe, expect, it } from 'vitest';
 import { curriculumRange, curriculumSubset, difficultyOrder, timestepSampler } from './curriculum.js';
 import { dropoutSchedule } from './dropoutSchedule.js';
-import { dropLabels } from './labels.js';
+import { dropLabels, dropMask } from './labels.js';
 import { minSnrWeight, minSnrWeights } from './minSnr.js';
 import { offsetNoise, perturbNoise } from './noise.js';
 import { matchesAny } from './pattern.js';
@@ -72,6 +72,19 @@ describe('dropLabels', () => {
     out.forEach((v, i) => (v === 10 ? nulls++ : expect(v).toBe(labels[i])));
     expect(nulls / labels.length).toBeGreaterThan(0.19);
     expect(nulls / labels.length).toBeLessThan(0.21);
+  });
+
+  it('is dropMask applied to the labels: the same draws, one per row', () => {
+    const labels = Array.from({ length: 50 }, (_, i) => i % 10);
+    const drop = dropMask(labels.length, { pUncond: 0.3, rng: createRng(7) });
+    expect(drop.some(Boolean) && !drop.every(Boolean)).toBe(true);
+    expect(Array.from(dropLabels(labels, { pUncond: 0.3, nullClass: 10, rng: createRng(7) }))).toEqual(labels.map((l, i) => (drop[i] ? 10 : l)));
+    const rng = createRng(7);
+    dropMask(3, { pUncond: 0.3, rng });
+    const next = createRng(7);
+    for (let i = 0; i < 3; i++) next.next();
+    expect(rng.next()).toBe(next.next());
+    expect(() => dropMask(2, { pUncond: 1.5, rng })).toThrow(/pUncond must be in \[0, 1\]/);
   });
 });
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Conditioning, Denoiser } from './types.js';
+import type { Conditioning } from './conditioning.js';
+import type { Denoiser } from './types.js';
 
 /** A Denoiser whose output is the weighted mean Σ w_i f_i(x, t) / Σ w_i of denoisers of one prediction type. */
 export function ensemble(denoisers: readonly Denoiser[], weights?: readonly number[]): Denoiser {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { ensemble } from './ensemble.js';
 import { classifierFreeGuidance } from './guidance.js';
-import type { Conditioning, Denoiser } from './types.js';
+import type { Conditioning } from './conditioning.js';
+import type { Denoiser } from './types.js';
 
 // A class-conditional toy: f(x, t, c) = x (1 + c) + t / 1000 + c², one row per label.
 const toy: Denoiser = {

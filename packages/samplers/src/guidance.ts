@@ -1,17 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
-import type { Conditioning, Denoiser } from './types.js';
+import { concatConditioning, conditioningFields, nullConditioning, type Conditioning, type ConditioningNulls } from './conditioning.js';
+import type { Denoiser } from './types.js';
 
 export interface GuidanceOptions {
   /** w in ε̃ = ε_u + w (ε_c − ε_u) (diffusers' `guidance_scale`): 1 = conditional, 0 = unconditional. */
   guidanceScale: number;
   /** φ of Lin et al. 2023 eq. 15–16 (diffusers' `guidance_rescale`), in [0, 1]. Default 0. */
   guidanceRescale?: number;
-  /** The null (unconditional) class index, i.e. `numClasses`. */
-  nullClass: number;
+  /** The null (unconditional) class index, i.e. `numClasses`; needed when `cond` has classLabels. */
+  nullClass?: number;
+  /** The null value of the other fields (default 0: zero embeddings), e.g. the empty prompt's `encoderHiddenStates` row. */
+  nulls?: Omit<ConditioningNulls, 'classLabels'>;
 }
 
-export const GUIDANCE_OPTION_KEYS = optionKeys<GuidanceOptions>()(['guidanceScale', 'guidanceRescale', 'nullClass']);
+export const GUIDANCE_OPTION_KEYS = optionKeys<GuidanceOptions>()(['guidanceScale', 'guidanceRescale', 'nullClass', 'nulls']);
 
 /** Standard deviation over all non-batch dims, unbiased as torch.std: shape [B, 1, 1, 1]. */
 function stdPerSample(x: tf.Tensor4D): tf.Tensor4D {
@@ -35,23 +38,26 @@ export function classifierFreeGuidance(denoiser: Denoiser, options: GuidanceOpti
   const { guidanceScale: w, guidanceRescale: phi = 0, nullClass } = options;
   if (!Number.isFinite(w)) throw new Error(`guidanceScale must be a finite number; got ${w}`);
   if (!(phi >= 0 && phi <= 1)) throw new Error(`guidanceRescale must be in [0, 1]; got ${phi}`);
-  if (!Number.isInteger(nullClass) || nullClass < 0) throw new Error(`nullClass must be a non-negative integer; got ${nullClass}`);
+  if (nullClass !== undefined && (!Number.isInteger(nullClass) || nullClass < 0)) throw new Error(`nullClass must be a non-negative integer; got ${nullClass}`);
   const k = denoiser.numClasses;
-  if (k === null) throw new Error('classifierFreeGuidance: the denoiser is unconditional (numClasses is null); guidance needs a class-conditional model');
-  if (k !== undefined && nullClass !== k) {
+  if (k === null && nullClass !== undefined) {
+    throw new Error('classifierFreeGuidance: the denoiser is unconditional (numClasses is null); class guidance needs a class-conditional model');
+  }
+  const nulls: ConditioningNulls = { ...options.nulls, ...(nullClass !== undefined && { classLabels: nullClass }) };
+  if (k !== undefined && k !== null && nullClass !== k) {
     throw new Error(`classifierFreeGuidance: nullClass must be the denoiser's null class ${k} (its numClasses); got ${nullClass}`);
   }
   return {
     prediction: denoiser.prediction,
     numClasses: k,
     predict(x: tf.Tensor4D, t: tf.Tensor1D, cond?: Conditioning): tf.Tensor4D {
-      const labels = cond?.classLabels;
-      if (!labels) throw new Error('classifierFreeGuidance: cond.classLabels is required (the conditional classes)');
+      if (!cond || conditioningFields(cond).length === 0) {
+        throw new Error('classifierFreeGuidance: cond is required (the conditional classLabels or encoderHiddenStates)');
+      }
+      if (cond.classLabels && nullClass === undefined) throw new Error('classifierFreeGuidance: cond.classLabels needs nullClass (the null class index)');
       return tf.tidy(() => {
-        const b = x.shape[0];
-        const out = denoiser.predict(tf.concat([x, x]), tf.concat([t, t]), {
-          classLabels: tf.concat([tf.cast(labels, 'int32'), tf.fill([b], nullClass, 'int32')]) as tf.Tensor1D,
-        });
+        const both = concatConditioning(cond, nullConditioning(cond, x.shape[0], nulls));
+        const out = denoiser.predict(tf.concat([x, x]), tf.concat([t, t]), both);
         const [c, u] = tf.split(out, 2, 0) as [tf.Tensor4D, tf.Tensor4D];
         let guided = tf.add(u, tf.mul(tf.sub(c, u), w)) as tf.Tensor4D;
         if (phi > 0) {

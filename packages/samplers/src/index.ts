@@ -1,3 +1,4 @@
+export * from './conditioning.js';
 export * from './types.js';
 export * from './state.js';
 export * from './formulas.js';

@@ -9,7 +9,8 @@ import { eulerAncestral } from './euler-ancestral.js';
 import { dpmSolverPlusPlus2M } from './dpm-solver.js';
 import { sample, type SampleOptions } from './sample.js';
 import { describeSampler, samplerFromSpec, x0ProcessorFromSpec } from './spec.js';
-import type { Conditioning, Denoiser, Sampler } from './types.js';
+import type { Conditioning } from './conditioning.js';
+import type { Denoiser, Sampler } from './types.js';
 
 const schedule = makeSchedule();
 const SHAPE: [number, number, number, number] = [5, 3, 3, 1];

@@ -12,7 +12,8 @@ import { lms } from './lms.js';
 import { pndm } from './pndm.js';
 import { uniPC } from './unipc.js';
 import { sample } from './sample.js';
-import type { Conditioning, Denoiser, Sampler } from './types.js';
+import type { Conditioning } from './conditioning.js';
+import type { Denoiser, Sampler } from './types.js';
 
 const schedule = makeSchedule();
 const MU = [0.5, -1.0];

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { checkOptions, createRng, optionKeys, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { classifierFreeGuidance, GUIDANCE_OPTION_KEYS, type GuidanceOptions } from './guidance.js';
 import { startRun } from './run.js';
-import type { Conditioning, Denoiser, Sampler, X0Processor } from './types.js';
+import { disposeConditioning, sliceConditioning, type Conditioning } from './conditioning.js';
+import type { Denoiser, Sampler, X0Processor } from './types.js';
 
 export interface SampleOptions {
   /** The training noise schedule of the denoiser. */
@@ -13,7 +14,7 @@ export interface SampleOptions {
   /** Seed of the run's generator: the same seed gives the same samples on the same backend. Default 0. */
   seed?: number;
   cond?: Conditioning;
-  /** Classifier-free guidance: wraps the denoiser with `classifierFreeGuidance` (same options). Needs `cond.classLabels`. */
+  /** Classifier-free guidance: wraps the denoiser with `classifierFreeGuidance` (same options). Needs a `cond`. */
   guidance?: GuidanceOptions;
   /** Applied to every predicted clean sample, e.g. `dynamicThreshold()` or `clip(1)`. */
   x0Processor?: X0Processor;
@@ -33,7 +34,7 @@ export interface SampleOptions {
    */
   noise?: tf.Tensor4D;
   /**
-   * Run only rows [start, end) of the batch. `shape`, `cond`, `initImage` and `noise` still describe
+   * Run only rows [start, end) of the batch. `shape`, `cond` (every field), `initImage` and `noise` still describe
    * the whole batch; every random draw (x_T and each step's `StepArgs.noise`) is of the whole batch and
    * keeps these rows, so calls over a partition of the rows give, row for row, the images of one call
    * (how a batch is split over threads). Returns end − start rows.
@@ -75,15 +76,16 @@ export async function sample(denoiser: Denoiser, sampler: Sampler, options: Samp
   const whole = options.initImage?.shape ?? options.shape ?? options.noise?.shape;
   const [a, e] = checkRows(options.rows, whole?.[0]);
   const take = <T extends tf.Tensor>(t: T | undefined): T | undefined => (t === undefined ? undefined : tf.slice(t, [a], [e - a]) as T);
-  const labels = take(options.cond?.classLabels);
+  const cond = sliceConditioning(options.cond, a, e - a);
   const initImage = take(options.initImage);
   const noise = take(options.noise);
   try {
     if (options.cond?.classLabels) await checkClassLabels(options.cond.classLabels, denoiser.numClasses, options.guidance !== undefined);
     const shape = [e - a, ...whole!.slice(1)] as [number, number, number, number];
-    return await sampleRows(denoiser, sampler, { ...options, shape: options.initImage ? undefined : shape, cond: labels ? { classLabels: labels } : options.cond, initImage, noise }, [a, e, whole![0]]);
+    return await sampleRows(denoiser, sampler, { ...options, shape: options.initImage ? undefined : shape, cond, initImage, noise }, [a, e, whole![0]]);
   } finally {
-    tf.dispose([labels, initImage, noise].filter((t) => t !== undefined));
+    disposeConditioning(cond);
+    tf.dispose([initImage, noise].filter((t) => t !== undefined));
   }
 }
 

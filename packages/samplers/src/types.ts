@@ -1,13 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { NoiseSchedule, Prediction, Rng } from '@tfjs-diffusion/schedules';
+import type { Conditioning } from './conditioning.js';
 import type { SamplerState } from './state.js';
-
-
-/** Conditioning passed to a denoiser. The null (unconditional) class is index `numClasses`. */
-export interface Conditioning {
-  /** int32 class labels, one per batch row. */
-  classLabels?: tf.Tensor1D;
-}
 
 /**
  * The model contract. Models, the empirical denoiser and the wrappers of this

@@ -1,7 +1,7 @@
 // Per-step random draws, batch preparation, and micro-batching.
 import * as tf from '@tensorflow/tfjs';
 import {
-  dropLabels,
+  dropMask,
   dropoutSchedule,
   minSnrWeights,
   offsetNoise,
@@ -10,11 +10,23 @@ import {
   type NamedParameter,
   type TimestepSampler,
 } from '@tfjs-diffusion/regularizers';
+import { conditioningFromHost, conditioningToHostSync, dropConditioning, type HostConditioning } from '@tfjs-diffusion/samplers';
 import type { NoiseSchedule, Prediction, Rng } from '@tfjs-diffusion/schedules';
 import { labelsArray } from './labels.js';
 import { disposePrepared, lossAndGrads, plainToPrepared, slicePlain, type PlainBatch, type PreparedBatch } from './loss.js';
 import type { ResolvedOptions } from './options.js';
 import type { Batch, TrainableDenoiser } from './types.js';
+
+/** A batch's condition on the host: `cond`'s fields, with `labels` as its classLabels. */
+export function batchCondition(batch: Pick<Batch, 'labels' | 'cond'>): HostConditioning | undefined {
+  const host = conditioningToHostSync(batch.cond) ?? {};
+  const labels = labelsArray(batch.labels);
+  if (labels) {
+    if (host.classLabels) throw new Error('batch: give class labels as labels or as cond.classLabels, not both');
+    host.classLabels = { data: labels, shape: [labels.length] };
+  }
+  return Object.keys(host).length > 0 ? host : undefined;
+}
 
 /** Turns a batch into a prepared one, drawing everything random from `rng` in a fixed order. */
 export type PrepareBatch = (batch: Batch, step: number) => PreparedBatch;
@@ -35,8 +47,8 @@ export function createBatchPreparer(schedule: NoiseSchedule, o: ResolvedOptions,
     const noiseSeed = rng.nextSeed();
     const offsetSeed = reg.offsetNoise ? rng.nextSeed() : 0;
     const perturbSeed = reg.inputPerturbation ? rng.nextSeed() : 0;
-    let labels = labelsArray(batch.labels);
-    if (labels && reg.pUncond) labels = dropLabels(labels, { pUncond: reg.pUncond, nullClass: o.nullClass!, rng });
+    let cond = batchCondition(batch);
+    if (cond && reg.pUncond) cond = dropConditioning(cond, dropMask(n, { pUncond: reg.pUncond, rng }), { classLabels: o.nullClass });
     const dropoutSeed = rng.nextSeed();
     const weights = reg.minSnrGamma ? minSnrWeights(schedule, ts, { gamma: reg.minSnrGamma, prediction }) : new Float32Array(n).fill(1);
     return tf.tidy(() => {
@@ -50,7 +62,7 @@ export function createBatchPreparer(schedule: NoiseSchedule, o: ResolvedOptions,
         t: tf.tensor1d(Float32Array.from(ts), 'float32'),
         alphaCumprod: tf.tensor1d(Float32Array.from(ts, (t) => alphasCumprod[t]!), 'float32'),
         weights: tf.tensor1d(weights, 'float32'),
-        labels: labels ? tf.tensor1d(labels, 'int32') : undefined,
+        cond: conditioningFromHost(cond),
         dropoutSeed,
         dropoutRate: dropoutRateAt?.(step),
       };
@@ -68,7 +80,7 @@ export function toPlain(b: PreparedBatch): PlainBatch {
     t: Int32Array.from(b.t.dataSync()),
     alphaCumprod: b.alphaCumprod.dataSync() as Float32Array,
     weights: b.weights.dataSync() as Float32Array,
-    labels: b.labels ? Int32Array.from(b.labels.dataSync()) : undefined,
+    cond: conditioningToHostSync(b.cond),
     dropoutSeed: b.dropoutSeed,
     dropoutRate: b.dropoutRate,
   };

@@ -202,7 +202,7 @@ function distillPreparer(options: DistillerOptions, checked: ReturnType<typeof c
           t: tf.tensor1d(Float32Array.from(rows, (r) => r.t), 'float32'),
           alphaCumprod,
           weights: tf.tensor1d(distillWeights(options.student.prediction, weighting, abar), 'float32'),
-          labels: labels ? tf.tensor1d(labels, 'int32') : undefined,
+          cond: labels ? { classLabels: tf.tensor1d(labels, 'int32') } : undefined,
           dropoutSeed,
           dropoutRate: dropoutRateAt?.(step),
         };

@@ -16,7 +16,7 @@ export * from './checkpointFolder.js';
 export * from './diffusersFolder.js';
 export * from './modelFolder.js';
 export * from './replica.js';
-export { sampleRequest, type HostTensor, type RowsRequest } from './samplingReplica.js';
+export { sampleRequest, type RowsRequest } from './samplingReplica.js';
 export * from './trainer.js';
 export * from './distill.js';
 export * from './progressive.js';

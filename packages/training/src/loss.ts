@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+import { conditioningFromHost, disposeConditioning, sliceHostConditioning, type Conditioning, type HostConditioning } from '@tfjs-diffusion/samplers';
 import { addNoise, predictionTarget } from './targets.js';
 import type { Prediction } from '@tfjs-diffusion/schedules';
 import type { TrainableDenoiser } from './types.js';
@@ -20,7 +21,8 @@ export interface PreparedBatch {
   alphaCumprod: tf.Tensor1D;
   /** Per-sample loss weights (min-SNR-γ, or ones). */
   weights: tf.Tensor1D;
-  labels?: tf.Tensor1D;
+  /** Each row's condition, condition dropout already applied. */
+  cond?: Conditioning;
   dropoutSeed: number;
   dropoutRate?: number;
 }
@@ -34,7 +36,7 @@ export interface PlainBatch {
   t: Int32Array;
   alphaCumprod: Float32Array;
   weights: Float32Array;
-  labels?: Int32Array;
+  cond?: HostConditioning;
   dropoutSeed: number;
   dropoutRate?: number;
 }
@@ -44,7 +46,7 @@ export function diffusionLoss(denoiser: TrainableDenoiser, prediction: Predictio
   return tf.tidy(() => {
     const xt = addNoise(b.x0, b.inputNoise, b.alphaCumprod);
     const target = predictionTarget(prediction, b.x0, b.noise, b.alphaCumprod);
-    const out = denoiser.predict(xt, b.t, b.labels ? { classLabels: b.labels } : undefined, {
+    const out = denoiser.predict(xt, b.t, b.cond, {
       training: true,
       seed: b.dropoutSeed,
       ...(b.dropoutRate !== undefined ? { dropoutRate: b.dropoutRate } : {}),
@@ -84,14 +86,15 @@ export function plainToPrepared(b: PlainBatch): PreparedBatch {
     t: tf.tensor1d(Float32Array.from(b.t), 'float32'),
     alphaCumprod: tf.tensor1d(b.alphaCumprod, 'float32'),
     weights: tf.tensor1d(b.weights, 'float32'),
-    labels: b.labels ? tf.tensor1d(b.labels, 'int32') : undefined,
+    cond: conditioningFromHost(b.cond),
     dropoutSeed: b.dropoutSeed,
     dropoutRate: b.dropoutRate,
   };
 }
 
 export function disposePrepared(b: PreparedBatch): void {
-  tf.dispose([b.x0, b.noise, b.inputNoise, b.t, b.alphaCumprod, b.weights, ...(b.labels ? [b.labels] : [])]);
+  tf.dispose([b.x0, b.noise, b.inputNoise, b.t, b.alphaCumprod, b.weights]);
+  disposeConditioning(b.cond);
 }
 
 /** Rows [start, end) of a plain batch. */
@@ -105,7 +108,7 @@ export function slicePlain(b: PlainBatch, start: number, end: number): PlainBatc
     t: b.t.slice(start, end),
     alphaCumprod: b.alphaCumprod.slice(start, end),
     weights: b.weights.slice(start, end),
-    labels: b.labels?.slice(start, end),
+    cond: sliceHostConditioning(b.cond, start, end),
     dropoutSeed: b.dropoutSeed,
     dropoutRate: b.dropoutRate,
   };

@@ -23,7 +23,7 @@ describe('sharding', () => {
       t: Int32Array.from({ length: n }, (_, i) => i * 9),
       alphaCumprod: Float32Array.from({ length: n }, (_, i) => 0.95 - i * 0.09),
       weights: Float32Array.from({ length: n }, (_, i) => 0.5 + i / n),
-      labels: Int32Array.from({ length: n }, (_, i) => i % 3),
+      cond: { classLabels: { data: Int32Array.from({ length: n }, (_, i) => i % 3), shape: [n] } },
       dropoutSeed: 5,
     };
     const r = replicaOf(d, 'v');

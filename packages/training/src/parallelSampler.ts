@@ -4,11 +4,11 @@ import * as tf from '@tensorflow/tfjs';
 import { createDataParallel, type DataParallel } from '@tfjs-diffusion/backend/node';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import {
-  describeSampler, describeX0Processor, sample, type Denoiser, type Sampler, type SampleOptions, type SampleOutput,
+  conditioningToHost, describeSampler, describeX0Processor, sample, type Denoiser, type HostTensor, type Sampler, type SampleOptions, type SampleOutput,
 } from '@tfjs-diffusion/samplers';
 import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { shardRanges } from './replica.js';
-import type { HostTensor, RowsRequest, SamplingReplicaInit } from './samplingReplica.js';
+import type { RowsRequest, SamplingReplicaInit } from './samplingReplica.js';
 
 /** A model the workers can rebuild: a models package UNet or MLPDenoiser (a config with `kind`, named parameters). */
 export type ParallelSamplingModel = Denoiser & { readonly config?: unknown; parameters(): NamedParameter[] };
@@ -80,11 +80,11 @@ export async function createParallelSampler(model: ParallelSamplingModel, opts: 
         const ranges = shardRanges(batch, threads);
         const spec = describeSampler(sampler);
         const x0Processor = options.x0Processor ? describeX0Processor(options.x0Processor) : undefined;
-        const [classLabels, initImage, noise] = await Promise.all([host(options.cond?.classLabels), host(options.initImage), host(options.noise)]);
+        const [cond, initImage, noise] = await Promise.all([conditioningToHost(options.cond), host(options.initImage), host(options.noise)]);
         await dp.syncWeights(denoiser);
         const base: Omit<RowsRequest, 'rows'> = {
           sampler: spec, schedule: options.schedule, shape: options.shape, numInferenceSteps: options.numInferenceSteps, seed: options.seed,
-          classLabels, guidance: options.guidance, x0Processor, checkFinite: options.checkFinite, strength: options.strength, initImage, noise,
+          cond, guidance: options.guidance, x0Processor, checkFinite: options.checkFinite, strength: options.strength, initImage, noise,
         };
         const remote = dp.callWorkers<HostTensor>('sampleRows', ranges.slice(1).map((rows) => ({ ...base, rows })));
         remote.catch(() => {});

@@ -4,14 +4,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { createModel } from '@tfjs-diffusion/models';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
-import { sample, samplerFromSpec, x0ProcessorFromSpec, type Denoiser, type FactorySpec, type GuidanceOptions } from '@tfjs-diffusion/samplers';
+import {
+  conditioningFromHost, disposeConditioning, sample, samplerFromSpec, x0ProcessorFromSpec,
+  type Denoiser, type FactorySpec, type GuidanceOptions, type HostConditioning, type HostTensor,
+} from '@tfjs-diffusion/samplers';
 import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
-
-/** A host copy of a tensor (structured-cloneable). */
-export interface HostTensor {
-  data: Float32Array | Int32Array;
-  shape: number[];
-}
 
 /** One `sample()` call described as data: what every thread gets, `rows` apart. */
 export interface RowsRequest {
@@ -20,7 +17,8 @@ export interface RowsRequest {
   shape?: [number, number, number, number];
   numInferenceSteps: number;
   seed?: number;
-  classLabels?: HostTensor;
+  /** The whole batch's condition, every field (`conditioningToHost`). */
+  cond?: HostConditioning;
   guidance?: GuidanceOptions;
   x0Processor?: FactorySpec;
   checkFinite?: boolean;
@@ -35,14 +33,14 @@ export interface SamplingReplicaInit {
   model: { kind: string } & Record<string, unknown>;
 }
 
-const toTensor = (h: HostTensor | undefined, dtype: 'float32' | 'int32' = 'float32') => (h ? tf.tensor(h.data, h.shape, dtype) : undefined);
+const toTensor = (h: HostTensor | undefined) => (h ? tf.tensor(h.data, h.shape, 'float32') : undefined);
 
 /**
  * Runs `request` (its rows) on `denoiser` in this thread and returns the rows' samples on the host:
  * what a worker thread or a page's web worker does with the `sample()` call another thread described.
  */
 export async function sampleRequest(denoiser: Denoiser, request: RowsRequest): Promise<HostTensor> {
-  const labels = toTensor(request.classLabels, 'int32') as tf.Tensor1D | undefined;
+  const cond = conditioningFromHost(request.cond);
   const initImage = toTensor(request.initImage) as tf.Tensor4D | undefined;
   const noise = toTensor(request.noise) as tf.Tensor4D | undefined;
   try {
@@ -51,7 +49,7 @@ export async function sampleRequest(denoiser: Denoiser, request: RowsRequest): P
       shape: request.shape,
       numInferenceSteps: request.numInferenceSteps,
       seed: request.seed,
-      cond: labels ? { classLabels: labels } : undefined,
+      cond,
       guidance: request.guidance,
       x0Processor: request.x0Processor ? x0ProcessorFromSpec(request.x0Processor) : undefined,
       checkFinite: request.checkFinite,
@@ -66,7 +64,8 @@ export async function sampleRequest(denoiser: Denoiser, request: RowsRequest): P
       out.samples.dispose();
     }
   } finally {
-    tf.dispose([labels, initImage, noise].filter((t) => t !== undefined));
+    disposeConditioning(cond);
+    tf.dispose([initImage, noise].filter((t) => t !== undefined));
   }
 }
 

@@ -2,6 +2,7 @@
 // threads), clipping, the non-finite guard, the AdamW update and the EMA.
 import * as tf from '@tensorflow/tfjs';
 import { clipByGlobalNorm, globalNorm, type NamedParameter } from '@tfjs-diffusion/regularizers';
+import { disposeConditioning } from '@tfjs-diffusion/samplers';
 import { microBatchLossAndGrads, toPlain, type PrepareBatch } from './batch.js';
 import { disposePrepared, lossAndGrads, slicePlain, type PreparedBatch } from './loss.js';
 import type { Optimization } from './optimization.js';
@@ -55,6 +56,7 @@ export async function batchGradients(ctx: StepContext, batch: Batch, step: numbe
   } finally {
     if (prepared) disposePrepared(prepared);
     tf.dispose([batch.images, ...(batch.labels instanceof tf.Tensor ? [batch.labels] : [])]);
+    disposeConditioning(batch.cond);
   }
 }
 

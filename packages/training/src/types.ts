@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
+import type { Conditioning } from '@tfjs-diffusion/samplers';
 import type { Prediction } from '@tfjs-diffusion/schedules';
 
 /** What training needs of a model (the models package's UNet and MLPDenoiser satisfy it). */
@@ -8,7 +9,7 @@ export interface TrainableDenoiser {
   predict(
     x: tf.Tensor4D,
     t: tf.Tensor1D,
-    cond?: { classLabels?: tf.Tensor1D },
+    cond?: Conditioning,
     opts?: { training?: boolean; seed?: number; dropoutRate?: number },
   ): tf.Tensor4D;
   parameters(): NamedParameter[];
@@ -19,6 +20,8 @@ export interface TrainableDenoiser {
 export interface Batch {
   images: tf.Tensor4D;
   labels?: tf.Tensor1D | ArrayLike<number>;
+  /** Each row's condition (e.g. `encoderHiddenStates`); `labels`, when given, is its classLabels. Disposed after the step. */
+  cond?: Conditioning;
 }
 
 /**
