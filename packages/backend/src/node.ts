@@ -1,2 +1,9 @@
 // Node-only parts of @tfjs-diffusion/backend: data parallelism over worker threads.
-export * from './parallel/index.js';
+export {
+  createDataParallel,
+  type DataParallel,
+  type DataParallelOptions,
+  type FromWorker,
+  type Replica,
+  type ToWorker,
+} from './parallel/index.js';

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, imageFolder, imageSize, jpegOrientation, orient, premultiply, resizeBilinear, resizeRgba, type FolderFile, type SkippedFile } from './index.js';
+import { imageSize } from './decode.js';
+import { decodeImage, imageFolder, jpegOrientation, orient, resizeRgba, type FolderFile, type SkippedFile } from './index.js';
+import { premultiply, resizeBilinear } from './resample.js';
 import { loadImageFolder } from './node.js';
 import { encodePng, greyPng, rgbaPng } from './testing/png.js';
 

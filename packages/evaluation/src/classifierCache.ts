@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readSafetensors, writeFileAtomic, writeSafetensors } from '@tfjs-diffusion/models/node';
+import { readSafetensors, writeSafetensors } from '@tfjs-diffusion/models/node';
+import { writeFileAtomic } from '@tfjs-diffusion/schedules/node';
 import type { CachedClassifier, ClassifierCache } from './classifier.js';
 
 /**

@@ -1,2 +1,2 @@
 // Node-only parts: the classifier cache folder.
-export * from './classifierCache.js';
+export { classifierCache } from './classifierCache.js';

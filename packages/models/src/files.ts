@@ -1,16 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic as writeAtomic } from '@tfjs-diffusion/schedules/node';
+import { writeFileAtomic } from '@tfjs-diffusion/schedules/node';
 import { createModel, loadWeights, modelTensors, type Model } from './io.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 
 const WEIGHTS = 'model.safetensors';
 const CONFIG = 'config.json';
-
-/** Writes `bytes` to `path`, whole or not at all: schedules' `writeFileAtomic`, kept here for this entry's callers. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  await writeAtomic(path, bytes);
-}
 
 /** Writes a safetensors file atomically: to a temporary file beside it, then renamed over `path`. */
 export async function writeSafetensors(path: string, tensors: Record<string, SafetensorsTensor>, metadata: Record<string, string> = {}): Promise<void> {

@@ -1,2 +1,2 @@
 // Node-only parts: files on disk. Everything else is in the main entry.
-export * from './files.js';
+export { loadModel, readSafetensors, saveModel, writeSafetensors } from './files.js';

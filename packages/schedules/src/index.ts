@@ -1,9 +1,44 @@
-export * from './rng.js';
-export * from './prediction.js';
-export * from './schedule.js';
-export * from './timesteps.js';
-export * from './sigmas.js';
-export * from './karras.js';
-export * from './diffusers-config.js';
+export { createRng, type Rng, type RngState } from './rng.js';
+export { checkPrediction, type Prediction, PREDICTIONS } from './prediction.js';
+export {
+  BETA_SCHEDULES,
+  type BetaSchedule,
+  cosineBetas,
+  linspace,
+  makeSchedule,
+  type NoiseSchedule,
+  rescaleZeroTerminalSnr,
+  SCHEDULE_CONFIG_KEYS,
+  type ScheduleConfig,
+} from './schedule.js';
+export {
+  checkTimestepSpacing,
+  roundHalfEven,
+  TIMESTEP_SPACINGS,
+  timesteps,
+  TIMESTEPS_OPTION_KEYS,
+  type TimestepsOptions,
+  type TimestepSpacing,
+} from './timesteps.js';
+export {
+  alphaCumprodAt,
+  alphaCumprodToSigma,
+  type Interpolation,
+  type InterpolationOptions,
+  INTERPOLATIONS,
+  logSnr,
+  sigmaAt,
+  sigmas,
+  sigmaToAlphaCumprod,
+  sigmaToTimestep,
+  snr,
+} from './sigmas.js';
+export { karrasSigmas } from './karras.js';
+export {
+  DIFFUSERS_SCHEDULE_DEFAULTS,
+  parseDiffusersConfig,
+  scheduleFromDiffusersConfig,
+  type ScheduleFromDiffusersConfigResult,
+} from './diffusers-config.js';
 export { checkOptions, nearestOption, optionKeys } from './options.js';
 export * from './show.js';

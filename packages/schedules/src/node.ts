@@ -1,2 +1,9 @@
 // Node-only parts: files written whole or not at all.
-export * from './files.js';
+export {
+  fileError,
+  TEMPORARY_NAME,
+  temporaryPath,
+  writeFileAtomic,
+  type WriteFileAtomicOptions,
+  writeFileAtomicSync,
+} from './files.js';

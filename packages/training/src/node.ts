@@ -1,7 +1,29 @@
 // Node-only parts: checkpoint and model folders on disk, metrics files, worker threads.
-export * from './checkpointFiles.js';
-export * from './modelFolderFiles.js';
+export {
+  findCheckpoint,
+  loadCheckpoint,
+  readCheckpoint,
+  resolveCheckpoint,
+  resumeTrainer,
+  saveCheckpoint,
+  writeCheckpoint,
+  type WriteCheckpointOptions,
+} from './checkpointFiles.js';
+export { loadModelFrom, loadWeightsFrom, readModelWeights, writeModelFolder } from './modelFolderFiles.js';
 export { exists, nodeFolder, removeStaleTemporaries } from './nodeFolder.js';
-export * from './jsonl.js';
-export * from './workers.js';
-export * from './parallelSampler.js';
+export {
+  type JsonlWriter,
+  jsonlWriter,
+  type MetricsLine,
+  readJsonl,
+  readMetrics,
+  truncateMetrics,
+} from './jsonl.js';
+export { workerThreads, type WorkerThreadsOptions } from './workers.js';
+export {
+  createParallelSampler,
+  type ParallelSampleOptions,
+  type ParallelSampler,
+  type ParallelSamplerOptions,
+  type ParallelSamplingModel,
+} from './parallelSampler.js';

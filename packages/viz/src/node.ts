@@ -1,5 +1,5 @@
 // Node-only parts: PNG encoding (pngjs), SVG rasterizing (resvg) and files.
-export * from './gridPng.js';
-export * from './plotPng.js';
-export * from './write.js';
+export { encodePng, imageGridPng, type ImageGridPngOptions } from './gridPng.js';
+export { linePlotPng, scatterPlotPng } from './plotPng.js';
+export { writePng } from './write.js';
 export { renderSvg } from './svg.js';
