@@ -1,19 +1,13 @@
 import { clip } from './clip.js';
 import { dynamicThreshold } from './dynamic-threshold.js';
 import { SAMPLER_REGISTRY } from './registry.js';
-import type { FactoryCall, Sampler, X0Processor } from './types.js';
-
-/** A sampler or x0 processor as plain, structured-cloneable data: a factory of this package and its options. */
-export interface FactorySpec {
-  factory: string;
-  options: unknown;
-}
+import type { FactorySpec, Sampler, X0Processor } from './types.js';
 
 // The registry's factories by export name: what a spec's `factory` names.
 const SAMPLERS: Record<string, (options: never) => Sampler> = Object.fromEntries(SAMPLER_REGISTRY.map((e) => [e.factory, e.create]));
 const PROCESSORS: Record<string, (options: never) => X0Processor> = { clip, dynamicThreshold };
 
-function plain(call: FactoryCall, what: string): FactorySpec {
+function plain(call: FactorySpec, what: string): FactorySpec {
   const options = call.options;
   if (options === null || typeof options !== 'object') return { factory: call.factory, options };
   const out: Record<string, unknown> = {};

@@ -20,16 +20,17 @@ export interface Denoiser {
 }
 
 /**
- * The factory call that built a sampler or an x0 processor (`{ factory: 'ddim', options: { eta: 0 } }`):
- * what `describeSampler` turns into plain data so another thread can build the same one.
+ * A sampler or an x0 processor as a factory of this package and its options
+ * (`{ factory: 'ddim', options: { eta: 0 } }`): the call that built it, and,
+ * through `describeSampler`, the plain data another thread builds the same one from.
  */
-export interface FactoryCall {
+export interface FactorySpec {
   readonly factory: string;
   readonly options: unknown;
 }
 
 /** Maps a predicted clean sample to a processed one (clipping, dynamic thresholding). */
-export type X0Processor = ((x0: tf.Tensor4D) => tf.Tensor4D) & { readonly spec?: FactoryCall };
+export type X0Processor = ((x0: tf.Tensor4D) => tf.Tensor4D) & { readonly spec?: FactorySpec };
 
 /** Options every built-in sampler accepts. */
 export interface SamplerBaseOptions {
@@ -86,7 +87,7 @@ export type StepResult = {
 export interface Sampler {
   readonly name: string;
   /** How this package's factories built it (see `describeSampler`); absent on a sampler written by hand. */
-  readonly spec?: FactoryCall;
+  readonly spec?: FactorySpec;
   /** The model timesteps of a run with `numInferenceSteps` steps, descending. */
   timesteps(schedule: NoiseSchedule, numInferenceSteps: number): number[];
   /**

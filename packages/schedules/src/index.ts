@@ -33,7 +33,7 @@ export {
   sigmaToTimestep,
   snr,
 } from './sigmas.js';
-export { karrasSigmas } from './karras.js';
+export { exponentialSigmas, karrasSigmas } from './karras.js';
 export {
   DIFFUSERS_SCHEDULE_DEFAULTS,
   parseDiffusersConfig,
