@@ -41,4 +41,4 @@ export {
   type ScheduleFromDiffusersConfigResult,
 } from './diffusers-config.js';
 export { checkOptions, nearestOption, optionKeys } from './options.js';
-export * from './show.js';
+export { checkNesting, showList, showValue } from './show.js';
