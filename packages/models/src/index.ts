@@ -1,13 +1,66 @@
-export * from './config.js';
-export { ParamModule } from './layers.js';
-export * from './inputs.js';
-export * from './unet.js';
-export * from './groupNormKernel.js';
-export * from './diffusers.js';
 export {
-  diffusersConfigOf, isDiffusersUNetConfig, minDiffusersVersion, unetConfigFromDiffusers, type DiffusersUNetConfig, type FromDiffusersOptions,
+  DOWN_BLOCK_TYPES,
+  type DownBlockType,
+  nearestName,
+  resolveUNetConfig,
+  type TimeScaleShift,
+  UNET_LIMITS,
+  type UNetConfig,
+  type UNetOptions,
+  unetPreset,
+  type UNetPresetName,
+  UP_BLOCK_TYPES,
+  type UpBlockType,
+} from './config.js';
+export { ParamModule } from './layers.js';
+export { type ConditionReads, MODEL_OPTION_KEYS, type ModelOptions, type PredictOptions } from './inputs.js';
+export { UNet, unetParameterCount, unetParameterShapes } from './unet.js';
+export {
+  GROUP_NORM_GRAD_KERNEL,
+  GROUP_NORM_KERNEL,
+  type GroupNormAttrs,
+  groupNormComposite,
+  groupNormOp,
+  hasFusedGroupNorm,
+  registerGroupNormGradient,
+} from './groupNormKernel.js';
+export {
+  diffusersNames,
+  diffusersTensors,
+  fromDiffusers,
+  selectByEitherName,
+  toDiffusers,
+} from './diffusers.js';
+export {
+  diffusersConfigOf,
+  type DiffusersUNetConfig,
+  type FromDiffusersOptions,
+  isDiffusersUNetConfig,
+  minDiffusersVersion,
+  unetConfigFromDiffusers,
 } from './diffusersConfig.js';
-export * from './mlp.js';
-export * from './safetensors.js';
-export * from './io.js';
-export * from './size.js';
+export { type MLPConfig, MLPDenoiser, type MLPOptions, resolveMLPConfig } from './mlp.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafetensorsData,
+  type SafetensorsDtype,
+  type SafetensorsFile,
+  type SafetensorsTensor,
+} from './safetensors.js';
+export {
+  createModel,
+  loadWeights,
+  type LoadWeightsOptions,
+  type Model,
+  type ModelConfig,
+  modelTensors,
+} from './io.js';
+export {
+  checkModelFits,
+  type CheckModelFitsOptions,
+  estimateModelBytes,
+  type MemoryLimit,
+  type SizeEstimate,
+  WASM_HEAP_LIMIT,
+} from './size.js';
