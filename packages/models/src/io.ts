@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { resolveUNetConfig, type UNetConfig } from './config.js';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
-import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+import { checkOptions, optionKeys, showList, showValue } from '@tfjs-diffusion/schedules';
 import { MLPDenoiser, resolveMLPConfig, type MLPConfig } from './mlp.js';
 import type { SafetensorsTensor } from './safetensors.js';
 import { checkModelFits, type MemoryLimit } from './size.js';
 import { UNet } from './unet.js';
-import { showList, showValue } from '@tfjs-diffusion/schedules';
 
 export type ModelConfig = UNetConfig | MLPConfig;
 export type Model = UNet | MLPDenoiser;

@@ -1,8 +1,7 @@
-import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
+import { checkOptions, optionKeys, showValue } from '@tfjs-diffusion/schedules';
 import { resolveUNetConfig, sampleHW, type UNetConfig } from './config.js';
 import { resolveMLPConfig, type MLPConfig } from './mlp.js';
 import { unetParameterCount } from './unet.js';
-import { showValue } from '@tfjs-diffusion/schedules';
 
 /** How much memory one instance (a backend, a worker, a tab) can give a model, and what sets that bound. */
 export interface MemoryLimit {
