@@ -1,10 +1,9 @@
 import { checkPrediction, nearestOption, type Prediction, showValue } from '@tfjs-diffusion/schedules';
 
-/** diffusers' block types a U-Net level can have (attention after each residual block or not). */
-export type DownBlockType = 'DownBlock2D' | 'AttnDownBlock2D';
-export type UpBlockType = 'UpBlock2D' | 'AttnUpBlock2D';
-export const DOWN_BLOCK_TYPES: readonly DownBlockType[] = ['DownBlock2D', 'AttnDownBlock2D'];
-export const UP_BLOCK_TYPES: readonly UpBlockType[] = ['UpBlock2D', 'AttnUpBlock2D'];
+import { DOWN_BLOCK_TYPES, UP_BLOCK_TYPES, type DownBlockType, type UpBlockType } from './blocks/registry.js';
+
+export { attentionHeadsFor } from './blocks/attention.js';
+export { DOWN_BLOCK_TYPES, UP_BLOCK_TYPES, type DownBlockType, type UpBlockType };
 export type TimeScaleShift = 'default' | 'scale_shift';
 
 /** U-Net options, diffusers' UNet2DModel names camelCased where they exist. */
@@ -207,9 +206,12 @@ export function attentionLevels(c: UNetConfig): { down: boolean[]; up: boolean[]
   return { down: at, up: at.slice() };
 }
 
-/** Heads of an attention block over `channels` channels. */
-export function attentionHeadsFor(c: UNetConfig, channels: number): number {
-  return c.attentionHeadDim === null ? c.attentionHeads : channels / c.attentionHeadDim;
+/** Block type of each level l (level 0 the outermost) going down and going up. */
+export function levelBlockTypes(c: UNetConfig): { down: DownBlockType[]; up: UpBlockType[] } {
+  const L = c.blockOutChannels.length;
+  if (c.downBlockTypes && c.upBlockTypes) return { down: c.downBlockTypes.slice(), up: c.blockOutChannels.map((_, l) => c.upBlockTypes![L - 1 - l]!) };
+  const at = attentionLevels(c);
+  return { down: at.down.map((a) => (a ? 'AttnDownBlock2D' : 'DownBlock2D')), up: at.up.map((a) => (a ? 'AttnUpBlock2D' : 'UpBlock2D')) };
 }
 
 export function sampleHW(s: number | [number, number]): [number, number] {
