@@ -9,7 +9,8 @@ import { CHECKPOINT_LATEST, CHECKPOINT_NAME, findCheckpointIn, readCheckpointAt 
 import { writeModelFolder } from './modelFolderFiles.js';
 import { nodeFolder, removeStaleTemporaries } from './nodeFolder.js';
 import type { TrainerOptions } from './options.js';
-import { createTrainer, type Trainer } from './trainer.js';
+import type { Trainer } from './fitTypes.js';
+import { createTrainer } from './trainer.js';
 
 const LATEST = CHECKPOINT_LATEST;
 const CKPT = CHECKPOINT_NAME;

@@ -14,7 +14,8 @@ import type { PrepareBatch } from './batch.js';
 import { labelsArray } from './labels.js';
 import type { PreparedBatch } from './loss.js';
 import { checkTrainerOptions, TRAINER_OPTION_KEYS, type ResolvedOptions, type TrainerOptions } from './options.js';
-import { createTrainer, type Trainer } from './trainer.js';
+import type { Trainer } from './fitTypes.js';
+import { createTrainer } from './trainer.js';
 import type { TrainableDenoiser } from './types.js';
 
 export const DISTILL_WEIGHTINGS = ['truncated-snr', 'snr+1'] as const;

@@ -4,69 +4,7 @@
 // grids, checkpoints and plots on.
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
-import type { TrainStepResult } from './step.js';
-import type { Trainer } from './trainer.js';
-
-export interface Metrics {
-  step: number;
-  loss?: number;
-  gradNorm?: number;
-  learningRate?: number;
-  skippedTotal?: number;
-  valLoss?: number;
-  valLossEma?: number;
-  stepsPerSecond?: number;
-}
-
-/** What `onStep` sees after each step. */
-export interface StepEvent extends TrainStepResult {
-  trainer: Trainer;
-  /** Steps done in this `fit` call, of `total`. */
-  done: number;
-  total: number;
-  /** Steps per second over this call so far (hooks' time included). */
-  stepsPerSecond: number;
-  /** Seconds the step itself took (without hooks and yields). */
-  stepSeconds: number;
-  /** Seconds to `total` at `stepsPerSecond`. */
-  etaSeconds: number;
-  /** True for the call's last step (`done === total`). */
-  last: boolean;
-  /** The metrics `fit` emitted at this step (`every.log`, `every.validate`), if any. */
-  metrics?: Metrics;
-}
-
-export interface FitOptions {
-  /** Steps in this call; the trainer's step counter continues from where it is. */
-  steps: number;
-  /**
-   * Stops training at the next step boundary (the running step finishes;
-   * `fit` resolves with `stopped: true`). With a signal, `fit` yields to the
-   * event loop (`tf.nextFrame`) before each step, so an abort from a signal
-   * handler or a button is seen while training runs.
-   */
-  signal?: AbortSignal;
-  /**
-   * Called after every step, after `fit`'s own metrics and checkpoint; awaited
-   * before the next step. A hook that throws stops training with that error.
-   */
-  onStep?: (e: StepEvent) => unknown;
-  onProgress?: (p: { step: number; done: number; total: number; loss: number }) => void;
-  onMetrics?: (m: Metrics) => void;
-  every?: { log?: number; validate?: number; checkpoint?: number };
-  /**
-   * Called every `every.checkpoint` steps, e.g. `(t) => saveCheckpoint(t, dir)` from
-   * `@tfjs-diffusion/training/node`. Not called after a skipped (non-finite) step.
-   */
-  onCheckpoint?: (trainer: Trainer) => unknown;
-}
-
-export interface FitResult {
-  losses: number[];
-  validation: { step: number; loss: number }[];
-  /** True when `signal` stopped training before `steps`. */
-  stopped: boolean;
-}
+import type { FitOptions, FitResult, Metrics, Trainer } from './fitTypes.js';
 
 const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
 

@@ -32,7 +32,8 @@ export {
   type ValidationItem,
   type ValidationOptions,
 } from './validation.js';
-export { fit, FIT_KEYS, type FitOptions, type FitResult, type Metrics, type StepEvent } from './fit.js';
+export { fit, FIT_KEYS } from './fit.js';
+export type { FitOptions, FitResult, Metrics, StepEvent, Trainer } from './fitTypes.js';
 export {
   type Checkpoint,
   CHECKPOINT_STATE,
@@ -96,7 +97,7 @@ export {
   type StartParallel,
 } from './replica.js';
 export { type RowsRequest, sampleRequest } from './samplingReplica.js';
-export { createTrainer, type Trainer, type TrainerObjective } from './trainer.js';
+export { createTrainer, type TrainerObjective } from './trainer.js';
 export {
   createDistiller,
   DISTILL_WEIGHTINGS,

@@ -3,8 +3,8 @@
 // teacher of the next round at half the steps.
 import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
 import { createDistiller, DISTILLER_KEYS, type DistillerOptions } from './distill.js';
-import { FIT_KEYS, type FitOptions } from './fit.js';
-import type { Trainer } from './trainer.js';
+import { FIT_KEYS } from './fit.js';
+import type { FitOptions, Trainer } from './fitTypes.js';
 import type { TrainableDenoiser } from './types.js';
 
 /**

@@ -5,7 +5,8 @@ import type { AdamW, Ema, NamedParameter, NonFiniteGuard } from '@tfjs-diffusion
 import { createRng, type NoiseSchedule, type Prediction, type Rng } from '@tfjs-diffusion/schedules';
 import { createBatchPreparer, type PrepareBatch } from './batch.js';
 import { assertFiniteCheckpoint, CHECKPOINT_VERSION, firstNonFinite, type Checkpoint, type TensorMap } from './checkpoint.js';
-import { fit, type FitOptions, type FitResult } from './fit.js';
+import { fit } from './fit.js';
+import type { FitOptions, FitResult, Trainer } from './fitTypes.js';
 import { loadFineTuneWeights, partitionParameters } from './freeze.js';
 import { learningRateAt } from './lrSchedule.js';
 import { createOptimization } from './optimization.js';
@@ -15,32 +16,6 @@ import { applyGradients, batchGradients, type StepContext, type TrainStepResult 
 import type { TrainableDenoiser } from './types.js';
 import { createValidation, type EvaluateResult, type Validation } from './validation.js';
 
-export interface Trainer {
-  readonly step: number;
-  readonly denoiser: TrainableDenoiser;
-  readonly optimizer: AdamW;
-  readonly ema: Ema | undefined;
-  readonly guard: NonFiniteGuard;
-  readonly prediction: Prediction;
-  /** True when `createTrainer` got `validation`. */
-  readonly hasValidation: boolean;
-  trainable(): NamedParameter[];
-  frozen(): NamedParameter[];
-  learningRate(step?: number): number;
-  trainStep(): Promise<TrainStepResult>;
-  /** Validation loss (over the worker threads too when the trainer has them; the same number as one thread). */
-  evaluate(opts?: { useEma?: boolean }): Promise<EvaluateResult>;
-  fit(opts: FitOptions): Promise<FitResult>;
-  /**
-   * The whole training state (weights, EMA, moments, step, Rng, data position, guard).
-   * Throws when the last step was not finite or any tensor holds NaN/Inf: such a
-   * state is never saved. Files: `saveCheckpoint` in `@tfjs-diffusion/training/node`.
-   */
-  checkpoint(): Checkpoint;
-  /** Continues from `ck` after checking names, shapes, prediction and numTrainTimesteps (nothing is touched if a check fails). */
-  restore(ck: Checkpoint, where?: string): Promise<void>;
-  dispose(): Promise<void>;
-}
 
 const copy = (p: NamedParameter) => ({ shape: p.variable.shape.slice(), data: Float32Array.from(p.variable.dataSync() as Float32Array) });
 
