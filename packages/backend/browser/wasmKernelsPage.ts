@@ -50,5 +50,8 @@ const api = {
   axpy,
   backend: () => tf.getBackend(),
 };
-(globalThis as unknown as { wasmKernelsTest: typeof api }).wasmKernelsTest = api;
+declare global {
+  var wasmKernelsTest: typeof api | undefined;
+}
+globalThis.wasmKernelsTest = api;
 document.body.dataset.ready = 'true';

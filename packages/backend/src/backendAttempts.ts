@@ -156,7 +156,7 @@ async function tryWasm(threads: number | undefined, wasmPaths: InitBackendOption
   const kernels = registerTrainingKernels();
   if (tf.getBackend() !== 'wasm') {
     try {
-      if (wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths as never);
+      if (wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths);
       if (threads !== undefined) wasm.setThreadsCount(threads);
     } catch {
       // Already initialised once: the paths and threads it was given stay.

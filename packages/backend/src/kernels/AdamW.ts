@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { ADAMW_KERNEL, type AdamWKernelAttrs } from '@tfjs-diffusion/regularizers';
 import { wasmKernels, type WasmKernelModule } from './wasm/loader.js';
 import type { WasmBackendLike } from './wasmOps.js';
+import { typedAttrs, type KernelArgs } from './kernelArgs.js';
 
 /** Floats per region (p, m, v, g) of one call of the SIMD module: tensors are split into chunks of this size. */
 const CHUNK = 1 << 22;
@@ -13,8 +14,8 @@ const CHUNK = 1 << 22;
  * values), updated there and copied out; a JavaScript loop over the wasm heap
  * where the module is not loaded.
  */
-export function adamW(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }): tf.TensorInfo[] {
-  const a = args.attrs as unknown as AdamWKernelAttrs;
+export function adamW(args: KernelArgs): tf.TensorInfo[] {
+  const a = typedAttrs<AdamWKernelAttrs>(args.attrs);
   const backend = args.backend as WasmBackendLike;
   const k = a.count;
   for (const [name, list] of [['stepSize', a.stepSize], ['keep', a.keep], ['l2', a.l2]] as const) {

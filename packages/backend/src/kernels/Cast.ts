@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './wasmOps.js';
+import { typedAttrs, type KernelArgs } from './kernelArgs.js';
 
 /**
  * Cast that shares the buffer when the dtype does not change (wasm 4.22
  * copies; training calls it a few hundred times a step) and casts to bool
  * as x ≠ 0 like the cpu backend (wasm 4.22 truncates, so 0.5 became false).
  */
-export function cast(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }): tf.TensorInfo {
+export function cast(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
-  const { dtype } = (args.attrs ?? {}) as unknown as tf.CastAttrs;
+  const { dtype } = typedAttrs<tf.CastAttrs>(args.attrs ?? {});
   const backend = args.backend as WasmBackendLike;
   if (dtype === x.dtype) {
     backend.incRef(x.dataId);

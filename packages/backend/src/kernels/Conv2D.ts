@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { wasmKernels, type WasmKernelModule } from './wasm/loader.js';
+import { typedAttrs, type KernelArgs } from './kernelArgs.js';
 
 /** The parts of tfjs' wasm backend a kernel of our own reads and writes tensors through. */
 export interface WasmHeapBackend {
@@ -135,9 +136,9 @@ export function usesWinograd(xShape: readonly number[], filterShape: readonly nu
  * Winograd in the project's wasm module; the rest, and everything before the
  * module is loaded, by tfjs' own kernel.
  */
-export function conv2D(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }): tf.TensorInfo {
+export function conv2D(args: KernelArgs): tf.TensorInfo {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-  const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DAttrs;
+  const attrs = typedAttrs<tf.Conv2DAttrs>(args.attrs ?? {});
   const mod = wasmKernels()?.module('winograd');
   if (mod !== undefined && x.dtype === 'float32' && filter.dtype === 'float32' && usesWinograd(x.shape, filter.shape, attrs)) {
     const info = tf.backend_util.computeConv2DInfo(
@@ -148,7 +149,7 @@ export function conv2D(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAt
     }
   }
   if (stock === undefined) throw new Error("tfjs' wasm Conv2D kernel was not found (import '@tensorflow/tfjs-backend-wasm' before registering the training kernels)");
-  return stock.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  return stock.kernelFunc(args) as tf.TensorInfo;
 }
 
 export const conv2DConfig: tf.KernelConfig = {

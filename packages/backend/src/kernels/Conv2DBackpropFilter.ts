@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { convGeometry } from './convGeometry.js';
 import { WasmOps, type WasmBackendLike } from './wasmOps.js';
 import { wasmKernels, type WasmKernelModule } from './wasm/loader.js';
+import { typedAttrs, type KernelArgs } from './kernelArgs.js';
 
 /**
  * Filter gradient as one forward convolution (missing from tfjs' wasm backend):
@@ -9,11 +10,9 @@ import { wasmKernels, type WasmKernelModule } from './wasm/loader.js';
  * is a convolution of x transposed to [Ci,H,W,B] (batch Ci, channels B) with
  * dy transposed to [OH,OW,B,Co] as the filter, dilated by the stride.
  */
-export function conv2DBackpropFilterDilated(args: {
-  inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown;
-}): tf.TensorInfo {
+export function conv2DBackpropFilterDilated(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
+  const attrs = typedAttrs<tf.Conv2DBackpropFilterAttrs>(args.attrs ?? {});
   const info = convGeometry(
     x.shape as [number, number, number, number], attrs.filterShape,
     attrs.strides, attrs.pad, attrs.dataFormat, attrs.dimRoundingMode);
@@ -35,11 +34,9 @@ export function conv2DBackpropFilterDilated(args: {
  * contraction runs over the long contiguous B·OH·OW axis, which XNNPACK's
  * GEMM handles far better than the dilated convolution's short channel runs.
  */
-export function conv2DBackpropFilterIm2col(args: {
-  inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown;
-}): tf.TensorInfo {
+export function conv2DBackpropFilterIm2col(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
+  const attrs = typedAttrs<tf.Conv2DBackpropFilterAttrs>(args.attrs ?? {});
   const info = convGeometry(
     x.shape as [number, number, number, number], attrs.filterShape,
     attrs.strides, attrs.pad, attrs.dataFormat, attrs.dimRoundingMode);
@@ -98,11 +95,9 @@ function chunkFor(ci: number, co: number): number {
  * multiplications where the direct sum does 144. Returns undefined when the
  * geometry is not 3×3, stride 1, dilation 1 or the module is not loaded.
  */
-export function conv2DBackpropFilterWinograd(args: {
-  inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown;
-}, tile: FilterGradTile = 4, module?: WasmKernelModule): tf.TensorInfo | undefined {
+export function conv2DBackpropFilterWinograd(args: KernelArgs, tile: FilterGradTile = 4, module?: WasmKernelModule): tf.TensorInfo | undefined {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
+  const attrs = typedAttrs<tf.Conv2DBackpropFilterAttrs>(args.attrs ?? {});
   if (tile !== 2 && tile !== 4) throw new Error(`tile must be 2 or 4 (F(3×3, 2×2) or F(3×3, 4×4)); got ${String(tile)}`);
   const m = module ?? wasmKernels()?.module('winogradFilterGrad');
   if (m === undefined || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
@@ -182,10 +177,8 @@ function copyPadded(dst: Float32Array, at: number, src: Float32Array, b: number,
  * GEMM slows down on the very long contraction of a 3×3 im2col, and strided
  * slices are slow).
  */
-export function conv2DBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown;
-}): tf.TensorInfo {
-  const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
+export function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
+  const attrs = typedAttrs<tf.Conv2DBackpropFilterAttrs>(args.attrs ?? {});
   const [kh, kw] = attrs.filterShape;
   const [sh, sw] = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : attrs.strides;
   if (kh === 3 && kw === 3 && sh === 1 && sw === 1) {

@@ -3,6 +3,7 @@ import { usesWinograd, winogradConv3x3, type WasmHeapBackend } from './Conv2D.js
 import { convGeometry } from './convGeometry.js';
 import { wasmKernels } from './wasm/loader.js';
 import { WasmOps, type WasmBackendLike } from './wasmOps.js';
+import { typedAttrs, type KernelArgs } from './kernelArgs.js';
 
 /**
  * Input gradient. 3×3 stride 1 (at least 4 channels in dy): Winograd with the
@@ -15,11 +16,9 @@ import { WasmOps, type WasmBackendLike } from './wasmOps.js';
  * convolution with a sub-filter; the phases are then interleaved. This avoids
  * the s² wasted multiplies of convolving a zero-dilated dy.
  */
-export function conv2DBackpropInput(args: {
-  inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown;
-}): tf.TensorInfo {
+export function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const attrs = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropInputAttrs;
+  const attrs = typedAttrs<tf.Conv2DBackpropInputAttrs>(args.attrs ?? {});
   const info = convGeometry(
     attrs.inputShape, filter.shape as [number, number, number, number],
     attrs.strides, attrs.pad, attrs.dataFormat, attrs.dimRoundingMode);

@@ -3,8 +3,7 @@ import { GROUP_NORM_GRAD_KERNEL, GROUP_NORM_KERNEL, type GroupNormAttrs } from '
 import { checkGroupNormDims, groupNormBackward, groupNormForward, type GroupNormDims } from './groupNormMath.js';
 import { wasmKernels } from './wasm/loader.js';
 import type { WasmBackendLike } from './wasmOps.js';
-
-interface Args { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }
+import { typedAttrs, type KernelArgs } from './kernelArgs.js';
 
 function dims(x: tf.TensorInfo, gamma: tf.TensorInfo, beta: tf.TensorInfo, a: GroupNormAttrs): GroupNormDims {
   if (x.shape.length !== 4 || x.dtype !== 'float32') {
@@ -43,9 +42,9 @@ function layout(m: NonNullable<ReturnType<typeof simdModule>>, lengths: number[]
 }
 
 /** The fused GroupNorm(+SiLU) forward (contract: `@tfjs-diffusion/models/kernels`' GROUP_NORM_KERNEL). */
-export function groupNormWasm(args: Args): tf.TensorInfo {
+export function groupNormWasm(args: KernelArgs): tf.TensorInfo {
   const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
-  const d = dims(x, gamma, beta, args.attrs as unknown as GroupNormAttrs);
+  const d = dims(x, gamma, beta, typedAttrs<GroupNormAttrs>(args.attrs));
   const backend = args.backend as WasmBackendLike;
   const y = backend.makeOutput(x.shape, 'float32');
   // views taken after makeOutput: allocating may grow (and move) the heap
@@ -68,9 +67,9 @@ export function groupNormWasm(args: Args): tf.TensorInfo {
 }
 
 /** dx, dγ, dβ of the fused GroupNorm(+SiLU) (contract: GROUP_NORM_GRAD_KERNEL). */
-export function groupNormGradWasm(args: Args): tf.TensorInfo[] {
+export function groupNormGradWasm(args: KernelArgs): tf.TensorInfo[] {
   const { x, gamma, beta, dy } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo; dy: tf.TensorInfo };
-  const d = dims(x, gamma, beta, args.attrs as unknown as GroupNormAttrs);
+  const d = dims(x, gamma, beta, typedAttrs<GroupNormAttrs>(args.attrs));
   if (dy.dtype !== 'float32' || dy.shape.length !== 4 || dy.shape.some((s, i) => s !== x.shape[i])) {
     throw new Error(`TfdGroupNormGrad: dy must be float32 of x's shape [${x.shape.join(', ')}]; got ${dy.dtype} [${dy.shape.join(', ')}]`);
   }

@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './wasmOps.js';
+import { typedAttrs, type KernelArgs } from './kernelArgs.js';
 
 /**
  * Split by block copies on the wasm heap. wasm 4.22 runs one strided Slice
  * per part; splitting channels (the gradient of every skip-connection concat
  * and the attention's q/k/v) went through its slow general path.
  */
-export function splitV(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }): tf.TensorInfo[] {
+export function splitV(args: KernelArgs): tf.TensorInfo[] {
   const { x } = args.inputs as { x: tf.TensorInfo };
-  const { numOrSizeSplits, axis } = (args.attrs ?? {}) as unknown as tf.SplitVAttrs;
+  const { numOrSizeSplits, axis } = typedAttrs<tf.SplitVAttrs>(args.attrs ?? {});
   const backend = args.backend as WasmBackendLike;
   const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
   const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './wasmOps.js';
+import { typedAttrs, type KernelArgs } from './kernelArgs.js';
 
 /**
  * out[s, ...] = Σ_{i: ids[i] = s} x[i, ...], the gradient of `tf.gather`
@@ -7,11 +8,9 @@ import type { WasmBackendLike } from './wasmOps.js';
  * in a diffusion model it only sums embedding-table gradients, a few
  * kilobytes per step, so it is not worth a wasm kernel of its own.
  */
-export function unsortedSegmentSum(args: {
-  inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown;
-}): tf.TensorInfo {
+export function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
-  const { numSegments } = (args.attrs ?? {}) as unknown as tf.UnsortedSegmentSumAttrs;
+  const { numSegments } = typedAttrs<tf.UnsortedSegmentSumAttrs>(args.attrs ?? {});
   const backend = args.backend as WasmBackendLike;
   if (segmentIds.shape.length !== 1 || segmentIds.shape[0] !== x.shape[0]) {
     throw new Error(`segmentIds must be 1-D of length x.shape[0] = ${x.shape[0]}; got shape [${segmentIds.shape.join(', ')}]`);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { callKernel } from './kernelArgs.js';
 
 /** The parts of the wasm backend the training kernels use. */
 export interface WasmBackendLike {
@@ -23,10 +24,10 @@ export class WasmOps {
 
   constructor(readonly backend: WasmBackendLike) {}
 
-  run(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
+  run(kernelName: string, inputs: tf.NamedTensorInfoMap | tf.TensorInfo[], attrs: object = {}): tf.TensorInfo {
     const kernel = tf.getKernel(kernelName, 'wasm');
     if (kernel === undefined) throw new Error(`the wasm backend has no '${kernelName}' kernel`);
-    const out = kernel.kernelFunc({ inputs, attrs, backend: this.backend as unknown as tf.KernelBackend });
+    const out = callKernel(kernel, inputs, attrs, this.backend);
     if (Array.isArray(out)) throw new Error(`'${kernelName}' returned several outputs`);
     this.made.push(out);
     return out;
@@ -46,9 +47,9 @@ export class WasmOps {
     }
     const explicit: Pad4 = [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]];
     return this.run('Conv2D', { x: input, filter }, {
-      strides: stride, dilations: dilation, pad: explicit as unknown as tf.NamedAttrMap[string],
-      dataFormat: 'NHWC', dimRoundingMode: undefined as unknown as string,
-    });
+      strides: stride, dilations: dilation, pad: explicit,
+      dataFormat: 'NHWC', dimRoundingMode: undefined,
+    } satisfies tf.Conv2DAttrs);
   }
 
   transpose(x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
@@ -73,7 +74,7 @@ export class WasmOps {
 
   concat(xs: tf.TensorInfo[], axis: number): tf.TensorInfo {
     // Concat takes its inputs as an array, as the engine passes them.
-    return this.run('Concat', xs as unknown as tf.NamedTensorInfoMap, { axis });
+    return this.run('Concat', xs, { axis });
   }
 
   stridedSlice(x: tf.TensorInfo, begin: number[], end: number[], strides: number[]): tf.TensorInfo {

@@ -52,7 +52,7 @@ function sync(id: number): void {
 }
 
 async function call(id: number, method: string, arg: unknown): Promise<void> {
-  const fn = (replica as unknown as Record<string, unknown>)[method];
+  const fn: unknown = Reflect.get(replica, method);
   if (typeof fn !== 'function') throw new Error(`the replica of ${module} has no method ${method}`);
   post({ type: 'result', id, value: await (fn as (a: unknown) => unknown).call(replica, arg) });
 }

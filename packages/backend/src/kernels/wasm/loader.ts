@@ -38,7 +38,8 @@ export class WasmKernelModule {
 
   /** The module's exported functions. */
   get exports(): Record<string, WasmFn> {
-    return this.instance.exports as never;
+    // besides functions a module exports only its memory, which callers never call
+    return this.instance.exports as Record<string, WasmFn>;
   }
 
   /**
