@@ -40,7 +40,7 @@ try {
     await page.waitForFunction(() => document.body.dataset.ready === 'true');
     try {
       const r = await page.evaluate(
-        (o) => (globalThis as unknown as { bench: { run: BenchRun } }).bench.run(o),
+        (o: Parameters<BenchRun>[0]) => globalThis.bench.run(o),
         { backend, preset: values.preset, batch: Number(values.batch), steps: Number(values.steps), wasmPaths: `${server.url}/` },
       );
       const notes = [...r.info.notes, `${r.info.threads} thread${r.info.threads === 1 ? '' : 's'}`].join(', ');

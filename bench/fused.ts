@@ -140,6 +140,12 @@ if (only !== 'adamw') {
   log(`| all ${gnShapes.length} calls of a step | | ${sumU.toFixed(1)} | ${sumF.toFixed(1)} | ${(sumU / sumF).toFixed(1)}× |`);
 }
 
+/**
+ * A `module` that finds no module, so the kernels take their JavaScript loops.
+ * WasmKernels' `module` never returns undefined, hence the cast.
+ */
+const noModule = (() => undefined) as unknown as WasmKernels['module'];
+
 // AdamW over all parameters.
 {
   const params = net.parameters();
@@ -155,7 +161,7 @@ if (only !== 'adamw') {
   const paths = [
     ['unfused (tfjs ops per tensor)', withoutFused],
     ['fused, the kernel\'s JavaScript loop', () => {
-      kernels.module = (() => undefined) as unknown as WasmKernels['module'];
+      kernels.module = noModule;
       return () => void (kernels.module = module);
     }],
     ['fused, the SIMD module (one TfdAdamW call)', () => () => {}],

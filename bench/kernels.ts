@@ -68,7 +68,7 @@ function bench(l: Layer, b: number, ms: number, isWasm: boolean) {
   const w = tf.randomNormal([l.k, l.k, l.ci, l.co], 0, 0.1, 'float32', 2) as tf.Tensor4D;
   const dy = tf.randomNormal([b, oh, oh, l.co], 0, 1, 'float32', 3) as tf.Tensor4D;
   const attrs = { strides: [l.s, l.s], pad: 'same', dataFormat: 'NHWC' };
-  const backend = tf.backend() as unknown as { disposeData(id: tf.DataId): void };
+  const backend = tf.backend();
   // Kernels called directly (no engine), their output freed unread: the kernel's own time.
   const direct = (k: tf.KernelConfig, inputs: tf.NamedTensorInfoMap, a: object) => () => {
     const out = k.kernelFunc({ inputs, attrs: a as tf.NamedAttrMap, backend: tf.backend() }) as tf.TensorInfo;
@@ -94,7 +94,7 @@ function bench(l: Layer, b: number, ms: number, isWasm: boolean) {
   r.filt = g(timeIt(direct(tf.getKernel(tf.Conv2DBackpropFilter, tf.getBackend())!, { x, dy }, { ...attrs, filterShape: w.shape }), ms));
   r.inp = g(timeIt(direct(tf.getKernel(tf.Conv2DBackpropInput, tf.getBackend())!, { dy, filter: w }, { ...attrs, inputShape: x.shape }), ms));
   if (isWasm && l.k === 3) {
-    const fg = { inputs: { x, dy }, attrs: { ...attrs, filterShape: w.shape } as unknown as tf.NamedAttrMap, backend: tf.backend() };
+    const fg = { inputs: { x, dy }, attrs: { ...attrs, filterShape: w.shape }, backend: tf.backend() };
     r.filtBefore = g(timeIt(() => backend.disposeData(conv2DBackpropFilterDilated(fg).dataId), ms));
     for (const [v, m] of winograd) {
       if (l.s !== 1) continue;

@@ -46,5 +46,8 @@ async function run(o: { backend: string; preset: UNetPresetName; batch: number; 
 /** What bench/browser.ts calls in the page. */
 export type BenchRun = typeof run;
 
-(globalThis as { bench?: unknown }).bench = { run };
+declare global {
+  var bench: { run: BenchRun };
+}
+globalThis.bench = { run };
 document.body.dataset.ready = 'true';
