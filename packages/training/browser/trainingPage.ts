@@ -3,10 +3,10 @@
 // continues from them, exposed through `window.trainingTest`.
 import * as tf from '@tensorflow/tfjs';
 import { MLPDenoiser } from '@tfjs-diffusion/models';
-import { createRng, makeSchedule } from '@tfjs-diffusion/schedules';
+import { createRng, makeSchedule, type RngState } from '@tfjs-diffusion/schedules';
 import { createTrainer, decodeCheckpoint, encodeCheckpoint, inferenceWeights, type Batch } from '@tfjs-diffusion/training';
 
-function mixture(seed: number, n: number): { next(): Batch; getState(): unknown; setState(s: unknown): void } {
+function mixture(seed: number, n: number): { next(): Batch; getState(): RngState; setState(s: RngState): void } {
   const rng = createRng(seed);
   return {
     next() {
@@ -19,7 +19,7 @@ function mixture(seed: number, n: number): { next(): Batch; getState(): unknown;
       return { images: tf.tensor4d(xs, [n, 1, 1, 2]) };
     },
     getState: () => rng.getState(),
-    setState: (s) => rng.setState(s as never),
+    setState: (s) => rng.setState(s),
   };
 }
 
@@ -64,5 +64,8 @@ async function run(backend: string, steps: number) {
   return result;
 }
 
-(globalThis as unknown as { trainingTest: unknown }).trainingTest = { run };
+declare global {
+  var trainingTest: { run: typeof run } | undefined;
+}
+globalThis.trainingTest = { run };
 document.body.dataset.ready = 'true';

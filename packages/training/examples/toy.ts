@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MLPDenoiser } from '@tfjs-diffusion/models';
 import { ddim, sample } from '@tfjs-diffusion/samplers';
-import { createRng, makeSchedule } from '@tfjs-diffusion/schedules';
+import { createRng, makeSchedule, type RngState } from '@tfjs-diffusion/schedules';
 import { createTrainer } from '@tfjs-diffusion/training';
 
 const rng = createRng(0);
@@ -21,7 +21,7 @@ const denoiser = new MLPDenoiser({ dim: 2, hidden: 64, layers: 2 });
 const trainer = await createTrainer({
   denoiser,
   schedule,
-  data: { next: () => ({ images: batch(128) }), getState: () => rng.getState(), setState: (s) => rng.setState(s as never) },
+  data: { next: () => ({ images: batch(128) }), getState: () => rng.getState(), setState: (s: RngState) => rng.setState(s) },
   validation: { images: batch(256) },
   learningRate: { schedule: 'cosine', peak: 3e-3, warmupSteps: 50, totalSteps: 800 },
   regularizers: { ema: { maxDecay: 0.99 }, clipGradNorm: 1, minSnrGamma: 5 },

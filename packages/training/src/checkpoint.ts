@@ -105,6 +105,11 @@ const isCount = (x: unknown): x is number => Number.isInteger(x) && (x as number
 
 /** Checks parsed state.json field by field; the error names the field and what it must be. */
 export function parseCheckpointState(raw: unknown, where: string): CheckpointState {
+  assertCheckpointState(raw, where);
+  return raw;
+}
+
+function assertCheckpointState(raw: unknown, where: string): asserts raw is CheckpointState {
   if (!isObject(raw)) fail(where, '(root)', 'an object', raw);
   if (raw.version !== CHECKPOINT_VERSION) fail(where, 'version', String(CHECKPOINT_VERSION), raw.version);
   if (!isCount(raw.step)) fail(where, 'step', 'a non-negative integer', raw.step);
@@ -134,7 +139,6 @@ export function parseCheckpointState(raw: unknown, where: string): CheckpointSta
   if (!isObject(c.learningRate) || typeof c.learningRate.peak !== 'number') fail(where, 'config.learningRate', '{ peak, ... }', c.learningRate);
   if (!Array.isArray(c.trainable) || !c.trainable.every((n) => typeof n === 'string')) fail(where, 'config.trainable', 'a list of parameter names', c.trainable);
   if (c.model !== null && !isObject(c.model)) fail(where, 'config.model', 'null or a model config object', c.model);
-  return raw as unknown as CheckpointState;
 }
 
 /** The first tensor holding NaN or ±Inf, as 'role name', or undefined when all are finite. */

@@ -99,7 +99,7 @@ export function replicaInit(denoiser: TrainableDenoiser, prediction: Prediction,
 
 /** The replica module's entry: rebuilds the model by `createModel(config)` and computes the trainer's loss. */
 export async function createReplica(init: ReplicaInit) {
-  const denoiser = createModel(init.model) as unknown as TrainableDenoiser;
+  const denoiser = createModel(init.model);
   if (denoiser.prediction !== init.prediction) {
     throw new Error(`createReplica: the rebuilt model predicts '${denoiser.prediction}', the trainer '${init.prediction}'`);
   }

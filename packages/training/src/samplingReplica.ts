@@ -71,7 +71,7 @@ export async function sampleRequest(denoiser: Denoiser, request: RowsRequest): P
 
 /** The replica module's entry: the model rebuilt by `createModel(config)` (weights arrive by `syncWeights`). */
 export function createReplica(init: SamplingReplicaInit) {
-  const model = createModel(init.model) as unknown as Denoiser & { parameters(): NamedParameter[] };
+  const model = createModel(init.model);
   return {
     parameters: (): NamedParameter[] => model.parameters(),
     sampleRows: (request: RowsRequest): Promise<HostTensor> => sampleRequest(model, request),
