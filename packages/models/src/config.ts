@@ -6,6 +6,11 @@ export { attentionHeadsFor } from './blocks/attention.js';
 export { DOWN_BLOCK_TYPES, UP_BLOCK_TYPES, type DownBlockType, type UpBlockType };
 export type TimeScaleShift = 'default' | 'scale_shift';
 
+/** A config object (JSON) typed as a resolver's options; the cast is sound because the resolver checks every field at run time. */
+export function uncheckedOptions<T>(config: object): T {
+  return config as T;
+}
+
 /** U-Net options, diffusers' UNet2DModel names camelCased where they exist. */
 export interface UNetConfig {
   kind: 'unet';

@@ -40,7 +40,7 @@ const SUFFIX: Record<string, string> = { kernel: 'weight', bias: 'bias', gamma: 
 function mapName(name: string, levels: number): { sources: Source[]; layout: Layout } {
   const fail = (): never => { throw new Error(`toDiffusers: no diffusers name for parameter '${name}'`); };
   const m = /^(.*)\.(kernel|bias|gamma|beta|table)$/.exec(name) ?? fail();
-  const [, path, leaf] = m as unknown as [string, string, string];
+  const [, path = '', leaf = ''] = m; // both groups always match
   const suffix = SUFFIX[leaf]!;
   const isVec = leaf !== 'kernel' && leaf !== 'table';
   const simple = (p: string, layout: Layout) => ({ sources: [{ name: `${p}.${suffix}` }], layout: isVec ? 'vector' as Layout : layout });

@@ -39,7 +39,7 @@ export function registerGroupNormGradient(): void {
       const [dx, dgamma, dbeta] = tf.engine().runKernel(
         GROUP_NORM_GRAD_KERNEL,
         { x: x!, gamma: gamma!, beta: beta!, dy: dy as tf.Tensor },
-        attrs as unknown as tf.NamedAttrMap,
+        attrs,
       ) as tf.Tensor[];
       return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
     },
@@ -82,6 +82,6 @@ export function groupNormOp(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, a
   if (!hasFusedGroupNorm() || x.dtype !== 'float32') return groupNormComposite(x, gamma, beta, a);
   checkArgs(x, gamma, beta, a);
   registerGroupNormGradient();
-  const attrs: GroupNormAttrs = { groups: a.groups, epsilon: a.epsilon, silu: a.silu };
-  return tf.engine().runKernel(GROUP_NORM_KERNEL, { x, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  const attrs = { groups: a.groups, epsilon: a.epsilon, silu: a.silu } satisfies GroupNormAttrs;
+  return tf.engine().runKernel(GROUP_NORM_KERNEL, { x, gamma, beta }, attrs) as tf.Tensor4D;
 }

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { resolveUNetConfig, type UNetConfig } from './config.js';
+import { resolveUNetConfig, uncheckedOptions, type UNetConfig, type UNetOptions } from './config.js';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { checkOptions, optionKeys, showList, showValue } from '@tfjs-diffusion/schedules';
-import { MLPDenoiser, resolveMLPConfig, type MLPConfig } from './mlp.js';
+import { MLPDenoiser, resolveMLPConfig, type MLPConfig, type MLPOptions } from './mlp.js';
 import type { SafetensorsTensor } from './safetensors.js';
-import { checkModelFits, type MemoryLimit } from './size.js';
+import { checkModelFits, type MemoryLimit, type SizedConfig } from './size.js';
 import { UNet } from './unet.js';
 
 export type ModelConfig = UNetConfig | MLPConfig;
@@ -24,9 +24,9 @@ export function createModel(config: { kind?: string } & Record<string, unknown>,
     throw new Error(`createModel: config.kind must be 'unet' or 'mlp'; got ${showValue(config.kind)}`);
   }
   checkOptions('createModel', opts, CREATE_MODEL_KEYS);
-  checkModelFits(config as never, { limit: opts.memoryLimit, what: 'createModel' });
+  checkModelFits(uncheckedOptions<SizedConfig>(config), { limit: opts.memoryLimit, what: 'createModel' });
   const seed = opts.seed === undefined ? {} : { seed: opts.seed };
-  return config.kind === 'mlp' ? new MLPDenoiser(resolveMLPConfig(config as never), seed) : new UNet(resolveUNetConfig(config as never), seed);
+  return config.kind === 'mlp' ? new MLPDenoiser(resolveMLPConfig(uncheckedOptions<MLPOptions>(config)), seed) : new UNet(resolveUNetConfig(uncheckedOptions<UNetOptions>(config)), seed);
 }
 
 /** The weights as safetensors entries, keyed by parameter name. */

@@ -1,6 +1,6 @@
 import { checkOptions, optionKeys, showValue } from '@tfjs-diffusion/schedules';
-import { resolveUNetConfig, sampleHW, type UNetConfig } from './config.js';
-import { resolveMLPConfig, type MLPConfig } from './mlp.js';
+import { resolveUNetConfig, sampleHW, uncheckedOptions, type UNetConfig } from './config.js';
+import { resolveMLPConfig, type MLPConfig, type MLPOptions } from './mlp.js';
 import { unetParameterCount } from './unet.js';
 
 /** How much memory one instance (a backend, a worker, a tab) can give a model, and what sets that bound. */
@@ -18,7 +18,7 @@ export interface SizeEstimate {
   bytes: number;
 }
 
-type SizedConfig = ({ kind?: 'unet' } & Partial<UNetConfig>) | ({ kind: 'mlp' } & Partial<MLPConfig>);
+export type SizedConfig = ({ kind?: 'unet' } & Partial<UNetConfig>) | ({ kind: 'mlp' } & Partial<MLPConfig>);
 
 const GB = (b: number) => `${(b / 1e9).toFixed(b < 1e8 ? 3 : 1)} GB`;
 
@@ -26,9 +26,9 @@ function resolved(config: SizedConfig): UNetConfig | MLPConfig {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new TypeError(`model config must be an object; got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
   }
-  if (config.kind === 'mlp') return resolveMLPConfig(config as never);
+  if (config.kind === 'mlp') return resolveMLPConfig(uncheckedOptions<MLPOptions>(config));
   if (config.kind !== undefined && config.kind !== 'unet') throw new Error(`model config: kind must be 'unet' or 'mlp'; got ${showValue(config.kind)}`);
-  return resolveUNetConfig(config as never);
+  return resolveUNetConfig(config);
 }
 
 function mlpParameterCount(c: MLPConfig): number {
