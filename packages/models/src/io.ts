@@ -4,7 +4,7 @@ import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { checkOptions, optionKeys, showList, showValue } from '@tfjs-diffusion/schedules';
 import { MLPDenoiser, resolveMLPConfig, type MLPConfig, type MLPOptions } from './mlp.js';
 import type { SafetensorsTensor } from './safetensors.js';
-import { checkModelFits, type MemoryLimit, type SizedConfig } from './size.js';
+import { checkModelFits, type MemoryLimit } from './size.js';
 import { UNet } from './unet.js';
 
 export type ModelConfig = UNetConfig | MLPConfig;
@@ -24,7 +24,7 @@ export function createModel(config: { kind?: string } & Record<string, unknown>,
     throw new Error(`createModel: config.kind must be 'unet' or 'mlp'; got ${showValue(config.kind)}`);
   }
   checkOptions('createModel', opts, CREATE_MODEL_KEYS);
-  checkModelFits(uncheckedOptions<SizedConfig>(config), { limit: opts.memoryLimit, what: 'createModel' });
+  checkModelFits(config, { limit: opts.memoryLimit, what: 'createModel' });
   const seed = opts.seed === undefined ? {} : { seed: opts.seed };
   return config.kind === 'mlp' ? new MLPDenoiser(resolveMLPConfig(uncheckedOptions<MLPOptions>(config)), seed) : new UNet(resolveUNetConfig(uncheckedOptions<UNetOptions>(config)), seed);
 }

@@ -1,5 +1,5 @@
 import { checkOptions, optionKeys, showValue } from '@tfjs-diffusion/schedules';
-import { resolveUNetConfig, sampleHW, uncheckedOptions, type UNetConfig } from './config.js';
+import { resolveUNetConfig, sampleHW, uncheckedOptions, type UNetConfig, type UNetOptions } from './config.js';
 import { resolveMLPConfig, type MLPConfig, type MLPOptions } from './mlp.js';
 import { unetParameterCount } from './unet.js';
 
@@ -18,7 +18,8 @@ export interface SizeEstimate {
   bytes: number;
 }
 
-export type SizedConfig = ({ kind?: 'unet' } & Partial<UNetConfig>) | ({ kind: 'mlp' } & Partial<MLPConfig>);
+/** A typed config, or one read from JSON (`resolved` checks every field). */
+export type SizedConfig = ({ kind?: 'unet' } & Partial<UNetConfig>) | ({ kind: 'mlp' } & Partial<MLPConfig>) | ({ kind?: string } & Record<string, unknown>);
 
 const GB = (b: number) => `${(b / 1e9).toFixed(b < 1e8 ? 3 : 1)} GB`;
 
@@ -28,7 +29,7 @@ function resolved(config: SizedConfig): UNetConfig | MLPConfig {
   }
   if (config.kind === 'mlp') return resolveMLPConfig(uncheckedOptions<MLPOptions>(config));
   if (config.kind !== undefined && config.kind !== 'unet') throw new Error(`model config: kind must be 'unet' or 'mlp'; got ${showValue(config.kind)}`);
-  return resolveUNetConfig(config);
+  return resolveUNetConfig(uncheckedOptions<UNetOptions>(config));
 }
 
 function mlpParameterCount(c: MLPConfig): number {
