@@ -96,3 +96,8 @@ export const DIFFUSERS_SCHEDULE = { num_train_timesteps: 1000, beta_start: 0.000
 export const DIFFUSERS_THRESHOLD = { thresholding: false, dynamic_thresholding_ratio: 0.995, sample_max_value: 1 };
 export const DIFFUSERS_CLIP = { clip_sample: true, clip_sample_range: 1 };
 export const DIFFUSERS_SIGMA_KINDS = { use_karras_sigmas: false, use_exponential_sigmas: false, use_beta_sigmas: false };
+
+/** Calls a factory with options read at run time (JSON, flags); the cast is sound because every factory checks its options' keys and values. */
+export function callWithUncheckedOptions<R>(factory: (options: never) => R, options: unknown): R {
+  return factory(options as never);
+}

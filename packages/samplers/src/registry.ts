@@ -1,7 +1,7 @@
 import { ddimEntry } from './ddim.js';
 import { ddpmEntry } from './ddpm.js';
 import { dpmSolverEntry } from './dpm-solver.js';
-import type { SamplerEntry } from './entry.js';
+import { callWithUncheckedOptions, type SamplerEntry } from './entry.js';
 import { eulerAncestralEntry } from './euler-ancestral.js';
 import { eulerEntry } from './euler.js';
 import { heunEntry } from './heun.js';
@@ -52,7 +52,7 @@ export function samplerEntry(name: string, what = 'sampler'): SamplerEntry {
 
 /** A registered sampler built by name with `options` (the factory's own defaults fill the rest). */
 export function createSampler(name: string, options: Record<string, unknown> = {}): Sampler {
-  return samplerEntry(name).create(options as never);
+  return callWithUncheckedOptions(samplerEntry(name).create, options);
 }
 
 /** Whether the named sampler's factory takes option `key`. */

@@ -1,5 +1,6 @@
 import { clip } from './clip.js';
 import { dynamicThreshold } from './dynamic-threshold.js';
+import { callWithUncheckedOptions } from './entry.js';
 import { SAMPLER_REGISTRY } from './registry.js';
 import type { FactorySpec, Sampler, X0Processor } from './types.js';
 
@@ -48,7 +49,7 @@ export function samplerFromSpec(spec: FactorySpec): Sampler {
   }
   const options = { ...(spec.options as Record<string, unknown>) };
   if (options.x0Processor !== undefined) options.x0Processor = x0ProcessorFromSpec(options.x0Processor as FactorySpec);
-  return SAMPLERS[spec.factory]!(options as never);
+  return callWithUncheckedOptions(SAMPLERS[spec.factory]!, options);
 }
 
 /** The x0 processor `describeX0Processor` described. */
@@ -56,5 +57,5 @@ export function x0ProcessorFromSpec(spec: FactorySpec): X0Processor {
   if (!spec || typeof spec.factory !== 'string' || !Object.hasOwn(PROCESSORS, spec.factory)) {
     throw new Error(`x0ProcessorFromSpec: factory must be one of ${Object.keys(PROCESSORS).join(', ')}; got ${JSON.stringify(spec?.factory)}`);
   }
-  return PROCESSORS[spec.factory]!(spec.options as never);
+  return callWithUncheckedOptions(PROCESSORS[spec.factory]!, spec.options);
 }
