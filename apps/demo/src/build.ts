@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { planThreads } from '@tfjs-diffusion/backend';
 import { createParallelSampler, loadWeightsFrom, type ParallelSampler } from '@tfjs-diffusion/training/node';
 import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
-import { clip, dynamicThreshold, sample, samplerEntry, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
+import { clip, dynamicThreshold, createSampler, sample, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
 import { UNet, unetPreset } from '@tfjs-diffusion/models';
 import { samplerOptions } from './samplerOptions.js';
 import type { DemoConfig, SamplerName, SigmaPlan, Threshold } from './presets.js';
@@ -34,7 +34,7 @@ export function buildModel(config: Record<string, unknown>, seed: number): DemoM
 
 /** A registry sampler with the demo's recipe (`samplerOptions`). */
 export function buildSampler(name: SamplerName, opts: { eta?: number; sigmas?: SigmaPlan } = {}): Sampler {
-  return samplerEntry(name, '--sampler').create(samplerOptions(name, opts) as never);
+  return createSampler(name, samplerOptions(name, opts)); // samplerOptions names '--sampler' for an unknown name
 }
 
 export function buildThreshold(t: Threshold): X0Processor | undefined {

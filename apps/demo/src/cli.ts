@@ -263,7 +263,7 @@ export function createProgram(): Command {
   program.command('export')
     .description("write a run's model in another library's format (diffusers: UNet2DModel.from_pretrained loads it)")
     .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
-    .addOption(new Option('--format <name>', 'output format').choices(EXPORT_FORMATS as unknown as string[]).default('diffusers'))
+    .addOption(new Option('--format <name>', 'output format').choices(EXPORT_FORMATS).default('diffusers'))
     .requiredOption('--out <dir>', 'output folder (must be empty or new)')
     .option('--force', 'overwrite the files in a non-empty --out', false)
     .option('--no-ema', 'export the raw weights instead of the EMA average (default: EMA weights when the checkpoint has them)')

@@ -28,14 +28,17 @@ export function createProgress(start: number, total: number, batchSize: number, 
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, start, { loss: '-', ips: '-' });
+  // The bar's value, kept here: cli-progress' typings do not expose it.
+  let value = start;
   return {
     update(step, loss, ips) {
+      value = step;
       bar.update(step, { loss: loss.toFixed(4), ips: ips.toFixed(1) });
     },
     log(line) {
       bar.stop();
       console.log(line);
-      bar.start(total, (bar as unknown as { value: number }).value, {});
+      bar.start(total, value, {});
     },
     stop: () => bar.stop(),
   };

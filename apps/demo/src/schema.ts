@@ -73,10 +73,13 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const same: Same<z.infer<typeof demoConfigSchema>, DemoConfig> = true;
 void same;
 
+/** An object schema's fields; undefined for any other schema. */
+const shapeOf = (s: z.ZodType | undefined): Record<string, z.ZodType> | undefined => (s instanceof z.ZodObject ? s.shape : undefined);
+
 function schemaAt(path: PropertyKey[]): z.ZodType | undefined {
   let s: z.ZodType = demoConfigSchema;
   for (const k of path) {
-    const shape = (s as unknown as { shape?: Record<string, z.ZodType> }).shape;
+    const shape = shapeOf(s);
     if (!shape || typeof k !== 'string' || !(k in shape)) return undefined;
     s = shape[k]!;
   }
@@ -93,7 +96,7 @@ export function formatIssues(issues: z.core.$ZodIssue[], prefix: (path: string) 
   return issues.map((i) => {
     const at = i.path.map(String).join('.');
     if (i.code === 'unrecognized_keys') {
-      const known = Object.keys((schemaAt(i.path) as unknown as { shape?: object })?.shape ?? {});
+      const known = Object.keys(shapeOf(schemaAt(i.path)) ?? {});
       return i.keys.map((k) => {
         const full = at ? `${at}.${k}` : k;
         const near = nearestName(k, known);
@@ -122,7 +125,7 @@ export function checkDemoConfig(c: unknown, prefix: (path: string) => string): D
  * (also `__proto__`) are refused with the nearest known name; values are checked after the merge.
  */
 export function checkPartialKeys(o: Record<string, unknown>, prefix: (path: string) => string, path: string[] = []): void {
-  const shape = (schemaAt(path) as unknown as { shape?: Record<string, unknown> })?.shape;
+  const shape = shapeOf(schemaAt(path));
   if (!shape) return;
   const unknown = Object.keys(o).filter((k) => !Object.prototype.hasOwnProperty.call(shape, k));
   if (unknown.length) {

@@ -1,5 +1,5 @@
 import { availableParallelism, totalmem } from 'node:os';
-import { checkModelFits, WASM_HEAP_LIMIT, type MemoryLimit, type SizeEstimate, type UNetConfig } from '@tfjs-diffusion/models';
+import { checkModelFits, WASM_HEAP_LIMIT, type MemoryLimit, type SizeEstimate } from '@tfjs-diffusion/models';
 
 /** Largest grid PNG (raw pixel bytes) and host pixel buffer a `sample`/`eval` call makes. */
 export const MAX_HOST_BYTES = 2 ** 30;
@@ -13,7 +13,7 @@ export function memoryLimit(): MemoryLimit {
 }
 
 /** Refuses a model and batch that cannot fit on this machine, with the estimate (the models package's); `what` names the setting to change. */
-export function checkFits(model: UNetConfig, batch: number, training: boolean, what: string): SizeEstimate {
+export function checkFits(model: Parameters<typeof checkModelFits>[0], batch: number, training: boolean, what: string): SizeEstimate {
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`${what}: the batch must hold at least 1 image; got ${batch}`);
   return checkModelFits(model, { batch, training, limit: memoryLimit(), what });
 }

@@ -61,7 +61,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const valImages = tf.tensor4d(data.val.data, [data.val.n, height, width, channels]);
   const r = c.regularizers;
   const options: TrainerOptions = {
-    denoiser: model as unknown as TrainerOptions['denoiser'],
+    denoiser: model,
     schedule,
     data: source,
     validation: { images: valImages, labels: c.classConditional ? data.val.labels : undefined, timesteps: 10, seed: 1234, batchSize: 128 },

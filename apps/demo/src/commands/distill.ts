@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { distill, halvingGuidance, type Trainer, type TrainableDenoiser } from '@tfjs-diffusion/training';
+import { distill, halvingGuidance, type Trainer } from '@tfjs-diffusion/training';
 import { jsonlWriter, loadCheckpoint, saveCheckpoint, truncateMetrics } from '@tfjs-diffusion/training/node';
 import { initDemoBackend } from '../backendInit.js';
 import { buildModel, buildSchedule, loadWeights } from '../build.js';
@@ -134,8 +134,8 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
       await loadWeights(teacher, teacherOf(startRound)); // the last finished student, or the run distilled
       const r0 = c.regularizers;
       await distill({
-        teacher: teacher as unknown as TrainableDenoiser,
-        student: student as unknown as TrainableDenoiser,
+        teacher,
+        student,
         schedule,
         teacherSteps,
         halvings,

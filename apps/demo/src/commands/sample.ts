@@ -3,7 +3,6 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'no
 import { showValue } from '@tfjs-diffusion/schedules';
 import { temporaryPath } from '@tfjs-diffusion/schedules/node';
 import { basename, join, resolve } from 'node:path';
-import type { UNetConfig } from '@tfjs-diffusion/models';
 import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, startSampler, SAMPLE_CHUNK, sampleImages } from '../build.js';
@@ -84,7 +83,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
   // Sizes first: nothing is allocated for a request that cannot fit.
   checkImageCount(n, rows, s.cols, { height, width, channels }, `--n ${s.cols}${labels ? ` × ${rows} class${rows === 1 ? '' : 'es'}` : ` (an ${s.cols} × ${s.cols} grid)`}`);
   const guided = numClasses !== undefined && s.guidance !== 1 && s.guidance > 0;
-  checkFits(run.model as unknown as UNetConfig, Math.min(n, SAMPLE_CHUNK) * (guided ? 2 : 1), false, `${runDir}/config.json: the model`);
+  checkFits(run.model, Math.min(n, SAMPLE_CHUNK) * (guided ? 2 : 1), false, `${runDir}/config.json: the model`);
   const threads = o.threads !== undefined ? checkThreads(o.threads, '--') : Math.min(c.threads ?? 1, availableParallelism());
   const model = buildModel(run.model, c.seed);
   let parallel: Awaited<ReturnType<typeof startSampler>> | undefined;

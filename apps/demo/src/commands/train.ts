@@ -9,7 +9,6 @@ import { acquireRunLock } from '../lock.js';
 import { createRunFolder, defaultRunDir, readRunConfig, runPaths, writeJsonAtomic, type RunConfigFile, type RunPaths } from '../runFolder.js';
 import { checkFits, checkThreads } from '../sizes.js';
 import { checkResumeSteps, latestStep, runTraining, type TrainRunResult } from '../trainLoop.js';
-import type { UNetConfig } from '@tfjs-diffusion/models';
 
 export interface TrainCommandOptions {
   preset?: string;
@@ -42,7 +41,7 @@ export function checkRun(run: RunConfigFile, where: string, opts: { capThreads?:
   } else {
     checkThreads(c.threads, '--');
   }
-  const model = run.model as unknown as UNetConfig;
+  const model = run.model;
   const perInstance = Math.ceil(c.batchSize / c.threads);
   checkFits(model, perInstance, true, `${where}: --batch-size ${c.batchSize}${c.threads > 1 ? ` over ${c.threads} threads` : ''}`);
   const classes = c.classConditional ? run.dataset.numClasses : 1;
