@@ -16,7 +16,7 @@ const CREATE_MODEL_KEYS = optionKeys<NonNullable<Parameters<typeof createModel>[
  * Builds a model from a config as stored in config.json (`kind` picks the class). Its size is
  * checked against `memoryLimit` (default the wasm heap) before any weight is allocated.
  */
-export function createModel(config: { kind?: string } & Record<string, unknown>, opts: { seed?: number; memoryLimit?: MemoryLimit } = {}): Model {
+export function createModel(config: ModelConfig | ({ kind?: string } & Record<string, unknown>), opts: { seed?: number; memoryLimit?: MemoryLimit } = {}): Model {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new TypeError(`createModel: config must be an object of model options; got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
   }
