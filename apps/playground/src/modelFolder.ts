@@ -12,7 +12,7 @@
  *   `scheduler_config.json`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { makeSchedule, type NoiseSchedule, type ScheduleConfig } from '@tfjs-diffusion/schedules';
 import {
   folderOfFiles, modelFromFolder, normalizeFolderPath, readModelFolder, CHECKPOINT_STATE, CHECKPOINT_WEIGHTS, DIFFUSERS_SCHEDULER,
   DIFFUSERS_WEIGHTS, MODEL_CONFIG, MODEL_WEIGHTS, type ModelFolder,
@@ -117,7 +117,7 @@ export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel>
   const read = await readModelFolder(asFolder(files));
   const config = read.runConfig ?? {};
   let schedule: NoiseSchedule;
-  const demo = config.demo as { schedule?: Record<string, unknown>; preset?: string } | undefined;
+  const demo = config.demo as { schedule?: ScheduleConfig; preset?: string } | undefined;
   if (read.source === 'diffusers') {
     if (read.scheduler) schedule = read.scheduler.schedule;
     else {
@@ -126,7 +126,7 @@ export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel>
     }
   } else {
     if (read.config && read.config.kind !== 'unet') throw new Error(`${MODEL_CONFIG}: the page draws images with a U-Net; model kind is ${JSON.stringify(read.config.kind)}`);
-    if (demo?.schedule) schedule = makeSchedule(demo.schedule as never);
+    if (demo?.schedule) schedule = makeSchedule(demo.schedule);
     else {
       schedule = makeSchedule({ ...DDPM_DEFAULT_SCHEDULE });
       notes.push("the config has no schedule (a bare model config): using DDPM's linear schedule (1000 steps, β 0.0001 to 0.02)");

@@ -26,7 +26,12 @@ export interface PlaygroundApi {
   readonly numTensors: number;
 }
 export const api: PlaygroundApi = { samplers: [], losses: [], get numTensors() { return tf.memory().numTensors; } };
-(window as unknown as { playground: PlaygroundApi }).playground = api;
+declare global {
+  interface Window {
+    playground: PlaygroundApi;
+  }
+}
+window.playground = api;
 
 export function setState(state: string): void {
   document.body.dataset.state = state;

@@ -16,6 +16,7 @@ let model: Model | undefined;
 let modelId = -1;
 let ready: Promise<unknown> | undefined;
 
+// The page's typings are DOM's, whose `self` is a Window; in this worker it is a Worker scope.
 const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
 
 async function handle(m: ToWorker): Promise<FromWorker> {
@@ -28,7 +29,7 @@ async function handle(m: ToWorker): Promise<FromWorker> {
   }
   if (m.type === 'model') {
     await ready;
-    const next = createModel(m.config as never) as Model;
+    const next = createModel(m.config);
     try {
       loadWeights(next, m.weights, { source: "the page's weights" });
     } catch (e) {

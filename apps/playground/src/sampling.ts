@@ -3,7 +3,7 @@
  * guidance, thresholding, and the predicted x̂0 after every step. No DOM here.
  */
 import * as tf from '@tensorflow/tfjs';
-import { clip, SAMPLER_REGISTRY, describeSampler, describeX0Processor, dynamicThreshold, sample, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
+import { clip, createSampler, SAMPLER_REGISTRY, describeSampler, describeX0Processor, dynamicThreshold, sample, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
 import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
 import type { LoadedModel } from './modelFolder.js';
 import { shardRanges } from '@tfjs-diffusion/training';
@@ -38,7 +38,7 @@ export function listSamplers(): SamplerEntry[] {
         const options: Record<string, unknown> = { timestepSpacing: 'trailing', ...e.uniformOptions };
         if (eta !== undefined && Object.hasOwn(e.options, 'eta')) options.eta = eta;
         if (sigmas !== undefined && sigmas !== 'default') options[PLAN_OPTION[sigmas]] = true;
-        return e.create(options as never);
+        return createSampler(e.name, options);
       },
     };
   });

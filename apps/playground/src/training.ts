@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchSource, type ImageDataset } from '@tfjs-diffusion/data';
 import { createModel, type Model } from '@tfjs-diffusion/models';
-import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { makeSchedule, type NoiseSchedule, type ScheduleConfig } from '@tfjs-diffusion/schedules';
 import { createTrainer, encodeModelFolder, type FitResult, type StepEvent, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
 import type { Digits } from './mnist.js';
 import type { LoadedModel } from './modelFolder.js';
@@ -15,7 +15,7 @@ import type { LoadedModel } from './modelFolder.js';
 export interface RunConfig {
   demo: {
     preset?: string;
-    schedule: Record<string, unknown>;
+    schedule: ScheduleConfig;
     steps: number;
     batchSize: number;
     lr: number;
@@ -79,11 +79,11 @@ export async function createInTabTrainer(base: RunConfig, digits: Digits, s: Tra
   };
   const c = config.demo;
   const r = c.regularizers;
-  const schedule = makeSchedule(c.schedule as never);
-  const model = createModel(config.model as never, { seed: s.seed });
+  const schedule = makeSchedule(c.schedule);
+  const model = createModel(config.model, { seed: s.seed });
   const data = batchSource(digitsDataset(digits), { batchSize: s.batchSize, seed: s.seed + 1, labels: true });
   const options: TrainerOptions = {
-    denoiser: model as unknown as TrainerOptions['denoiser'],
+    denoiser: model,
     schedule,
     data,
     learningRate: { schedule: c.lrSchedule, peak: s.lr, warmupSteps: Math.min(c.warmupSteps, Math.floor(s.steps / 4)), totalSteps: s.steps },

@@ -8,7 +8,7 @@
  * once per loaded model.
  */
 import type { RowsRequest } from '@tfjs-diffusion/training';
-import { modelTensors } from '@tfjs-diffusion/models';
+import { modelTensors, type ModelConfig } from '@tfjs-diffusion/models';
 import type { LoadedModel } from './modelFolder.js';
 
 /** What a worker samples: one `sample()` call as data, `rows` of the whole batch `shape` (as the trainer's sampling threads get it). */
@@ -16,7 +16,7 @@ export type { RowsRequest };
 
 export type ToWorker =
   | { type: 'init'; id: number; wasmPaths: string }
-  | { type: 'model'; id: number; modelId: number; config: Record<string, unknown>; weights: Record<string, { shape: number[]; data: Float32Array }> }
+  | { type: 'model'; id: number; modelId: number; config: ModelConfig; weights: Record<string, { shape: number[]; data: Float32Array }> }
   | { type: 'sample'; id: number; modelId: number; request: RowsRequest };
 
 export type FromWorker =
@@ -162,7 +162,7 @@ export class WorkerPool {
    */
   async prepare(m: LoadedModel, count: number): Promise<SampleWorker[]> {
     if (this.lost) throw this.lost;
-    const config = (m.model as unknown as { config?: Record<string, unknown> }).config;
+    const config = m.model.config;
     if (!config || typeof config.kind !== 'string') throw new Error("this model has no config with 'kind', so workers cannot rebuild it");
     const setup = () => SETUP_SILENCE_MS;
     try {
