@@ -14,7 +14,7 @@ function render(v: unknown, budget: number, depth: number): string {
   if (typeof v === 'string') return JSON.stringify(v.length > budget ? `${v.slice(0, budget)}…` : v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === null || v === undefined) return String(v);
   if (typeof v === 'function' || typeof v === 'symbol') return typeof v;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length ?? v.byteLength})`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${'length' in v && typeof v.length === 'number' ? v.length : v.byteLength})`;
   const isArray = Array.isArray(v);
   if (depth >= DEPTH) return isArray ? '[…]' : '{…}';
   const entries: string[] = [];
