@@ -109,9 +109,10 @@ export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOp
     const live = [...slots].filter(([name]) => grads[name] !== undefined);
     if (live.length === 0) return;
     const inputs: tf.NamedTensorMap = {};
-    const attrs: AdamWKernelAttrs = {
-      count: live.length, beta1, beta2, epsilon, invSqrtBc2: 1 / Math.sqrt(bc2), stepSize: [], keep: [], l2: [],
-    };
+    const stepSize: number[] = [];
+    const keep: number[] = [];
+    const l2: number[] = [];
+    const attrs = { count: live.length, beta1, beta2, epsilon, invSqrtBc2: 1 / Math.sqrt(bc2), stepSize, keep, l2 } satisfies AdamWKernelAttrs;
     live.forEach(([name, slot], i) => {
       const glr = lr * slot.learningRateScale;
       inputs[`p${i}`] = slot.variable;
@@ -123,7 +124,7 @@ export function createAdamW(parameters: readonly NamedParameter[], opts: AdamWOp
       attrs.l2.push(decayMode === 'l2' && slot.decay > 0 ? slot.decay : 0);
     });
     tf.tidy(() => {
-      const out = tf.engine().runKernel(ADAMW_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      const out = tf.engine().runKernel(ADAMW_KERNEL, inputs, attrs) as tf.Tensor[];
       const k = live.length;
       live.forEach(([, slot], i) => {
         slot.variable.assign(out[i]!);
