@@ -127,7 +127,7 @@ async function loadCached(cache: ClassifierCache, key: string, config: Classifie
   if (!entry) return undefined;
   const clf = new Classifier(config, seed);
   try {
-    loadWeights({ parameters: () => clf.namedWeights() }, entry.tensors as never);
+    loadWeights({ parameters: () => clf.namedWeights() }, entry.tensors);
   } catch {
     // A stale or damaged cache is retrained, not an error.
     clf.dispose();

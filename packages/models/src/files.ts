@@ -44,7 +44,7 @@ export async function loadModel(dir: string): Promise<Model> {
   const file = await readSafetensors(join(dir, WEIGHTS));
   const model = createModel(config);
   try {
-    loadWeights(model, file.tensors as never, { source: join(dir, WEIGHTS) });
+    loadWeights(model, file.tensors, { source: join(dir, WEIGHTS) });
   } catch (e) {
     model.dispose();
     throw e;

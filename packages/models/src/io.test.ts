@@ -67,4 +67,14 @@ describe('saveModel / loadModel', () => {
     await expect(loadModel(dir)).rejects.toThrow(/model\.safetensors do not fit the model; missing: .*convIn\.kernel/);
     expect(() => createModel({ kind: 'gan' })).toThrow(/'unet' or 'mlp'/);
   });
+
+  it('refuses 64-bit integer data for a weight by name, and assigns nothing then', () => {
+    const m = new UNet(cfg);
+    const tensors: Record<string, { shape: number[]; data: Float32Array | BigInt64Array }> = modelTensors(m) as Record<string, { shape: number[]; data: Float32Array }>;
+    const bias = tensors['convOut.bias']!;
+    tensors['convOut.bias'] = { shape: bias.shape, data: new BigInt64Array(bias.data.length) };
+    const before = m.parameters()[0]!.variable.dataSync().slice();
+    expect(() => loadWeights(m, tensors)).toThrow(/64-bit integer data where a weight must be floating point: convOut\.bias/);
+    expect(m.parameters()[0]!.variable.dataSync()).toEqual(before);
+  });
 });

@@ -55,7 +55,7 @@ const LOAD_WEIGHTS_KEYS = optionKeys<LoadWeightsOptions>()(['strict', 'source'])
  */
 export function loadWeights(
   model: { parameters(): NamedParameter[] },
-  tensors: Record<string, { shape: number[]; data: ArrayLike<number> }>,
+  tensors: Record<string, { shape: number[]; data: ArrayLike<number> | BigInt64Array }>,
   opts: LoadWeightsOptions = {},
 ): string[] {
   checkOptions('loadWeights', opts, LOAD_WEIGHTS_KEYS);
@@ -65,9 +65,12 @@ export function loadWeights(
   const missing = params.filter((q) => !(q.name in tensors)).map((q) => q.name);
   const unexpected = Object.keys(tensors).filter((n) => !names.has(n));
   const mismatched: string[] = [];
+  const integer: string[] = [];
   for (const q of params) {
     const t = tensors[q.name];
     if (!t) continue;
+    // A safetensors file may hold I64 tensors; a weight must be floating point.
+    if (t.data instanceof BigInt64Array) integer.push(q.name);
     const same = t.shape.length === q.variable.shape.length && t.shape.every((d, i) => d === q.variable.shape[i]);
     if (!same || t.data.length !== q.variable.size) mismatched.push(`${q.name} (file ${t.shape.length <= 8 ? `[${t.shape}]` : showValue(t.shape, 60)}, model [${q.variable.shape}])`);
   }
@@ -75,12 +78,14 @@ export function loadWeights(
   if (strict && missing.length) problems.push(`missing: ${showList(missing)}`);
   if (strict && unexpected.length) problems.push(`unexpected: ${showList(unexpected)}`);
   if (mismatched.length) problems.push(`shape mismatch: ${showList(mismatched)}`);
+  if (integer.length) problems.push(`64-bit integer data where a weight must be floating point: ${showList(integer)}`);
   if (problems.length) throw new Error(`${source} do not fit the model; ${problems.join('; ')}`);
   const loaded: string[] = [];
   for (const q of params) {
     const t = tensors[q.name];
-    if (!t) continue;
-    tf.tidy(() => q.variable.assign(tf.tensor(Float32Array.from(t.data), q.variable.shape, 'float32')));
+    if (!t || t.data instanceof BigInt64Array) continue;
+    const data = t.data;
+    tf.tidy(() => q.variable.assign(tf.tensor(Float32Array.from(data), q.variable.shape, 'float32')));
     loaded.push(q.name);
   }
   return loaded;
