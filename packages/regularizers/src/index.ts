@@ -26,7 +26,7 @@ export {
   type MinSnrWeightsOptions,
 } from './minSnr.js';
 export { offsetNoise, perturbNoise } from './noise.js';
-export { dropLabels, type DropLabelsOptions, dropMask } from './labels.js';
+export { dropLabels, type DropLabelsOptions, dropMask, type DropMaskOptions } from './labels.js';
 export {
   curriculumRange,
   type CurriculumRangeOptions,

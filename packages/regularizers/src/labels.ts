@@ -14,7 +14,15 @@ const DROP_LABELS_KEYS = optionKeys<DropLabelsOptions>()(['pUncond', 'nullClass'
  * null one) with probability `pUncond`, one `rng.next()` per row in order. Label dropout and
  * diffusers' `proportion_empty_prompts` are this one draw applied to different fields.
  */
-export function dropMask(n: number, opts: { pUncond?: number; rng: Rng }): boolean[] {
+export interface DropMaskOptions {
+  pUncond?: number;
+  rng: Rng;
+}
+
+const DROP_MASK_KEYS = optionKeys<DropMaskOptions>()(['pUncond', 'rng']);
+
+export function dropMask(n: number, opts: DropMaskOptions): boolean[] {
+  checkOptions('dropMask', opts, DROP_MASK_KEYS);
   const p = opts.pUncond ?? 0.1;
   if (!(p >= 0 && p <= 1)) throw new RangeError(`dropMask: pUncond must be in [0, 1], got ${p}`);
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`dropMask: n must be a non-negative integer, got ${n}`);

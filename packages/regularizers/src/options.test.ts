@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@tfjs-diffusion/schedules';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  createAdamW, createEma, createNonFiniteGuard, curriculumRange, curriculumSubset, dropLabels, dropoutSchedule, minSnrWeights,
+  createAdamW, createEma, createNonFiniteGuard, curriculumRange, curriculumSubset, dropLabels, dropMask, dropoutSchedule, minSnrWeights,
   timestepSampler,
 } from './index.js';
 
@@ -19,6 +19,7 @@ describe('regularizers refuses unknown options', () => {
     ['curriculumSubset', () => curriculumSubset([1, 2], 0, { rampSteps: 5, bogus: 1 } as never)],
     ['minSnrWeights', () => minSnrWeights({ numTrainTimesteps: 2, alphasCumprod: [0.9, 0.5] }, [0], { prediction: 'v', bogus: 1 } as never)],
     ['dropLabels', () => dropLabels([1], { nullClass: 2, rng: createRng(0), bogus: 1 } as never)],
+    ['dropMask', () => dropMask(1, { rng: createRng(0), bogus: 1 } as never)],
     ["timestepSampler (kind 'uniform')", () => timestepSampler({ kind: 'uniform', numTrainTimesteps: 10, bogus: 1 } as never)],
     ["timestepSampler (kind 'curriculum')", () => timestepSampler({ kind: 'curriculum', numTrainTimesteps: 10, rampSteps: 5, bogus: 1 } as never)],
     ["dropoutSchedule (kind 'linear')", () => dropoutSchedule({ kind: 'linear', from: 0, to: 0.1, steps: 5, bogus: 1 } as never)],
