@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 
 describe('block registry', () => {
-  it('is where the accepted block types come from', () => {
+  it('is the source of the accepted block types', () => {
     expect(DOWN_BLOCK_TYPES).toEqual(Object.keys(DOWN_BLOCKS));
     expect(UP_BLOCK_TYPES).toEqual(Object.keys(UP_BLOCKS));
     expect(() => resolveUNetConfig({ ...opts, downBlockTypes: ['DownBlock2D', 'CrossAttnDownBlock2D' as never] })).toThrow(
