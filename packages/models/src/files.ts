@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@tfjs-diffusion/schedules/node';
-import { createModel, loadWeights, modelTensors, type Model } from './io.js';
+import { createModel, loadWeights, modelConfigOf, modelTensors, type Model } from './io.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsTensor } from './safetensors.js';
 
 const WEIGHTS = 'model.safetensors';
@@ -30,17 +30,13 @@ export async function saveModel(model: Model, dir: string): Promise<void> {
  */
 export async function loadModel(dir: string): Promise<Model> {
   const cfgPath = join(dir, CONFIG);
-  let config: Record<string, unknown>;
+  let json: unknown;
   try {
-    config = JSON.parse(await readFile(cfgPath, 'utf8'));
+    json = JSON.parse(await readFile(cfgPath, 'utf8'));
   } catch (e) {
     throw new Error(`loadModel: cannot read ${cfgPath}: ${(e as Error).message}`);
   }
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new TypeError(`loadModel: ${cfgPath} must hold a JSON object (a model config); got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
-  }
-  const inner = config.model;
-  if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) config = inner as Record<string, unknown>;
+  const config = modelConfigOf(json, `loadModel: ${cfgPath}`);
   const file = await readSafetensors(join(dir, WEIGHTS));
   const model = createModel(config);
   try {

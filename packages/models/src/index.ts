@@ -54,6 +54,8 @@ export {
   type LoadWeightsOptions,
   type Model,
   type ModelConfig,
+  modelConfigOf,
+  type ModelConfigJson,
   modelTensors,
 } from './io.js';
 export {

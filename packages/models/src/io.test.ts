@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createModel, loadWeights, MLPDenoiser, modelTensors, UNet } from './index.js';
+import { createModel, loadWeights, MLPDenoiser, modelConfigOf, modelTensors, UNet } from './index.js';
 import { loadModel, saveModel, writeSafetensors } from './node.js';
 
 beforeAll(async () => {
@@ -39,6 +39,19 @@ describe('saveModel / loadModel', () => {
     const x = tf.ones([1, 1, 1, 3]) as tf.Tensor4D;
     expect(back.predict(x, tf.tensor1d([9])).dataSync()).toEqual(m.predict(x, tf.tensor1d([9])).dataSync());
     [m, back].forEach((q) => q.dispose());
+  });
+
+  it('reads config.json through the one parser, modelConfigOf: a config without a model kind is refused naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'model-'));
+    await saveModel(new MLPDenoiser({ dim: 3, hidden: 8 }), dir);
+    const file = join(dir, 'config.json');
+    for (const [json, why] of [[{ dim: 3 }, 'got kind undefined'], [{ model: 'mlp' }, 'got kind undefined'], [[1], 'got an array'], [{ kind: 'gan' }, `got kind "gan"`]] as const) {
+      writeFileSync(file, JSON.stringify(json));
+      await expect(loadModel(dir)).rejects.toThrow(`loadModel: ${file}: `);
+      await expect(loadModel(dir)).rejects.toThrow(why);
+    }
+    expect(modelConfigOf({ model: { dim: 3 }, steps: 9 }, 'run')).toEqual({ dim: 3, kind: 'unet' });
+    expect(modelConfigOf({ kind: 'mlp', dim: 3 }, 'bare')).toEqual({ kind: 'mlp', dim: 3 });
   });
 
   it('round-trips an MLP too', async () => {

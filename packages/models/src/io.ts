@@ -10,6 +10,30 @@ import { UNet } from './unet.js';
 export type ModelConfig = UNetConfig | MLPConfig;
 export type Model = UNet | MLPDenoiser;
 
+/** A model config with `kind`, as `createModel` takes it. */
+export type ModelConfigJson = { kind: string } & Record<string, unknown>;
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/**
+ * The model config in a config.json: a run folder's `{ model: {...}, ... }`
+ * or a bare model config (as `saveModel` writes). The one parser of that
+ * file's shape; `where` names it in errors.
+ */
+export function modelConfigOf(json: unknown, where: string): ModelConfigJson {
+  if (!isObj(json)) throw new Error(`${where}: must be a JSON object; got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}`);
+  const cfg = isObj(json.model) ? json.model : json;
+  // Run configs written before `kind` was stored hold U-Nets.
+  const kind = cfg.kind ?? (isObj(json.model) ? 'unet' : undefined);
+  if (kind !== 'unet' && kind !== 'mlp') {
+    throw new Error(
+      `${where}: no model config: expected a model config with "kind" ('unet' or 'mlp'), a run config with "model": { "kind": … }, ` +
+        `or a diffusers config with "_class_name"; got kind ${showValue(cfg.kind)}`,
+    );
+  }
+  return { ...cfg, kind };
+}
+
 const CREATE_MODEL_KEYS = optionKeys<NonNullable<Parameters<typeof createModel>[1]>>()(['seed', 'memoryLimit']);
 
 /**

@@ -68,7 +68,7 @@ describe('model sizes, checked from the config before anything is allocated', ()
     expect(() => createModel([] as never)).toThrow(/got an array/);
     const dir = mkdtempSync(join(tmpdir(), 'model-null-'));
     writeFileSync(join(dir, 'config.json'), 'null');
-    await expect(loadModel(dir)).rejects.toThrow(`loadModel: ${join(dir, 'config.json')} must hold a JSON object (a model config); got null`);
+    await expect(loadModel(dir)).rejects.toThrow(`loadModel: ${join(dir, 'config.json')}: must be a JSON object; got null`);
   });
 
   it('loadModel refuses a hostile config.json before building the network', async () => {

@@ -81,8 +81,6 @@ export {
   loadModelFolder,
   MODEL_CONFIG,
   MODEL_WEIGHTS,
-  type ModelConfigJson,
-  modelConfigOf,
   type ModelFolder,
   modelFromFolder,
   READ_WEIGHTS_KEYS,

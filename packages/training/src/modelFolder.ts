@@ -2,7 +2,7 @@
 // bytes (browser-safe; training/node puts files on disk under it), and the one
 // writer of a model folder's files.
 import {
-  createModel, decodeSafetensors, encodeSafetensors, isDiffusersUNetConfig, loadWeights, type Model, type SafetensorsTensor,
+  createModel, decodeSafetensors, encodeSafetensors, isDiffusersUNetConfig, loadWeights, type Model, modelConfigOf, type ModelConfigJson, type SafetensorsTensor,
 } from '@tfjs-diffusion/models';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { checkOptions, optionKeys } from '@tfjs-diffusion/schedules';
@@ -14,29 +14,6 @@ import { inferenceWeights, type WeightsSource } from './weights.js';
 
 export const MODEL_WEIGHTS = 'model.safetensors';
 export const MODEL_CONFIG = 'config.json';
-
-/** A model config with `kind`, as `createModel` takes it. */
-export type ModelConfigJson = { kind: string } & Record<string, unknown>;
-
-const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-
-/**
- * The model config in a config.json: a run folder's `{ model: {...}, ... }`
- * or a bare model config (as the models package's saveModel writes).
- */
-export function modelConfigOf(json: unknown, where: string): ModelConfigJson {
-  if (!isObj(json)) throw new Error(`${where}: must be a JSON object; got ${json === null ? 'null' : typeof json}`);
-  const cfg = isObj(json.model) ? json.model : json;
-  // Run configs written before `kind` was stored hold U-Nets.
-  const kind = cfg.kind ?? (isObj(json.model) ? 'unet' : undefined);
-  if (kind !== 'unet' && kind !== 'mlp') {
-    throw new Error(
-      `${where}: no model config: expected a model config with "kind" ('unet' or 'mlp'), a run config with "model": { "kind": … }, ` +
-        `or a diffusers config with "_class_name"; got kind ${JSON.stringify(cfg.kind)}`,
-    );
-  }
-  return { ...cfg, kind };
-}
 
 export interface ReadWeightsOptions {
   /** The EMA weights when the run kept an EMA (default true); false for the raw ones (needs a checkpoint). */

@@ -3,13 +3,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@tfjs-diffusion/schedules/node';
-import type { Model } from '@tfjs-diffusion/models';
+import type { Model, ModelConfigJson } from '@tfjs-diffusion/models';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { checkOptions } from '@tfjs-diffusion/schedules';
 import { assertFiniteCheckpoint, type Checkpoint } from './checkpoint.js';
 import {
   encodeModelFolder, loadFolderWeights, loadModelFolder, readModelFolder, MODEL_CONFIG, MODEL_WEIGHTS, READ_WEIGHTS_KEYS,
-  type ModelConfigJson, type ModelFolder, type ReadWeightsOptions,
+  type ModelFolder, type ReadWeightsOptions,
 } from './modelFolder.js';
 import { exists, nodeFolder, removeStaleTemporaries } from './nodeFolder.js';
 
