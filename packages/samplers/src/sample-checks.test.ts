@@ -25,6 +25,22 @@ describe('sample() input and output checks', () => {
     labels.dispose();
   });
 
+  it('refuses a cond field it does not know, naming it and the nearest field, before the first step', async () => {
+    const labels = tf.tensor1d([1, 2], 'int32');
+    const before = tf.memory().numTensors;
+    const calls: number[] = [];
+    const counting: Denoiser = { ...conditional, predict: (x, t) => (calls.push(1), conditional.predict(x, t)) };
+    for (const [cond, msg] of [
+      [{ classLabel: labels }, "sample: unknown option 'cond.classLabel'; did you mean 'cond.classLabels'? Accepted in cond: "],
+      [{ classLabels: labels, textEmbeds: labels }, "sample: unknown option 'cond.textEmbeds'"],
+    ] as const) {
+      await expect(sample(counting, ddim(), { schedule, shape: [2, 1, 1, 1], numInferenceSteps: 3, cond: cond as never })).rejects.toThrow(msg);
+    }
+    expect(calls).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
+    labels.dispose();
+  });
+
   it('accepts the null class without guidance and the full range with it', async () => {
     const labels = tf.tensor1d([0, 9, 10], 'int32');
     const { samples } = await sample(conditional, ddim(), { schedule, shape: [3, 1, 1, 1], numInferenceSteps: 2, cond: { classLabels: labels } });

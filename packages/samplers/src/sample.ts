@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkOptions, createRng, optionKeys, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { classifierFreeGuidance, GUIDANCE_OPTION_KEYS, type GuidanceOptions } from './guidance.js';
 import { startRun } from './run.js';
-import { disposeConditioning, sliceConditioning, type Conditioning } from './conditioning.js';
+import { CONDITIONING_FIELDS, disposeConditioning, sliceConditioning, type Conditioning } from './conditioning.js';
 import type { Denoiser, Sampler, X0Processor } from './types.js';
 
 export interface SampleOptions {
@@ -72,6 +72,8 @@ const SAMPLE_KEYS = optionKeys<SampleOptions>()([
 export async function sample(denoiser: Denoiser, sampler: Sampler, options: SampleOptions): Promise<SampleOutput> {
   checkOptions('sample', options, SAMPLE_KEYS);
   checkOptions('sample', options.guidance, GUIDANCE_OPTION_KEYS, 'guidance');
+  // The loop reads only the fields it knows: another would be dropped silently.
+  checkOptions('sample', options.cond, CONDITIONING_FIELDS, 'cond');
   if (options.rows === undefined) return sampleRows(denoiser, sampler, options, undefined);
   const whole = options.initImage?.shape ?? options.shape ?? options.noise?.shape;
   const [a, e] = checkRows(options.rows, whole?.[0]);
