@@ -34,7 +34,7 @@ const host = (ds: ImageDataset): HostImages => ({
  * A stratified, seeded train/validation split of a dataset from the data package;
  * `trainSize` 0 keeps every remaining image, otherwise the first `trainSize` of the shuffled rest.
  */
-export function loadDataset(name: DatasetName, opts: { trainSize: number; valSize: number; seed: number }): { train: HostImages; val: HostImages } {
+export async function loadDataset(name: DatasetName, opts: { trainSize: number; valSize: number; seed: number }): Promise<{ train: HostImages; val: HostImages }> {
   const { train, validation } = split(load(name), { validation: opts.valSize, seed: opts.seed + 7919 });
   const kept = opts.trainSize > 0 && opts.trainSize < train.shape[0] ? take(train, Array.from({ length: opts.trainSize }, (_, i) => i)) : train;
   return { train: host(kept), val: host(validation) };

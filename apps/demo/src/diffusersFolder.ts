@@ -3,9 +3,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { showValue } from '@tfjs-diffusion/schedules';
-import { isDiffusersUNetConfig, toDiffusers, unetConfigFromDiffusers, type UNet } from '@tfjs-diffusion/models';
-import { fromDiffusersConfig } from '@tfjs-diffusion/samplers';
-import { DIFFUSERS_CONFIG, DIFFUSERS_SCHEDULER, DIFFUSERS_SCHEDULER_PATHS, DIFFUSERS_WEIGHTS } from '@tfjs-diffusion/training';
+import { isDiffusersUNetConfig, toDiffusers, type UNet, type UNetConfig } from '@tfjs-diffusion/models';
+import { DIFFUSERS_CONFIG, DIFFUSERS_SCHEDULER, DIFFUSERS_WEIGHTS, type DiffusersScheduler } from '@tfjs-diffusion/training';
 import { presetConfig, type DemoConfig } from './presets.js';
 import type { RunConfigFile } from './runFolder.js';
 
@@ -26,38 +25,22 @@ export function isDiffusersFolder(dir: string): boolean {
   return isDiffusersUNetConfig(parsed);
 }
 
-/** The scheduler config where the one reader (training's `readModelFolder`) looks for it, if any. */
-function schedulerConfigPath(dir: string): string | undefined {
-  return DIFFUSERS_SCHEDULER_PATHS.map((p) => join(dir, p)).find((p) => existsSync(p));
-}
-
 function clipsSample(className: string, clipSample: unknown): boolean {
   return clipSample === true || ((clipSample === undefined || clipSample === null) && (className === 'DDPMScheduler' || className === 'DDIMScheduler'));
 }
 
 /**
- * A run config for the demo's commands from a diffusers model folder: the
- * model, its image size and classes, and the noise schedule and prediction
- * type of the scheduler_config.json beside it (or in ../scheduler/); without
- * one, DDPM's (linear β from 1e-4 to 0.02 over 1000 steps, ε-prediction), as
- * diffusers' DDPMScheduler defaults. Sampler and training settings are the
- * mnist-tiny preset's. The weights are read by the one loader (training's `readModelWeights`).
+ * A run config for the demo's commands from a diffusers model folder as the
+ * one reader (training's `readModelFolder`) read it: the model, its image size
+ * and classes, and the noise schedule and prediction type of its scheduler
+ * config; without one, DDPM's (linear β from 1e-4 to 0.02 over 1000 steps,
+ * ε-prediction), as diffusers' DDPMScheduler defaults. Sampler and training
+ * settings are the mnist-tiny preset's.
  */
-export function diffusersRunConfig(path: string): RunConfigFile {
+export function diffusersRunConfig(path: string, config: UNetConfig, sched: DiffusersScheduler | undefined): RunConfigFile {
   const dir = resolve(path);
-  const schedPath = schedulerConfigPath(dir);
-  let sched: ReturnType<typeof fromDiffusersConfig> | undefined;
-  try {
-    sched = schedPath ? fromDiffusersConfig(readFileSync(schedPath, 'utf8')) : undefined;
-  } catch (e) {
-    throw new Error(`${schedPath}: ${(e as Error).message}`);
-  }
   const sc = sched?.scheduleConfig;
-  const raw = schedPath ? (JSON.parse(readFileSync(schedPath, 'utf8')) as Record<string, unknown>) : {};
-  if (sc?.trainedBetas) throw new Error(`${schedPath}: trained_betas are not supported by the demo's schedule settings`);
-  const config = unetConfigFromDiffusers(readFileSync(join(dir, DIFFUSERS_CONFIG), 'utf8'), {
-    predictionType: sched?.prediction ?? 'epsilon', source: dir,
-  });
+  if (sc?.trainedBetas) throw new Error(`${sched!.path}: trained_betas are not supported by the demo's schedule settings`);
   const [height, width] = typeof config.sampleSize === 'number' ? [config.sampleSize, config.sampleSize] : config.sampleSize;
   const channels = config.outChannels;
   const mnistLike = height === 28 && width === 28 && channels === 1;
@@ -69,7 +52,7 @@ export function diffusersRunConfig(path: string): RunConfigFile {
     prediction: config.predictionType,
     schedule: {
       numTrainTimesteps: sc?.numTrainTimesteps ?? 1000,
-        // fromDiffusersConfig has checked beta_schedule against the schedules the package knows.
+      // fromDiffusersConfig has checked beta_schedule against the schedules the package knows.
       betaSchedule: sc?.betaSchedule ?? 'linear',
       betaStart: sc?.betaStart ?? 0.0001,
       betaEnd: sc?.betaEnd ?? 0.02,
@@ -77,7 +60,7 @@ export function diffusersRunConfig(path: string): RunConfigFile {
     },
     regularizers: { ...base.regularizers, dropout: config.dropout },
     // DDPM's checkpoints were sampled with x0 clipped to [-1, 1] (clip_sample, on by default in DDPM's and DDIM's schedulers).
-    sampler: { ...base.sampler, threshold: clipsSample(sched?.className ?? 'DDPMScheduler', raw.clip_sample) ? 'clip' : 'none' },
+    sampler: { ...base.sampler, threshold: clipsSample(sched?.className ?? 'DDPMScheduler', sched?.json.clip_sample) ? 'clip' : 'none' },
   };
   const numClasses = config.numClasses ?? 0;
   return {

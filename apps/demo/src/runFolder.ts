@@ -124,16 +124,21 @@ export function readRunConfig(dir: string): RunConfigFile {
   } catch (e) {
     throw new Error(`${p.config}: not valid JSON (${(e as Error).message}); restore it from a copy, or start a new run`);
   }
-  checkNesting(parsed, p.config);
+  return checkRunConfig(parsed, p.config);
+}
+
+/** A run's config.json as parsed, checked field by field; `where` names the file. */
+export function checkRunConfig(parsed: unknown, where: string): RunConfigFile {
+  checkNesting(parsed, where);
   const o = parsed as Partial<RunConfigFile> | null;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${p.config}: must hold a JSON object with demo, model and dataset; got ${showValue(parsed)}`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${where}: must hold a JSON object with demo, model and dataset; got ${showValue(parsed)}`);
   for (const k of ['demo', 'model', 'dataset'] as const) {
-    if (typeof o[k] !== 'object' || o[k] === null) throw new Error(`${p.config}: the field '${k}' is missing or not an object`);
+    if (typeof o[k] !== 'object' || o[k] === null) throw new Error(`${where}: the field '${k}' is missing or not an object`);
   }
-  checkDemoConfig(o.demo, () => `${p.config} (under "demo"): `);
+  checkDemoConfig(o.demo, () => `${where} (under "demo"): `);
   const d = o.dataset!;
   for (const k of ['numClasses', 'height', 'width', 'channels'] as const) {
-    if (!Number.isInteger(d[k]) || d[k] < 1) throw new Error(`${p.config}: dataset.${k} must be a positive integer; got ${showValue(d[k])}`);
+    if (!Number.isInteger(d[k]) || d[k] < 1) throw new Error(`${where}: dataset.${k} must be a positive integer; got ${showValue(d[k])}`);
   }
   return o as RunConfigFile;
 }

@@ -45,7 +45,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const c = o.run.demo;
   const { paths } = o;
   const log = (s: string) => { if (!o.quiet) console.log(s); };
-  const data = loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
+  const data = await loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
   // The grids and the validation set take the model's shape, which must be the dataset's.
   const { height, width, channels } = o.run.dataset;
   checkDatasetShape(o.run.dataset, data.train, c.dataset, paths.config);

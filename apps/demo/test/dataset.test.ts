@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadDataset, type HostImages } from '../src/dataset.js';
 
 describe('MNIST split', () => {
-  it('is [-1, 1], labelled 0-9, disjoint and the same for the same seed', () => {
-    const a = loadDataset('mnist', { trainSize: 300, valSize: 50, seed: 3 });
-    const b = loadDataset('mnist', { trainSize: 300, valSize: 50, seed: 3 });
+  it('is [-1, 1], labelled 0-9, disjoint and the same for the same seed', async () => {
+    const a = await loadDataset('mnist', { trainSize: 300, valSize: 50, seed: 3 });
+    const b = await loadDataset('mnist', { trainSize: 300, valSize: 50, seed: 3 });
     expect(a.train.n).toBe(300);
     expect(a.val.n).toBe(50);
     let lo = Infinity, hi = -Infinity;

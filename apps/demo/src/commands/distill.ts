@@ -71,7 +71,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   const stepsPerHalving = int('--steps-per-halving', o.stepsPerHalving ?? 2000, 1);
   if (teacherSteps % 2 ** halvings !== 0) throw new Error(`--teacher-steps must be divisible by 2^halvings = ${2 ** halvings}; got ${teacherSteps}`);
   if (o.maxSteps !== undefined) int('--max-steps', o.maxSteps, 1);
-  const { checkpoint: source, run: teacherRun } = openCheckpoint(o.checkpoint);
+  const { checkpoint: source, run: teacherRun } = await openCheckpoint(o.checkpoint);
   const c = teacherRun.demo;
   const guidance = o.guidance ?? (c.classConditional ? c.sampler.guidance : 1);
   if (!Number.isFinite(guidance)) throw new Error(`--guidance must be a number; got ${o.guidance}`);
@@ -83,7 +83,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
 
-  const data = loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
+  const data = await loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
   const schedule = buildSchedule(c);
   const result: DistillCommandResult = { halvings: [] };
   const roundRun = (r: number, n: number, teacher: string): RunConfigFile & { distilledFrom: unknown; studentSteps: number } => ({

@@ -50,7 +50,7 @@ export interface EvalReport {
 export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   await initDemoBackend(o.quiet);
   const log = (s: string) => { if (!o.quiet) console.log(s); };
-  const { dir: runDir, checkpoint, run } = openCheckpoint(o.checkpoint);
+  const { dir: runDir, checkpoint, run } = await openCheckpoint(o.checkpoint);
   const c = run.demo;
   const sampler = o.sampler ?? c.sampler.name;
   if (!SAMPLERS.includes(sampler)) throw new Error(`--sampler must be one of ${SAMPLERS.join(', ')}; got '${sampler}'`);
@@ -63,7 +63,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   const rows = c.classConditional ? run.dataset.numClasses : 1;
   checkImageCount(rows * perClass, rows, perClass, { height: h0, width: w0, channels: c0 }, `--n ${perClass}`);
   // Samples are compared with the run's dataset pixel by pixel (neighbours) and through a classifier trained on it: any shape, if it is the model's.
-  const data = loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
+  const data = await loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
   checkDatasetShape(run.dataset, data.train, c.dataset, `--checkpoint ${o.checkpoint}`);
   mkdirSync(outDir, { recursive: true });
   const { height, width, channels } = run.dataset;

@@ -28,7 +28,7 @@ export async function exportCommand(o: ExportCommandOptions): Promise<{ dir: str
   // --out first: nothing is read for an export that could not be written.
   checkExportOut(o.out, o.force ?? false);
   await initDemoBackend(o.quiet);
-  const src = openCheckpoint(o.checkpoint);
+  const src = await openCheckpoint(o.checkpoint);
   const model = buildModel(src.run.model, src.run.demo.seed);
   try {
     if (!(model instanceof UNet)) throw new Error(`--checkpoint ${o.checkpoint}: only U-Nets have a diffusers counterpart`);

@@ -25,13 +25,13 @@ export interface FineTuneCommandOptions {
  */
 export async function fineTuneCommand(o: FineTuneCommandOptions): Promise<TrainRunResult> {
   const log = (s: string) => { if (!o.quiet) console.log(s); };
-  const src = openCheckpoint(o.checkpoint);
+  const src = await openCheckpoint(o.checkpoint);
   const saved = src.run;
   const overrides = { ...o.overrides, ...(o.dataset ? { dataset: o.dataset } : {}) };
   const demo = resolveConfig({ base: { ...saved.demo, preset: `${saved.demo.preset}-ft` }, configFile: o.config, overrides, baseLabel: `${src.dir}/config.json` });
   const run: RunConfigFile = { ...saved, demo, fineTunedFrom: src.checkpoint, freeze: o.freeze ?? [] };
   checkRun(run, `${src.dir}/config.json`);
-  checkDatasetShape(saved.dataset, loadDataset(demo.dataset, { trainSize: 1, valSize: 1, seed: demo.seed }).train, demo.dataset, `--checkpoint ${o.checkpoint}`);
+  checkDatasetShape(saved.dataset, (await loadDataset(demo.dataset, { trainSize: 1, valSize: 1, seed: demo.seed })).train, demo.dataset, `--checkpoint ${o.checkpoint}`);
   // Every check has passed: only now is anything written.
   await initDemoBackend(o.quiet);
   const paths = createRunFolder(o.out ?? defaultRunDir(`${demo.preset}-${demo.dataset}`), run, log);

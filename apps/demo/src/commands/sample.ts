@@ -55,7 +55,7 @@ function weightsLabel(w: { source: string; ema: boolean | undefined }): string {
 /** `sample`: a PNG grid from a checkpoint with any sampler, guidance and thresholding. */
 export async function sampleCommand(o: SampleCommandOptions): Promise<SampleCommandResult> {
   await initDemoBackend(o.quiet);
-  const { dir: runDir, checkpoint, run } = openCheckpoint(o.checkpoint);
+  const { dir: runDir, checkpoint, run } = await openCheckpoint(o.checkpoint);
   const c = run.demo;
   const s = {
     ...c.sampler,

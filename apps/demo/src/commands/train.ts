@@ -22,8 +22,8 @@ export interface TrainCommandOptions {
   maxSteps?: number;
 }
 
-function datasetInfo(c: RunConfigFile['demo']): RunConfigFile['dataset'] {
-  const d = loadDataset(c.dataset, { trainSize: 1, valSize: 1, seed: c.seed }).train;
+async function datasetInfo(c: RunConfigFile['demo']): Promise<RunConfigFile['dataset']> {
+  const d = (await loadDataset(c.dataset, { trainSize: 1, valSize: 1, seed: c.seed })).train;
   return { numClasses: d.numClasses, height: d.height, width: d.width, channels: d.channels, classNames: d.classNames };
 }
 
@@ -101,7 +101,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainRunResu
     afterLoad = changed ? () => writeJsonAtomic(rp.config, run) : undefined;
   } else {
     const demo = resolveConfig({ preset: o.preset, configFile: o.config, overrides: o.overrides });
-    const dataset = datasetInfo(demo);
+    const dataset = await datasetInfo(demo);
     const where = o.config ? `--config ${o.config} / --model-overrides` : '--model-overrides';
     run = { demo, model: buildModelConfig(demo, dataset, where), dataset };
     checkRun(run, where);
