@@ -12,7 +12,11 @@ export {
   UP_BLOCK_TYPES,
   type UpBlockType,
 } from './config.js';
-export { ParamModule } from './layers.js';
+export { type ConvGeometry, type LayerHook, ParamModule } from './layers.js';
+export { type LoraInfo, LoraAdapter, type LoraPair } from './lora/adapter.js';
+export { addLora, loraAdapters, type LoraModel, type LoraOptions, loraTrainable } from './lora/add.js';
+export { encodeLora, type EncodeLoraOptions, loadLora, type LoadLoraOptions } from './lora/file.js';
+export { DEFAULT_LORA_TARGETS, type LoraModule, loraModules, type LoraTarget, matchesTarget } from './lora/modules.js';
 export { type ConditionReads, MODEL_OPTION_KEYS, type ModelOptions, type PredictOptions } from './inputs.js';
 export { UNet, unetParameterCount, unetParameterShapes } from './unet.js';
 export {

@@ -12,10 +12,24 @@ function mix(seed: number, i: number): number {
   return (h ^ (h >>> 16)) & 0x7fffffff;
 }
 
+/** How a conv layer reads its input (a hook's own convolution reads it the same way). */
+export interface ConvGeometry {
+  stride: 1 | 2;
+  pad: 'same' | number;
+}
+
+/**
+ * A term added to the output of the dense or conv layer named `layer` (LoRA adapters), or null;
+ * the base weights are read as they are.
+ */
+export type LayerHook = (layer: string, x: tf.Tensor, conv?: ConvGeometry) => tf.Tensor | null;
+
 /** Named variables created in a fixed order from one seed (same seed, same weights). */
 export class ParamStore {
   private readonly map = new Map<string, tf.Variable>();
   private count = 0;
+  /** Read by `dense` and `conv` (set through `ParamModule.setLayerHook`). */
+  hook: LayerHook | null = null;
   constructor(private readonly seed: number) {}
 
   create(name: string, shape: number[], init: Init = 'lecun'): tf.Variable {
@@ -56,14 +70,18 @@ export class ParamStore {
 export const silu = <T extends tf.Tensor>(x: T): T => tf.mul(x, tf.sigmoid(x)) as T;
 
 export function dense(p: ParamStore, n: string, x: tf.Tensor2D): tf.Tensor2D {
-  return tf.add(tf.matMul(x, p.get(`${n}.kernel`) as tf.Tensor2D), p.get(`${n}.bias`));
+  const y = tf.add(tf.matMul(x, p.get(`${n}.kernel`) as tf.Tensor2D), p.get(`${n}.bias`)) as tf.Tensor2D;
+  const d = p.hook?.(n, x);
+  return d ? tf.add(y, d) : y;
 }
 
 /** `pad`: 'same' (TensorFlow's: for stride 2 on even sizes, one row/column at the bottom/right) or n zeros on every side. */
 export function conv(p: ParamStore, n: string, x: tf.Tensor4D, stride: 1 | 2 = 1, pad: 'same' | number = 'same'): tf.Tensor4D {
   const k = p.get(`${n}.kernel`) as tf.Tensor4D;
   const y = pad === 'same' ? tf.conv2d(x, k, stride, 'same') : tf.conv2d(x, k, stride, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
-  return tf.add(y, p.get(`${n}.bias`));
+  const out = tf.add(y, p.get(`${n}.bias`)) as tf.Tensor4D;
+  const d = p.hook?.(n, x, { stride, pad });
+  return d ? tf.add(out, d) : out;
 }
 
 /** GroupNorm with the `${n}.gamma`/`${n}.beta` affine map, then SiLU when `silu` (one fused kernel where the backend has it). */
@@ -98,6 +116,11 @@ export abstract class ParamModule {
   /** Parameters whose name matches a glob (`up.*`) or RegExp, e.g. to freeze or fine-tune them. */
   selectParameters(pattern: NamePattern): NamedParameter[] {
     return this.parameters().filter((q) => matchesAny(q.name, [pattern]));
+  }
+
+  /** Installs (or, with null, removes) the hook every dense and conv layer of this model calls. */
+  setLayerHook(hook: LayerHook | null): void {
+    this.p.hook = hook;
   }
 
   numParameters(): number {
