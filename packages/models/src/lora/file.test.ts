@@ -81,7 +81,7 @@ describe('diffusers LoRA files', () => {
     check(merged2, 'mid_block.attentions.0.to_q', q, 0.5 * (1 / r));
     check(merged2, 'mid_block.attentions.0.to_k', k, 0.5 * 1);
     b.remove();
-    expect(sameBits(diffusersWeights(m)['mid_block.attentions.0.to_q.weight']!.data, base['mid_block.attentions.0.to_q.weight']!.data)).toBe(true);
+    expect(sameBits(diffusersWeights(m)['mid_block.attentions.0.to_q.weight']!.data as Float32Array, base['mid_block.attentions.0.to_q.weight']!.data as Float32Array)).toBe(true);
     m.dispose();
   });
 

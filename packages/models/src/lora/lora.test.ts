@@ -208,7 +208,7 @@ describe('addLora', () => {
       const xs = tf.randomNormal([64, 1, 1, 12], 0, 1, 'float32', 100 + s) as tf.Tensor4D;
       const ts = tf.randomUniform([64], 0, 1000, 'int32', 200 + s) as tf.Tensor1D;
       const y = tf.tidy(() => target.predict(xs, ts));
-      tf.dispose(opt.minimize(() => tf.mean(tf.square(tf.sub(m.predict(xs, ts), y))) as tf.Scalar, false, vars));
+      tf.dispose(opt.minimize(() => tf.mean(tf.square(tf.sub(m.predict(xs, ts), y))) as tf.Scalar, false, vars) ?? []);
       tf.dispose([xs, ts, y]);
     }
     const p = a.pairs[0]!;
