@@ -4,6 +4,7 @@ export {
   nearestName,
   resolveUNetConfig,
   type TimeScaleShift,
+  uncheckedOptions,
   UNET_LIMITS,
   type UNetConfig,
   type UNetOptions,
