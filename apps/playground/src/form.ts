@@ -25,7 +25,8 @@ export function fillClassSelect(m: LoadedModel): void {
     return;
   }
   sel.disabled = false;
-  const names = (m.config.dataset as { classNames?: string[] } | undefined)?.classNames;
+  const dataset = m.config.dataset;
+  const names = typeof dataset === 'object' && dataset !== null && 'classNames' in dataset && Array.isArray(dataset.classNames) ? dataset.classNames.map(String) : undefined;
   sel.append(new Option('every class (one column each)', 'all'));
   for (let c = 0; c < m.numClasses; c++) sel.append(new Option(names?.[c] !== undefined && names[c] !== String(c) ? `${c}: ${names[c]}` : String(c), String(c)));
   if ([...sel.options].some((o) => o.value === prev)) sel.value = prev;

@@ -1,4 +1,4 @@
-/** Image grids on a canvas: one image per cell, a 1-pixel gap, values in [-1, 1] mapped to 0..255. */
+/** Image grids on a canvas: one image per cell, a 1-pixel gap, values in [-1, 1] mapped to 0..255 (1 to 4 channels). */
 
 export interface GridLayout {
   n: number;
@@ -32,9 +32,11 @@ export function gridRgba(pixels: Float32Array, g: GridLayout): ImageData {
       for (let x = 0; x < g.width; x++) {
         const src = k * size + (y * g.width + x) * g.channels;
         const dst = ((oy + y) * W + ox + x) * 4;
+        // Grey + alpha and RGBA: composited on white, as the data package reads transparent images.
+        const alpha = g.channels === 2 || g.channels === 4 ? Math.max(0, Math.min(1, (pixels[src + g.channels - 1]! + 1) / 2)) : 1;
         for (let c = 0; c < 3; c++) {
-          const v = pixels[src + (g.channels === 1 ? 0 : c)]!;
-          d[dst + c] = Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)));
+          const v = pixels[src + (g.channels < 3 ? 0 : c)]!;
+          d[dst + c] = alpha === 1 ? Math.max(0, Math.min(255, Math.round((v + 1) * 127.5))) : Math.round((Math.max(0, Math.min(1, (v + 1) / 2)) * alpha + 1 - alpha) * 255);
         }
       }
     }

@@ -18,6 +18,7 @@ import {
   DIFFUSERS_WEIGHTS, MODEL_CONFIG, MODEL_WEIGHTS, type ModelFolder,
 } from '@tfjs-diffusion/training';
 import type { Model } from '@tfjs-diffusion/models';
+import { droppedFiles } from './files.js';
 
 /** What sampling and training need to know about a loaded model. */
 export interface LoadedModel {
@@ -55,12 +56,6 @@ function relative(root: string, path: string): string {
   let i = 0;
   while (i < r.length && i < p.length - 1 && r[i] === p[i]) i++;
   return [...r.slice(i).map(() => '..'), ...p.slice(i)].join('/');
-}
-
-function hw(sampleSize: unknown): [number, number] {
-  if (typeof sampleSize === 'number') return [sampleSize, sampleSize];
-  if (Array.isArray(sampleSize) && sampleSize.length === 2) return [Number(sampleSize[0]), Number(sampleSize[1])];
-  throw new Error(`config.json: sample_size/sampleSize must be a number or [height, width]; got ${JSON.stringify(sampleSize)}`);
 }
 
 /**
@@ -133,15 +128,13 @@ export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel>
     }
   }
   const { model } = modelFromFolder(read);
-  const m = model.config as unknown as { sampleSize: number | [number, number]; inChannels: number; numClasses?: number | null };
-  let height: number;
-  let width: number;
-  try {
-    [height, width] = hw(m.sampleSize);
-  } catch (e) {
+  // The model's config as the models package resolved it (every field checked): a U-Net's has the image shape.
+  const m = model.config;
+  if (m.kind !== 'unet') {
     model.dispose();
-    throw e;
+    throw new Error(`${MODEL_CONFIG}: the page draws images with a U-Net; model kind is ${JSON.stringify(m.kind)}`);
   }
+  const [height, width] = typeof m.sampleSize === 'number' ? [m.sampleSize, m.sampleSize] : m.sampleSize;
   const count = model.parameters().reduce((a, p) => a + p.variable.size, 0);
   const dataset = config.dataset as { classNames?: string[] } | undefined;
   const description = read.source === 'diffusers'
@@ -151,25 +144,9 @@ export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel>
   return { model, schedule, numClasses: m.numClasses ?? undefined, height, width, channels: m.inChannels, config, description, notes };
 }
 
-/** Reads dropped or picked files (folders included, via the entries API) into FolderFiles. */
+/** Reads dropped files (folders included, via the entries API) into FolderFiles. */
 export async function readDataTransfer(items: DataTransferItemList | null, fallback: FileList | null): Promise<FolderFile[]> {
-  const out: File[] = [];
-  const entries = items ? Array.from(items).map((i) => i.webkitGetAsEntry?.()).filter((e): e is FileSystemEntry => !!e) : [];
-  if (entries.length === 0) return readFiles(fallback);
-  const walk = async (e: FileSystemEntry, depth: number): Promise<void> => {
-    if (e.isFile) {
-      out.push(await new Promise<File>((res, rej) => (e as FileSystemFileEntry).file(res, rej)));
-    } else if (e.isDirectory && depth < 2) {
-      const reader = (e as FileSystemDirectoryEntry).createReader();
-      for (;;) {
-        const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
-        if (batch.length === 0) break;
-        for (const c of batch) await walk(c, depth + 1);
-      }
-    }
-  };
-  for (const e of entries) await walk(e, 0);
-  return readFiles(out);
+  return readFiles((await droppedFiles(items, fallback, 2)).map((p) => p.file));
 }
 
 /** Only the files a model folder can hold are read (config and weights), so dropping a run folder is cheap. */

@@ -1,31 +1,23 @@
 /**
- * Training mnist-tiny in the tab with the demo's own recipe (read from the
- * shipped run config: schedule, prediction, learning rate, EMA, label
- * dropout, weight decay, clipping), and writing the result as a model folder.
+ * Training in the tab with the demo's own recipe (read from the shipped run
+ * config: schedule, prediction, learning rate, EMA, label dropout, weight
+ * decay, clipping) on any image dataset (MNIST, or the user's folder: the
+ * model takes its size, channels and classes), and writing the result as a
+ * model folder.
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchSource, type ImageDataset } from '@tfjs-diffusion/data';
-import { createModel, type Model } from '@tfjs-diffusion/models';
-import { makeSchedule, type NoiseSchedule, type ScheduleConfig } from '@tfjs-diffusion/schedules';
+import { createModel, resolveUNetConfig, type Model, type UNetConfig } from '@tfjs-diffusion/models';
+import type { NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { createTrainer, encodeModelFolder, type FitResult, type StepEvent, type Trainer, type TrainerOptions } from '@tfjs-diffusion/training';
 import type { Digits } from './mnist.js';
 import type { LoadedModel } from './modelFolder.js';
+import type { Recipe } from './recipe.js';
 
-/** The parts of the demo's run config the page's trainer reads. */
+/** The run config written beside the trained weights: the recipe's, with this run's model, steps and data. */
 export interface RunConfig {
-  demo: {
-    preset?: string;
-    schedule: ScheduleConfig;
-    steps: number;
-    batchSize: number;
-    lr: number;
-    lrSchedule: 'constant' | 'cosine';
-    warmupSteps: number;
-    seed: number;
-    regularizers: { ema: number; weightDecay: number; clipGradNorm: number; pUncond: number; dropout?: number };
-    [k: string]: unknown;
-  };
-  model: Record<string, unknown>;
+  demo: Record<string, unknown>;
+  model: UNetConfig;
   dataset: { numClasses: number; height: number; width: number; channels: number; classNames?: string[] };
   [k: string]: unknown;
 }
@@ -42,6 +34,10 @@ export interface InTabTrainer {
   readonly model: Model;
   readonly schedule: NoiseSchedule;
   readonly config: RunConfig;
+  /** The data's [N, H, W, C]: the model's size and channels. */
+  readonly shape: [number, number, number, number];
+  /** The model's classes (the data's); undefined when unconditional. */
+  readonly numClasses: number | undefined;
   readonly losses: number[];
   /**
    * Trains to `steps` on the library's loop: `signal` (the stop button) stops at
@@ -65,34 +61,52 @@ export function digitsDataset(d: Digits, limit = d.count): ImageDataset {
     shape: [n, d.height, d.width, 1],
     labels: Int32Array.from(d.labels.subarray(0, n)),
     classNames: Array.from({ length: 10 }, (_, c) => String(c)),
-  } as ImageDataset;
+  };
 }
 
-export async function createInTabTrainer(base: RunConfig, digits: Digits, s: TrainSettings): Promise<InTabTrainer> {
+/** Classes of a labelled dataset: its class names, else one more than the largest label; undefined when unlabelled. */
+export function classCount(data: ImageDataset): number | undefined {
+  if (!data.labels) return undefined;
+  return data.classNames?.length ?? data.labels.reduce((a, l) => Math.max(a, l + 1), 0);
+}
+
+/**
+ * A trainer for `data` with the recipe's network, schedule and regularizers: the
+ * model's sample size, channels and classes are the data's (unconditional when it has no labels).
+ * `what` names the run on the page ('mnist-tiny', 'your 2 classes').
+ */
+export async function createInTabTrainer(recipe: Recipe, data: ImageDataset, s: TrainSettings, what = 'mnist-tiny'): Promise<InTabTrainer> {
   for (const [k, v] of Object.entries({ steps: s.steps, batchSize: s.batchSize, seed: s.seed })) {
     if (!Number.isInteger(v) || v < (k === 'seed' ? 0 : 1)) throw new Error(`${k} must be a ${k === 'seed' ? 'non-negative' : 'positive'} integer; got ${v}`);
   }
   if (!(s.lr > 0 && s.lr < 1)) throw new Error(`learning rate must be in (0, 1); got ${s.lr}`);
+  const [, height, width, channels] = data.shape;
+  const numClasses = classCount(data);
+  if (numClasses !== undefined && numClasses < 2) throw new Error(`a class-conditional dataset needs at least 2 classes; got ${numClasses}`);
+  if (data.shape[0] < s.batchSize) throw new Error(`batch must be at most the ${data.shape[0]} images of the dataset; got ${s.batchSize}`);
+  // The recipe's network at the data's shape; resolveUNetConfig names a size the levels cannot halve.
+  const modelConfig = resolveUNetConfig({ ...recipe.model, sampleSize: height === width ? height : [height, width], inChannels: channels, outChannels: channels, numClasses: numClasses ?? null });
   const config: RunConfig = {
-    ...base,
-    demo: { ...base.demo, steps: s.steps, batchSize: s.batchSize, lr: s.lr, seed: s.seed, threads: 1 },
+    ...recipe.json,
+    demo: { ...recipe.demo, classConditional: numClasses !== undefined, steps: s.steps, batchSize: s.batchSize, lr: s.lr, seed: s.seed, threads: 1 },
+    model: modelConfig,
+    dataset: { numClasses: numClasses ?? 1, height, width, channels, ...(data.classNames && { classNames: data.classNames }) },
   };
-  const c = config.demo;
-  const r = c.regularizers;
-  const schedule = makeSchedule(c.schedule);
-  const model = createModel(config.model, { seed: s.seed });
-  const data = batchSource(digitsDataset(digits), { batchSize: s.batchSize, seed: s.seed + 1, labels: true });
+  const r = recipe.regularizers;
+  const schedule = recipe.schedule;
+  const model = createModel(modelConfig, { seed: s.seed });
+  const batches = batchSource(data, { batchSize: s.batchSize, seed: s.seed + 1, labels: numClasses !== undefined });
   const options: TrainerOptions = {
     denoiser: model,
     schedule,
-    data,
-    learningRate: { schedule: c.lrSchedule, peak: s.lr, warmupSteps: Math.min(c.warmupSteps, Math.floor(s.steps / 4)), totalSteps: s.steps },
+    data: batches,
+    learningRate: { schedule: recipe.lrSchedule, peak: s.lr, warmupSteps: Math.min(recipe.warmupSteps, Math.floor(s.steps / 4)), totalSteps: s.steps },
     regularizers: {
       ema: r.ema > 0 ? { decay: r.ema, useEmaWarmup: true, power: 3 / 4 } : undefined,
       weightDecay: r.weightDecay,
       clipGradNorm: r.clipGradNorm > 0 ? r.clipGradNorm : undefined,
-      pUncond: r.pUncond > 0 ? r.pUncond : undefined,
-      dropout: r.dropout && r.dropout > 0 ? r.dropout : undefined,
+      pUncond: r.pUncond > 0 && numClasses !== undefined ? r.pUncond : undefined,
+      dropout: r.dropout > 0 ? r.dropout : undefined,
     },
     seed: s.seed,
   };
@@ -105,11 +119,10 @@ export async function createInTabTrainer(base: RunConfig, digits: Digits, s: Tra
   }
   const losses: number[] = [];
   const loaded = (): LoadedModel => ({
-    model, schedule, numClasses: config.dataset.numClasses, height: config.dataset.height, width: config.dataset.width,
-    channels: config.dataset.channels, config, description: `mnist-tiny trained in this tab (${trainer.step} steps)`, notes: [],
+    model, schedule, numClasses, height, width, channels, config, description: `${what} trained in this tab (${trainer.step} steps)`, notes: [],
   });
   return {
-    trainer, model, schedule, config, losses,
+    trainer, model, schedule, config, losses, shape: [data.shape[0], height, width, channels], numClasses,
     train({ signal, onStep }) {
       return trainer.fit({
         steps: Math.max(0, s.steps - trainer.step),
