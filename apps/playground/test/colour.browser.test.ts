@@ -20,6 +20,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSkipReason, launchChromium, serveDir, type ServedDir } from '../../../tools/browser.js';
 
+/** What the page puts on window for automation (src/page.ts). */
+type Playground = { playground: { samples?: Float32Array } };
+
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const skip = browserSkipReason();
 if (skip) console.log(skip);
@@ -147,7 +150,7 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
         document.getElementById('dropzone')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
       }, { config: files.get('config.json')!.toString('utf8'), weights: Array.from(files.get('model.safetensors')!) });
       await page.waitForFunction(() => /16×16×3, 2 classes/.test(document.getElementById('model-info')!.textContent ?? ''));
-      expect(await page.evaluate(() => [...(document.getElementById('class') as HTMLSelectElement).options].map((o) => o.textContent))).toEqual(['every class (one column each)', '0: blue', '1: red']);
+      expect(await page.evaluate(() => Array.from((document.getElementById('class') as HTMLSelectElement).options, (o) => o.textContent))).toEqual(['every class (one column each)', '0: blue', '1: red']);
       await page.fill('#n', '6');
       await page.fill('#steps', '3');
       await page.click('#sample-button');
@@ -155,7 +158,7 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
       const samples = await canvasColour(page, 'samples');
       expect([samples.width, samples.height, samples.cells, samples.cols]).toEqual([2 * 17 - 1, 3 * 17 - 1, 6, 2]);
       expect(samples.spread).toBeGreaterThan(5);
-      expect(await page.evaluate(() => window.playground.samples!.length)).toBe(6 * 16 * 16 * 3);
+      expect(await page.evaluate(() => (window as unknown as Playground).playground.samples!.length)).toBe(6 * 16 * 16 * 3);
     } finally {
       await page.close();
     }
@@ -250,7 +253,7 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
         const grid = await canvasColour(page, 'samples');
         expect([grid.width, grid.height, grid.cells, grid.cols]).toEqual([2 * (size + 1) - 1, 2 * (size + 1) - 1, 3, 2]);
         expect(grid.spread).toBeGreaterThan(5);
-        const got = await page.evaluate(() => Array.from(window.playground.samples!));
+        const got = await page.evaluate(() => Array.from((window as unknown as Playground).playground.samples!));
         expect(got.length).toBe(3 * size * size * c);
         if (c !== 3) continue;
         // A bare model config: DDPM's linear schedule; unconditional, so no guidance.
