@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --conditions=source --import tsx
 import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option, type OptionValues } from 'commander';
 import { distillCommand } from './commands/distill.js';
@@ -54,7 +55,11 @@ interface FlagSpec {
 
 // Flags that override the preset / config file, by config path.
 const TRAIN_FLAGS: FlagSpec[] = [
-  { flags: '--dataset <name>', path: 'dataset', help: 'dataset', choices: DATASETS },
+  { flags: '--dataset <name>', path: 'dataset', help: 'dataset (folder: --data-dir)', choices: DATASETS },
+  { flags: '--data-dir <folder>', path: 'dataDir', help: 'train on a folder of images (class subfolders: class-conditional); sets --dataset folder', parse: (v) => resolve(v) },
+  { flags: '--resolution <n>', path: 'resolution', help: 'image size: folders 16..128 (default 64), emoji 32 or 64', parse: int('--resolution') },
+  { flags: '--center-crop', path: 'centerCrop', help: "crop a folder's resized images at the centre (default: a seeded random crop)" },
+  { flags: '--random-flip', path: 'randomFlip', help: 'mirror training images left-right half the time' },
   { flags: '--steps <n>', path: 'steps', help: 'total optimisation steps of the run', parse: int('--steps') },
   { flags: '--batch-size <n>', path: 'batchSize', help: 'images per step', parse: int('--batch-size') },
   { flags: '--train-size <n>', path: 'trainSize', help: 'training images used (0 = all)', parse: int('--train-size') },
@@ -106,7 +111,7 @@ function addTrainFlags(cmd: Command): Command {
   const d = presetConfig('mnist-tiny');
   for (const f of TRAIN_FLAGS) {
     const def = getPath(d, f.path);
-    const opt = new Option(f.flags, f.help).default(def, `from the preset; mnist-tiny: ${JSON.stringify(def)}`);
+    const opt = new Option(f.flags, f.help).default(def, def === undefined ? 'off' : `from the preset; mnist-tiny: ${JSON.stringify(def)}`);
     if (f.choices) opt.choices(f.choices as string[]);
     if (f.parse) opt.argParser(f.parse as (v: string, prev: unknown) => unknown);
     cmd.addOption(opt);
@@ -122,6 +127,8 @@ function flagOverrides(cmd: Command): Record<string, unknown> {
     const key = cmd.options.find((o) => o.flags === f.flags)!.attributeName();
     if (cmd.getOptionValueSource(key) === 'cli') out[f.path] = opts[key];
   }
+  // A folder is the dataset 'folder'.
+  if (out.dataDir !== undefined && out.dataset === undefined) out.dataset = 'folder';
   return out;
 }
 

@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { SAMPLER_NAMES, type SamplerName } from '@tfjs-diffusion/samplers';
 import type { BetaSchedule, Prediction } from '@tfjs-diffusion/schedules';
-export type DatasetName = 'mnist' | 'fashion-mnist';
+export type DatasetName = 'mnist' | 'fashion-mnist' | 'emoji-google' | 'emoji-twitter' | 'emoji-facebook' | 'folder';
 export type { SamplerName };
 export type Threshold = 'dynamic' | 'clip' | 'none';
 /** The σ plan of the samplers that take one: their grid's own, Karras or exponential (diffusers' `use_karras_sigmas`, `use_exponential_sigmas`). */
 export type SigmaPlan = 'default' | 'karras' | 'exponential';
 
-export const DATASETS: readonly DatasetName[] = ['mnist', 'fashion-mnist'];
+export const DATASETS: readonly DatasetName[] = ['mnist', 'fashion-mnist', 'emoji-google', 'emoji-twitter', 'emoji-facebook', 'folder'];
 /** The samplers package's registry names. */
 export const SAMPLERS: readonly SamplerName[] = SAMPLER_NAMES;
 export const THRESHOLDS: readonly Threshold[] = ['dynamic', 'clip', 'none'];
@@ -17,6 +17,14 @@ export const SIGMA_PLANS: readonly SigmaPlan[] = ['default', 'karras', 'exponent
 export interface DemoConfig {
   preset: string;
   dataset: DatasetName;
+  /** The image folder of dataset 'folder' (Hugging Face's imagefolder layout), absolute. */
+  dataDir?: string;
+  /** Pixel size of folder and emoji images (folders: shorter side resized, then cropped; emoji: 32 or 64). */
+  resolution?: number;
+  /** Crop a folder's images at the centre (diffusers' --center_crop); else a seeded random window. */
+  centerCrop?: boolean;
+  /** Mirror training images left-right half the time, anew each epoch (diffusers' --random_flip). */
+  randomFlip?: boolean;
   /** Training images used (the first n after a seeded shuffle); 0 = all. */
   trainSize: number;
   valSize: number;

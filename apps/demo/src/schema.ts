@@ -21,6 +21,10 @@ const bool = z.boolean({ error: 'must be true or false (a JSON boolean, not a st
 export const demoConfigSchema = z.strictObject({
   preset: z.string({ error: 'must be a preset name (a string)' }),
   dataset: oneOf(DATASETS),
+  dataDir: z.string({ error: 'must be a folder path (a string)' }).min(1, { error: 'must be a folder path (a string)' }).optional(),
+  resolution: int(16, 128).optional(),
+  centerCrop: bool.optional(),
+  randomFlip: bool.optional(),
   trainSize: int(0),
   valSize: int(1, 1_000_000),
   model: z.strictObject({

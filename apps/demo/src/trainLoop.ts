@@ -6,7 +6,7 @@ import { createTrainer, type StepEvent, type Trainer, type TrainerOptions } from
 import { jsonlWriter, loadCheckpoint, readModelWeights, saveCheckpoint, truncateMetrics, workerThreads, type ParallelSampler } from '@tfjs-diffusion/training/node';
 import { selectByEitherName } from '@tfjs-diffusion/models';
 import { buildModel, buildSchedule, gridLabels, sampleImages, startSampler } from './build.js';
-import { batchSource, checkDatasetShape, loadDataset } from './dataset.js';
+import { batchSource, checkDatasetShape, dataName, loadDataset } from './dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import type { ImageGridOptions } from '@tfjs-diffusion/viz';
 import { writeLossPlot } from './plot.js';
@@ -45,18 +45,18 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const c = o.run.demo;
   const { paths } = o;
   const log = (s: string) => { if (!o.quiet) console.log(s); };
-  const data = await loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
+  const data = await loadDataset(c, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed, log });
   // The grids and the validation set take the model's shape, which must be the dataset's.
   const { height, width, channels } = o.run.dataset;
-  checkDatasetShape(o.run.dataset, data.train, c.dataset, paths.config);
+  checkDatasetShape(o.run.dataset, data.train, dataName(c), paths.config);
   const numClasses = c.classConditional ? data.train.numClasses : undefined;
   const schedule = buildSchedule(c);
   const model = buildModel(o.run.model, c.seed);
-  log(`model: U-Net '${c.model.preset}', ${model.numParameters().toLocaleString('en')} parameters; data: ${c.dataset}, ${data.train.n} train / ${data.val.n} validation images`);
+  log(`model: U-Net '${c.model.preset}', ${model.numParameters().toLocaleString('en')} parameters; data: ${c.dataset === 'folder' ? c.dataDir : c.dataset}, ${data.train.n} train / ${data.val.n} validation images`);
   // Under tfjs-node TensorFlow's pool uses the cores: no worker threads there.
   const threads = planThreads(c.threads, tf.getBackend());
   log(threads.message);
-  const source = batchSource(data.train, { batchSize: c.batchSize, seed: c.seed + 1, shift: c.augmentShift, labels: c.classConditional });
+  const source = batchSource(data.train, { batchSize: c.batchSize, seed: c.seed + 1, shift: c.augmentShift, flip: c.randomFlip, labels: c.classConditional });
   const resumable = latestStep(paths.checkpoints) !== undefined;
   const valImages = tf.tensor4d(data.val.data, [data.val.n, height, width, channels]);
   const r = c.regularizers;

@@ -83,7 +83,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
 
-  const data = await loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
+  const data = await loadDataset(c, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
   const schedule = buildSchedule(c);
   const result: DistillCommandResult = { halvings: [] };
   const roundRun = (r: number, n: number, teacher: string): RunConfigFile & { distilledFrom: unknown; studentSteps: number } => ({

@@ -7,7 +7,7 @@ import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, startSampler, sampleImages } from '../build.js';
 import { checkImageCount, checkThreads } from '../sizes.js';
-import { checkDatasetShape, loadDataset } from '../dataset.js';
+import { checkDatasetShape, dataKey, dataName, loadDataset } from '../dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import type { ImageGridOptions } from '@tfjs-diffusion/viz';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
@@ -63,8 +63,8 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
   const rows = c.classConditional ? run.dataset.numClasses : 1;
   checkImageCount(rows * perClass, rows, perClass, { height: h0, width: w0, channels: c0 }, `--n ${perClass}`);
   // Samples are compared with the run's dataset pixel by pixel (neighbours) and through a classifier trained on it: any shape, if it is the model's.
-  const data = await loadDataset(c.dataset, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
-  checkDatasetShape(run.dataset, data.train, c.dataset, `--checkpoint ${o.checkpoint}`);
+  const data = await loadDataset(c, { trainSize: c.trainSize, valSize: c.valSize, seed: c.seed });
+  checkDatasetShape(run.dataset, data.train, dataName(c), `--checkpoint ${o.checkpoint}`);
   mkdirSync(outDir, { recursive: true });
   const { height, width, channels } = run.dataset;
   const numClasses = c.classConditional ? run.dataset.numClasses : undefined;
@@ -115,7 +115,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
       train: { images: { data: data.train.data.subarray(0, ctrain * d), shape: shape(ctrain) }, labels: data.train.labels.subarray(0, ctrain) },
       test: { images: { data: data.val.data, shape: shape(data.val.n) }, labels: data.val.labels },
     },
-    { epochs, seed: 0, cache: classifierCache(join(resolve(runDir, '..'), `.classifier-${c.dataset}-${ctrain}-${epochs}`)) },
+    { epochs, seed: 0, cache: classifierCache(join(resolve(runDir, '..'), `.classifier-${dataKey(c)}-${ctrain}-${epochs}`)) },
   );
   try {
     const testAcc = classAccuracy(classifier, { data: data.val.data, shape: shape(data.val.n) }, data.val.labels);

@@ -2,7 +2,7 @@ import { initDemoBackend } from '../backendInit.js';
 import { resolveConfig } from '../config.js';
 import { createRunFolder, defaultRunDir, type RunConfigFile } from '../runFolder.js';
 import { openCheckpoint } from '../openCheckpoint.js';
-import { checkDatasetShape, loadDataset } from '../dataset.js';
+import { checkDatasetShape, dataName, loadDataset } from '../dataset.js';
 import { runTraining, type TrainRunResult } from '../trainLoop.js';
 import { checkRun, hasCheckpoint, report } from './train.js';
 
@@ -31,7 +31,7 @@ export async function fineTuneCommand(o: FineTuneCommandOptions): Promise<TrainR
   const demo = resolveConfig({ base: { ...saved.demo, preset: `${saved.demo.preset}-ft` }, configFile: o.config, overrides, baseLabel: `${src.dir}/config.json` });
   const run: RunConfigFile = { ...saved, demo, fineTunedFrom: src.checkpoint, freeze: o.freeze ?? [] };
   checkRun(run, `${src.dir}/config.json`);
-  checkDatasetShape(saved.dataset, (await loadDataset(demo.dataset, { trainSize: 1, valSize: 1, seed: demo.seed })).train, demo.dataset, `--checkpoint ${o.checkpoint}`);
+  checkDatasetShape(saved.dataset, (await loadDataset(demo, { trainSize: 1, valSize: 1, seed: demo.seed, log })).train, dataName(demo), `--checkpoint ${o.checkpoint}`);
   // Every check has passed: only now is anything written.
   await initDemoBackend(o.quiet);
   const paths = createRunFolder(o.out ?? defaultRunDir(`${demo.preset}-${demo.dataset}`), run, log);

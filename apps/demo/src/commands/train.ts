@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { initDemoBackend } from '../backendInit.js';
 import { flagNames, resolveConfig } from '../config.js';
-import { loadDataset } from '../dataset.js';
+import { dataName, loadDataset } from '../dataset.js';
 import { modelConfig } from '../build.js';
 import { acquireRunLock } from '../lock.js';
 import { createRunFolder, defaultRunDir, readRunConfig, runPaths, writeJsonAtomic, type RunConfigFile, type RunPaths } from '../runFolder.js';
@@ -22,8 +22,8 @@ export interface TrainCommandOptions {
   maxSteps?: number;
 }
 
-async function datasetInfo(c: RunConfigFile['demo']): Promise<RunConfigFile['dataset']> {
-  const d = (await loadDataset(c.dataset, { trainSize: 1, valSize: 1, seed: c.seed })).train;
+async function datasetInfo(c: RunConfigFile['demo'], log: (s: string) => void): Promise<RunConfigFile['dataset']> {
+  const d = (await loadDataset(c, { trainSize: 1, valSize: 1, seed: c.seed, log })).train;
   return { numClasses: d.numClasses, height: d.height, width: d.width, channels: d.channels, classNames: d.classNames };
 }
 
@@ -101,7 +101,13 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainRunResu
     afterLoad = changed ? () => writeJsonAtomic(rp.config, run) : undefined;
   } else {
     const demo = resolveConfig({ preset: o.preset, configFile: o.config, overrides: o.overrides });
-    const dataset = await datasetInfo(demo);
+    const dataset = await datasetInfo(demo, log);
+    if (dataset.numClasses < 2 && demo.classConditional) {
+      // diffusers' train_unconditional.py: a folder without class subfolders trains an unconditional model.
+      if (o.overrides?.classConditional === true) throw new Error(`--class-conditional true: ${dataName(demo)} has no class subfolders, so no classes to condition on`);
+      demo.classConditional = false;
+      log(`${dataName(demo)} has no class subfolders: training an unconditional model`);
+    }
     const where = o.config ? `--config ${o.config} / --model-overrides` : '--model-overrides';
     run = { demo, model: buildModelConfig(demo, dataset, where), dataset };
     checkRun(run, where);
