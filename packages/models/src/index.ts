@@ -71,3 +71,24 @@ export {
   type SizeEstimate,
   WASM_HEAP_LIMIT,
 } from './size.js';
+export {
+  type BatchEncodeOptions,
+  CLIP_TOKENIZER_KEYS,
+  clipTokenizer,
+  type ClipTokenizer,
+  type ClipTokenizerOptions,
+  END_OF_TEXT,
+  START_OF_TEXT,
+} from './text/clipTokenizer.js';
+export {
+  CLIP_TEXT_ACTIVATIONS,
+  CLIP_TEXT_OPTION_KEYS,
+  type ClipTextActivation,
+  type ClipTextConfig,
+  clipTextConfigFromTransformers,
+  clipTextConfigToTransformers,
+  type ClipTextOptions,
+  resolveClipTextConfig,
+} from './text/clipConfig.js';
+export { ClipTextEncoder, type ClipTextEncoderOptions, clipTextParameterCount, clipTextParameterShapes } from './text/clipTextEncoder.js';
+export { fromTransformers, type FromTransformersOptions, toTransformers, transformersName } from './text/transformers.js';
