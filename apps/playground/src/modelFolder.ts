@@ -17,7 +17,7 @@ import {
   folderOfFiles, modelFromFolder, normalizeFolderPath, readModelFolder, CHECKPOINT_STATE, CHECKPOINT_WEIGHTS, DIFFUSERS_SCHEDULER,
   DIFFUSERS_WEIGHTS, MODEL_CONFIG, MODEL_WEIGHTS, type ModelFolder,
 } from '@tfjs-diffusion/training';
-import type { Model } from '@tfjs-diffusion/models';
+import { uncheckedOptions, type Model } from '@tfjs-diffusion/models';
 import { droppedFiles } from './files.js';
 
 /** What sampling and training need to know about a loaded model. */
@@ -43,6 +43,8 @@ export interface FolderFile {
   name: string;
   bytes: Uint8Array;
 }
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 const DDPM_DEFAULT_SCHEDULE = { numTrainTimesteps: 1000, betaSchedule: 'linear', betaStart: 0.0001, betaEnd: 0.02 } as const;
 
@@ -112,7 +114,7 @@ export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel>
   const read = await readModelFolder(asFolder(files));
   const config = read.runConfig ?? {};
   let schedule: NoiseSchedule;
-  const demo = config.demo as { schedule?: ScheduleConfig; preset?: string } | undefined;
+  const demo = isObj(config.demo) ? config.demo : {};
   if (read.source === 'diffusers') {
     if (read.scheduler) schedule = read.scheduler.schedule;
     else {
@@ -121,7 +123,8 @@ export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel>
     }
   } else {
     if (read.config && read.config.kind !== 'unet') throw new Error(`${MODEL_CONFIG}: the page draws images with a U-Net; model kind is ${JSON.stringify(read.config.kind)}`);
-    if (demo?.schedule) schedule = makeSchedule(demo.schedule);
+    // makeSchedule checks every field of the run's schedule.
+    if (isObj(demo.schedule)) schedule = makeSchedule(uncheckedOptions<ScheduleConfig>(demo.schedule));
     else {
       schedule = makeSchedule({ ...DDPM_DEFAULT_SCHEDULE });
       notes.push("the config has no schedule (a bare model config): using DDPM's linear schedule (1000 steps, β 0.0001 to 0.02)");
@@ -136,11 +139,11 @@ export async function loadModelFolder(files: FolderFile[]): Promise<LoadedModel>
   }
   const [height, width] = typeof m.sampleSize === 'number' ? [m.sampleSize, m.sampleSize] : m.sampleSize;
   const count = model.parameters().reduce((a, p) => a + p.variable.size, 0);
-  const dataset = config.dataset as { classNames?: string[] } | undefined;
+  const classNames = isObj(config.dataset) && Array.isArray(config.dataset.classNames) ? config.dataset.classNames.map(String) : undefined;
   const description = read.source === 'diffusers'
     ? `diffusers UNet2DModel (${count.toLocaleString('en')} parameters, ${model.prediction}-prediction, from ${read.weightsFile})`
-    : `${demo?.preset ?? 'U-Net'} (${count.toLocaleString('en')} parameters, ${weightsLabel(read)}, from ${read.weightsFile})` +
-      (dataset?.classNames ? `, classes ${dataset.classNames.join(' ')}` : '');
+    : `${typeof demo.preset === 'string' ? demo.preset : 'U-Net'} (${count.toLocaleString('en')} parameters, ${weightsLabel(read)}, from ${read.weightsFile})` +
+      (classNames ? `, classes ${classNames.join(' ')}` : '');
   return { model, schedule, numClasses: m.numClasses ?? undefined, height, width, channels: m.inChannels, config, description, notes };
 }
 

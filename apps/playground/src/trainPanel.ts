@@ -38,7 +38,7 @@ function showSkipped(d: FolderDataset | undefined): void {
   const list = $('train-skipped-list');
   list.replaceChildren(...(d?.skippedFiles ?? []).map((s) => Object.assign(document.createElement('li'), { textContent: `${s.path}: ${s.reason}` })));
   box.hidden = !d || d.skipped === 0;
-  $('train-skipped-count').textContent = d ? `${d.skipped} file${d.skipped === 1 ? '' : 's'} skipped (not readable as PNG or JPEG):` : '';
+  $('train-skipped-count').textContent = d ? `${d.skipped} file${d.skipped === 1 ? '' : 's'} skipped:` : '';
   document.body.dataset.trainSkipped = String(d?.skipped ?? 0);
 }
 

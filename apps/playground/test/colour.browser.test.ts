@@ -2,11 +2,12 @@
  * Colour in the built playground page (headless Chromium, wasm): a folder of
  * the user's PNGs (made here, two classes, one corrupt file) picked or dropped
  * trains a class-conditional model whose sample grids are in colour at the
- * chosen size, the corrupt file is named on the page, a bad folder gets a
- * message, and a colour model folder samples what Node samples.
+ * chosen size, the corrupt file is named on the page, the download samples
+ * in the page and the CLI, a bad folder gets a message, and a colour model
+ * folder samples what Node samples.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,7 +112,7 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
       await expectData(page, 'trainData', 'folder', ['folder', 'error']);
       expect(await page.textContent('#train-data-info')).toBe('folder pets: 8 images at 16×16 RGB, 2 classes (blue, red): class-conditional');
       expect(await page.isVisible('#train-skipped')).toBe(true);
-      expect(await page.textContent('#train-skipped-count')).toBe('1 file skipped (not readable as PNG or JPEG):');
+      expect(await page.textContent('#train-skipped-count')).toBe('1 file skipped:');
       expect(await page.textContent('#train-skipped-list')).toBe('pets/blue/broken.png: not a PNG or JPEG (unrecognised signature)');
 
       await page.fill('#train-steps', '4');
@@ -141,6 +142,14 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
       const config = JSON.parse(files.get('config.json')!.toString('utf8'));
       expect([config.model.sampleSize, config.model.inChannels, config.model.outChannels, config.model.numClasses]).toEqual([16, 3, 3, 2]);
       expect(config.dataset).toEqual({ numClasses: 2, height: 16, width: 16, channels: 3, classNames: ['blue', 'red'] });
+      // The demo's CLI samples from it: a colour PNG grid.
+      const folder = join(out, 'downloaded');
+      await mkdir(folder);
+      await writeFile(join(folder, 'config.json'), files.get('config.json')!);
+      await writeFile(join(folder, 'model.safetensors'), files.get('model.safetensors')!);
+      const cli = await promisify(execFile)(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'sample', '--checkpoint', folder, '--steps', '2', '--n', '2', '--class', '1', '--out', join(out, 'cli-samples')], { cwd: join(app, '..', 'demo') });
+      expect(cli.stdout).toMatch(/2 samples with ddim, 2 steps/);
+      expect((await readdir(join(out, 'cli-samples'))).some((f) => f.endsWith('.png'))).toBe(true);
 
       // Dropped back onto the Model section, it samples a colour grid of 16×16 cells, one column per class.
       await page.evaluate(({ config, weights }) => {
@@ -191,7 +200,7 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
       await drop({ a: { '1.png': pngs[0]!, '2.png': pngs[1]!, '3.png': pngs[2]! }, b: { '1.png': pngs[2]!, 'bad.png': [0x89, 0x50, 0x4e, 0x47, 1, 2, 3], '2.png': pngs[0]! } });
       await expectData(page, 'trainData', 'folder', ['folder', 'error']);
       expect(await page.textContent('#train-data-info')).toBe('folder shapes: 5 images at 32×32 RGB, 2 classes (a, b): class-conditional');
-      expect(await page.textContent('#train-skipped-count')).toBe('1 file skipped (not readable as PNG or JPEG):');
+      expect(await page.textContent('#train-skipped-count')).toBe('1 file skipped:');
       expect(await page.textContent('#train-skipped-list')).toMatch(/^shapes\/b\/bad\.png: /);
       expect(await page.evaluate(() => document.body.dataset.trainSkipped)).toBe('1');
 
