@@ -15,7 +15,8 @@ export function samplersWithPlan(plan: Exclude<SigmaPlan, 'default'>): string[] 
  */
 export function samplerOptions(name: string, opts: { eta?: number; sigmas?: SigmaPlan } = {}): Record<string, unknown> {
   const entry = samplerEntry(name, '--sampler');
-  const options: Record<string, unknown> = { timestepSpacing: 'trailing', ...entry.uniformOptions };
+  // Flow-matching samplers have no spacing: their grid starts at σ = 1.
+  const options: Record<string, unknown> = { ...(Object.hasOwn(entry.options, 'timestepSpacing') && { timestepSpacing: 'trailing' }), ...entry.uniformOptions };
   // The config's eta is DDIM's: its default 0 would make Euler ancestral deterministic.
   if (opts.eta !== undefined && entry.factory === 'ddim') options.eta = opts.eta;
   const plan = opts.sigmas ?? 'default';

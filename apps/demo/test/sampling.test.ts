@@ -40,8 +40,11 @@ describe('sampleImages in chunks', () => {
 describe('the sampler flags', () => {
   it('build registry samplers with the demo recipe, and a σ plan where the sampler takes one', () => {
     const schedule = buildSchedule(presetConfig('mnist-tiny'));
-    // Trailing spacing: the first step is at the last training timestep, for every sampler.
-    for (const name of SAMPLERS) expect(buildSampler(name).timesteps(schedule, 4)[0], name).toBe(999);
+    // Trailing spacing: the first step is at the last training timestep, for every sampler (σ = 1, t = σ·T for flow matching).
+    for (const name of SAMPLERS) {
+      const s = buildSampler(name);
+      expect(s.timesteps(schedule, 4)[0], name).toBe(s.flow ? 1000 : 999);
+    }
     const k = buildSampler('heun', { sigmas: 'karras' });
     const levels = k.alphasCumprod!(schedule, k.timesteps(schedule, 4)).map((a) => Math.sqrt((1 - a) / a));
     const own = buildSampler('heun');
@@ -53,9 +56,9 @@ describe('the sampler flags', () => {
     const eLevels = e.alphasCumprod!(schedule, e.timesteps(schedule, 4)).map((a) => Math.sqrt((1 - a) / a));
     for (let i = 0; i < 4; i++) expect(eLevels[i]).toBeCloseTo(Math.exp(Math.log(hi) + (i / 3) * (Math.log(lo) - Math.log(hi))), 6);
     expect(() => buildSampler('ddim', { sigmas: 'karras' })).toThrow(
-      "--sigmas karras: sampler 'ddim' has no σ plan of its own; karras σ work with euler, euler-a, heun, dpmpp-2m, lms, unipc",
+      "--sigmas karras: sampler 'ddim' has no σ plan of its own; karras σ work with euler, euler-a, heun, dpmpp-2m, lms, unipc, flow-euler",
     );
-    expect(() => buildSampler('dpmpp-2m', { sigmas: 'exponential' })).toThrow(/exponential σ work with euler, euler-a, heun, lms$/);
+    expect(() => buildSampler('dpmpp-2m', { sigmas: 'exponential' })).toThrow(/exponential σ work with euler, euler-a, heun, lms, flow-euler$/);
     expect(() => validateConfig({ ...presetConfig('mnist-tiny'), sampler: { ...presetConfig('mnist-tiny').sampler, sigmas: 'karras' } }, 'run')).toThrow(
       /run: --sigmas karras: sampler 'ddim' has no σ plan/,
     );

@@ -35,7 +35,7 @@ export function listSamplers(): SamplerEntry[] {
       label: e.label,
       plans,
       make: ({ eta, sigmas }) => {
-        const options: Record<string, unknown> = { timestepSpacing: 'trailing', ...e.uniformOptions };
+        const options: Record<string, unknown> = { ...(Object.hasOwn(e.options, 'timestepSpacing') && { timestepSpacing: 'trailing' }), ...e.uniformOptions };
         if (eta !== undefined && Object.hasOwn(e.options, 'eta')) options.eta = eta;
         if (sigmas !== undefined && sigmas !== 'default') options[PLAN_OPTION[sigmas]] = true;
         return createSampler(e.name, options);

@@ -37,6 +37,7 @@ export class EmpiricalDenoiser {
   constructor(trainImages: ImageSet, private readonly schedule: NoiseSchedule, options: EmpiricalDenoiserOptions = {}) {
     checkOptions('EmpiricalDenoiser', options, EMPIRICAL_DENOISER_KEYS);
     this.prediction = checkPrediction(options.prediction ?? 'sample');
+    if (this.prediction === 'flow') throw new Error("EmpiricalDenoiser: prediction 'flow' is not supported (its output is in flow scaling); use 'epsilon', 'v' or 'sample'");
     this.chunkSize = checkChunkSize(options.chunkSize ?? 2048);
     this.train = toMatrix(trainImages, 'trainImages');
     [this.numTrain, this.dim] = this.train.shape;

@@ -51,6 +51,7 @@ export class SmoothedEmpiricalDenoiser {
   constructor(options: SmoothedEmpiricalDenoiserOptions) {
     checkOptions('SmoothedEmpiricalDenoiser', options, SMOOTHED_KEYS);
     this.prediction = checkPrediction(options.prediction ?? 'sample');
+    if (this.prediction === 'flow') throw new Error("SmoothedEmpiricalDenoiser: prediction 'flow' is not supported (its output is in flow scaling); use 'epsilon', 'v' or 'sample'");
     this.chunkSize = checkChunkSize(options.chunkSize ?? 2048);
     if (!(options.temperature >= 0)) {
       throw new RangeError(`temperature must be a number >= 0 (Infinity allowed); got ${options.temperature}`);

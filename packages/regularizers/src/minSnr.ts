@@ -20,6 +20,8 @@ export function minSnrWeight(snr: number, gamma: number, prediction: Prediction)
       return clipped / (snr + 1);
     case 'sample':
       return clipped;
+    case 'flow':
+      throw new Error("minSnrWeight: prediction 'flow' has no min-SNR weighting here (flow matching weights by σ: the trainer's flow weighting)");
     default:
       checkPrediction(prediction, 'minSnrWeight: prediction');
       throw new Error('unreachable');

@@ -1,4 +1,4 @@
-import type { ScheduleConfig } from '@tfjs-diffusion/schedules';
+import type { Prediction, ScheduleConfig } from '@tfjs-diffusion/schedules';
 import type { FinalSigmas, SpacingOptions } from './grids.js';
 import type { Sampler, X0Processor } from './types.js';
 
@@ -21,6 +21,8 @@ export interface DiffusersConfigReader {
   readonly scheduleConfig: ScheduleConfig;
   /** `fromDiffusersConfig`'s `eta` option (a `step` argument in diffusers). */
   readonly eta: number | undefined;
+  /** `fromDiffusersConfig`'s `mu` (or the one its `imageSeqLen` gives); throws naming `mu` when neither was passed. */
+  mu(): number;
   get(key: string): unknown;
   bool(key: string): boolean;
   num(key: string, test: (x: number) => boolean, what: string): number;
@@ -45,6 +47,10 @@ export interface DiffusersClass {
   readonly defaults: Readonly<Record<string, unknown>>;
   /** Keys of `defaults` whose non-default values this package does not implement for the class. */
   readonly notImplemented?: readonly string[];
+  /** Keys of the config reader's shared not-implemented list that this class does implement. */
+  readonly implements?: readonly string[];
+  /** The prediction of the class's models when the class has no `prediction_type` (flow matching: 'flow'). */
+  readonly prediction?: Prediction;
   build(config: DiffusersConfigReader): Sampler;
 }
 

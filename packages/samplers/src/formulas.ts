@@ -17,6 +17,8 @@ export function predictX0(prediction: Prediction, sample: tf.Tensor4D, modelOutp
       return tf.sub(tf.mul(sample, a), tf.mul(modelOutput, s)) as tf.Tensor4D;
     case 'sample':
       return modelOutput;
+    case 'flow':
+      throw flowRefused('predictX0');
     default:
       checkPrediction(prediction);
       throw new Error('unreachable');
@@ -34,10 +36,16 @@ export function predictEpsilon(prediction: Prediction, sample: tf.Tensor4D, mode
       return tf.add(tf.mul(modelOutput, a), tf.mul(sample, s)) as tf.Tensor4D;
     case 'sample':
       return epsilonFromX0(sample, modelOutput, alphaCumprod);
+    case 'flow':
+      throw flowRefused('predictEpsilon');
     default:
       checkPrediction(prediction);
       throw new Error('unreachable');
   }
+}
+
+function flowRefused(where: string): Error {
+  return new Error(`${where}: a 'flow' output is the velocity ε − x0 of x_σ = (1 − σ) x0 + σ ε, not a DDPM-scaled prediction; the flow-matching samplers read it`);
 }
 
 /** ε = (x_t − √ᾱ x0) / √(1−ᾱ). */

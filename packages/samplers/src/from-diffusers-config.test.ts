@@ -113,6 +113,8 @@ describe('fromDiffusersConfig', () => {
       LMSDiscreteScheduler: 'lms',
       DPMSolverMultistepScheduler: 'dpm-solver++(2m)',
       UniPCMultistepScheduler: 'unipc',
+      FlowMatchEulerDiscreteScheduler: 'flow-euler',
+      FlowMatchHeunDiscreteScheduler: 'flow-heun',
     };
     expect([...SUPPORTED_DIFFUSERS_SCHEDULERS].sort()).toEqual(Object.keys(names).sort());
     for (const [cls, name] of Object.entries(names)) expect(fromDiffusersConfig({ _class_name: cls }).sampler.name).toBe(name);
@@ -166,7 +168,7 @@ describe('fromDiffusersConfig', () => {
 
   it('names unsupported classes and options', () => {
     expect(() => fromDiffusersConfig({ _class_name: 'KarrasVeScheduler' })).toThrow(
-      /_class_name must be one of DDIMScheduler, DDPMScheduler, EulerDiscreteScheduler, .*UniPCMultistepScheduler \(or the same with a Flax prefix\); got 'KarrasVeScheduler'/,
+      /_class_name must be one of DDIMScheduler, DDPMScheduler, EulerDiscreteScheduler, .*UniPCMultistepScheduler, FlowMatchEulerDiscreteScheduler, FlowMatchHeunDiscreteScheduler \(or the same with a Flax prefix\); got 'KarrasVeScheduler'/,
     );
     expect(() => fromDiffusersConfig({})).toThrow(/_class_name is missing.*pass \{ as: one of DDIMScheduler, DDPMScheduler/);
     expect(() => fromDiffusersConfig({ _class_name: 'DDIMScheduler' }, { as: 'Euler' as never })).toThrow(/as must be one of .*got 'Euler'/);

@@ -1,4 +1,5 @@
 import {
+  calculateShift,
   checkOptions,
   optionKeys,
   parseDiffusersConfig,
@@ -40,9 +41,16 @@ export interface FromDiffusersConfigOptions {
   as?: DiffusersSchedulerName | `Flax${DiffusersSchedulerName}`;
   /** DDIM's η (a `step` argument in diffusers, not a config key). Default 0. */
   eta?: number;
+  /**
+   * The `mu` diffusers' pipelines pass to `set_timesteps`, needed with `use_dynamic_shifting`
+   * (`calculateShift` computes it from the image sequence length).
+   */
+  mu?: number;
+  /** Instead of `mu`: the image sequence length (latent h·w / patch²), mu computed by `calculateShift` with the config's base/max values. */
+  imageSeqLen?: number;
 }
 
-const FROM_DIFFUSERS_CONFIG_KEYS = optionKeys<FromDiffusersConfigOptions>()(['as', 'eta']);
+const FROM_DIFFUSERS_CONFIG_KEYS = optionKeys<FromDiffusersConfigOptions>()(['as', 'eta', 'mu', 'imageSeqLen']);
 
 export interface FromDiffusersConfigResult {
   sampler: Sampler;
@@ -50,7 +58,7 @@ export interface FromDiffusersConfigResult {
   prediction: Prediction;
   /** The class built (a `Flax*` name reads as the class without the prefix). */
   className: DiffusersSchedulerName;
-  /** The schedule part, camelCased, as passed to `makeSchedule`. */
+  /** The schedule part, camelCased, as passed to `makeSchedule` (a flow-matching class's schedule carries only numTrainTimesteps). */
   scheduleConfig: ScheduleConfig;
   /** Config keys the class does not take, ignored as diffusers ignores them (it logs a warning). */
   ignoredKeys: string[];
@@ -121,21 +129,22 @@ export function fromDiffusersConfig(
     return v as T;
   };
 
-  for (const key of [...NOT_IMPLEMENTED, ...(entry.notImplemented ?? [])]) {
+  if (options.mu !== undefined && options.imageSeqLen !== undefined) throw new Error('fromDiffusersConfig: pass mu or imageSeqLen, not both');
+  for (const key of [...NOT_IMPLEMENTED.filter((k) => !(entry.implements ?? []).includes(k)), ...(entry.notImplemented ?? [])]) {
     if (Object.hasOwn(config, key) && config[key] !== defaults[key]) unsupported(key, config[key]);
   }
 
-  const { schedule, scheduleConfig } = scheduleFromDiffusersConfig(config, {
-    numTrainTimesteps: defaults.num_train_timesteps as number,
-    betaStart: defaults.beta_start as number,
-    betaEnd: defaults.beta_end as number,
-  });
+  const scheduleDefaults = { numTrainTimesteps: defaults.num_train_timesteps, betaStart: defaults.beta_start, betaEnd: defaults.beta_end };
+  const { schedule, scheduleConfig } = scheduleFromDiffusersConfig(
+    config,
+    Object.fromEntries(Object.entries(scheduleDefaults).filter(([, v]) => v !== undefined)) as Record<string, number>,
+  );
 
-  const p = get('prediction_type');
-  if (typeof p !== 'string' || !Object.hasOwn(PREDICTION_TYPES, p)) {
+  const p = entry.prediction ? 'fixed' : get('prediction_type');
+  if (!entry.prediction && (typeof p !== 'string' || !Object.hasOwn(PREDICTION_TYPES, p))) {
     throw new RangeError(`prediction_type must be one of ${Object.keys(PREDICTION_TYPES).map((k) => `'${k}'`).join(', ')}; got ${show(p)}`);
   }
-  const prediction = PREDICTION_TYPES[p]!;
+  const prediction = entry.prediction ?? PREDICTION_TYPES[p as string]!;
   const has = (key: string) => Object.hasOwn(defaults, key);
   const threshold = () =>
     has('thresholding') && bool('thresholding')
@@ -149,6 +158,18 @@ export function fromDiffusersConfig(
     className: cls,
     scheduleConfig,
     eta: options.eta,
+    mu() {
+      if (options.mu !== undefined) return options.mu;
+      if (options.imageSeqLen !== undefined) {
+        const n = (key: string) => num(key, Number.isFinite, 'a finite number');
+        return calculateShift(options.imageSeqLen, {
+          baseImageSeqLen: n('base_image_seq_len'), maxImageSeqLen: n('max_image_seq_len'), baseShift: n('base_shift'), maxShift: n('max_shift'),
+        });
+      }
+      throw new Error(
+        `${cls}: use_dynamic_shifting is true, so fromDiffusersConfig needs { mu } (what diffusers' pipelines pass to set_timesteps; calculateShift computes it) or { imageSeqLen }`,
+      );
+    },
     get,
     bool,
     num,

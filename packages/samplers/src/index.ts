@@ -56,9 +56,12 @@ export { dpmSolverEntry, type DpmSolverOptions, dpmSolverPlusPlus2M } from './dp
 export { pndm, type PndmOptions } from './pndm.js';
 export { lms, type LmsOptions } from './lms.js';
 export { uniPC, type UniPCOptions } from './unipc.js';
+export { flowMatchEuler, flowMatchEulerEntry, type FlowMatchEulerOptions } from './flow-match-euler.js';
+export { flowMatchHeun, flowMatchHeunEntry, type FlowMatchHeunOptions } from './flow-match-heun.js';
+export { flowScale, fromFlowScale, toFlowScale } from './flow-match.js';
 export { classifierFreeGuidance, GUIDANCE_OPTION_KEYS, type GuidanceOptions } from './guidance.js';
 export { ensemble } from './ensemble.js';
-export { runNoiseLevels, type SamplingRun, type SamplingRunOptions, startRun } from './run.js';
+export { checkFlowPair, runNoiseLevels, type SamplingRun, type SamplingRunOptions, startRun } from './run.js';
 export { sample, type SampleOptions, type SampleOutput } from './sample.js';
 export {
   type DiffusersSchedulerName,

@@ -4,6 +4,8 @@ import { dpmSolverEntry } from './dpm-solver.js';
 import { callWithUncheckedOptions, type SamplerEntry } from './entry.js';
 import { eulerAncestralEntry } from './euler-ancestral.js';
 import { eulerEntry } from './euler.js';
+import { flowMatchEulerEntry } from './flow-match-euler.js';
+import { flowMatchHeunEntry } from './flow-match-heun.js';
 import { heunEntry } from './heun.js';
 import { lmsEntry } from './lms.js';
 import { pndmEntry } from './pndm.js';
@@ -25,6 +27,8 @@ export const SAMPLER_REGISTRY = [
   pndmEntry,
   lmsEntry,
   uniPCEntry,
+  flowMatchEulerEntry,
+  flowMatchHeunEntry,
 ] as const;
 
 /** A registered sampler's short name ('ddim', 'euler-a', 'dpmpp-2m', …). */

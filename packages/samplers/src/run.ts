@@ -39,6 +39,16 @@ export interface SamplingRun {
   dispose(): void;
 }
 
+/** A flow-matching sampler runs 'flow' models only, and the others refuse them (their timesteps follow the beta schedule). */
+export function checkFlowPair(sampler: Sampler, prediction: Prediction): void {
+  if (sampler.flow && prediction !== 'flow') {
+    throw new Error(`${sampler.name} samples flow-matching models (prediction 'flow'); this denoiser predicts '${prediction}': use a sampler of the beta schedule (ddim, euler, …)`);
+  }
+  if (!sampler.flow && prediction === 'flow') {
+    throw new Error(`${sampler.name} cannot sample a 'flow' model: its timesteps follow the beta schedule, a flow model's are σ·numTrainTimesteps; use a flow-matching sampler (flowMatchEuler, flowMatchHeun)`);
+  }
+}
+
 /** The noise level of the sample at each timestep (n + 1 entries: the last is the level after the final step). */
 export function runNoiseLevels(sampler: Sampler, schedule: NoiseSchedule, timesteps: readonly number[]): number[] {
   const levels = sampler.alphasCumprod
@@ -57,6 +67,7 @@ export function startRun(sampler: Sampler, options: SamplingRunOptions): Samplin
   checkOptions('startRun', options, RUN_KEYS);
   const { schedule, prediction, x0Processor } = options;
   checkPrediction(prediction);
+  checkFlowPair(sampler, prediction);
   const timesteps = sampler.timesteps(schedule, options.numInferenceSteps);
   const levels = runNoiseLevels(sampler, schedule, timesteps);
   const rng = options.rng ?? createRng(options.seed ?? 0);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions, createRng, optionKeys, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { classifierFreeGuidance, GUIDANCE_OPTION_KEYS, type GuidanceOptions } from './guidance.js';
+import { toFlowScale } from './flow-match.js';
 import { startRun } from './run.js';
 import { CONDITIONING_FIELDS, disposeConditioning, sliceConditioning, type Conditioning } from './conditioning.js';
 import type { Denoiser, Sampler, X0Processor } from './types.js';
@@ -114,7 +115,10 @@ async function sampleRows(denoiser: Denoiser, sampler: Sampler, options: SampleO
     return tf.tidy(() => tf.slice(tf.randomNormal([b, ...shape.slice(1)], 0, 1, 'float32', rng.nextSeed()), [a], [e - a])) as tf.Tensor4D;
   };
   let batch = 0;
-  const denoise = (xt: tf.Tensor4D, t: number): tf.Tensor4D => model.predict(xt, tf.fill([batch], t, 'float32') as tf.Tensor1D, cond);
+  const T = schedule.numTrainTimesteps;
+  // A flow model takes x_σ = c(σ)·x_t at σ = t/T.
+  const denoise = (xt: tf.Tensor4D, t: number): tf.Tensor4D =>
+    model.predict(sampler.flow ? toFlowScale(xt, t / T) : xt, tf.fill([batch], t, 'float32') as tf.Tensor1D, cond);
   const run = startRun(sampler, {
     schedule, numInferenceSteps: n, prediction: denoiser.prediction, rng, x0Processor, denoise, noise: rows ? (like) => draw(like.shape) : undefined,
   });
@@ -129,7 +133,9 @@ async function sampleRows(denoiser: Denoiser, sampler: Sampler, options: SampleO
     if (options.shape && options.shape.join() !== initImage.shape.join()) {
       throw new Error(`shape [${options.shape}] differs from initImage's shape [${initImage.shape}]`);
     }
-    start = Math.max(timesteps.length - Math.min(Math.floor(timesteps.length * strength), timesteps.length), 0);
+    const m = timesteps.length;
+    // SD3's img2img truncates n − n·strength; SD's rounds n·strength down first.
+    start = sampler.flow ? Math.floor(Math.max(m - m * strength, 0)) : Math.max(m - Math.min(Math.floor(m * strength), m), 0);
     if (start >= timesteps.length) throw new Error(`strength ${strength} leaves no step of ${timesteps.length}`);
     const a = levels[start];
     checkNoise(options.noise, initImage.shape);

@@ -8,6 +8,7 @@ import type { SamplerState } from './state.js';
  * package satisfy it structurally.
  */
 export interface Denoiser {
+  /** With 'flow' the contract of `predict` is flow matching's: see there. */
   readonly prediction: Prediction;
   /** Real classes of a class-conditional denoiser (the null class is this index), null when unconditional; when present, `sample()` checks class ids against it once. */
   readonly numClasses?: number | null;
@@ -15,6 +16,8 @@ export interface Denoiser {
    * `x`: the noised sample in DDPM scaling, x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε (never Karras-scaled);
    * `t`: float32 timesteps on the training scale [0, numTrainTimesteps − 1], possibly fractional.
    * Returns a tensor of x's shape.
+   * A 'flow' denoiser instead takes x_σ = (1 − σ) x0 + σ ε and t = σ · numTrainTimesteps ∈ [0, T] (as
+   * diffusers' flow-matching models) and returns the velocity ε − x0; only samplers with `flow` run it.
    */
   predict(x: tf.Tensor4D, t: tf.Tensor1D, cond?: Conditioning): tf.Tensor4D;
 }
@@ -88,6 +91,11 @@ export interface Sampler {
   readonly name: string;
   /** How this package's factories built it (see `describeSampler`); absent on a sampler written by hand. */
   readonly spec?: FactorySpec;
+  /**
+   * A flow-matching sampler: it runs only 'flow' denoisers (which `sample()` calls with x_σ = c(σ)·x_t and
+   * t = σ·T), its timesteps are σ·T, and img2img starts at step ⌊n − n·strength⌋ as diffusers' SD3 img2img.
+   */
+  readonly flow?: boolean;
   /** The model timesteps of a run with `numInferenceSteps` steps, descending. */
   timesteps(schedule: NoiseSchedule, numInferenceSteps: number): number[];
   /**

@@ -35,6 +35,20 @@ export {
 } from './sigmas.js';
 export { exponentialSigmas, karrasSigmas } from './karras.js';
 export {
+  calculateShift,
+  type CalculateShiftOptions,
+  FLOW_SIGMAS_OPTION_KEYS,
+  flowSigmas,
+  type FlowPlan,
+  flowSigmaToAlphaCumprod,
+  type FlowSigmasOptions,
+  shiftSigma,
+  TIME_SHIFT_TYPES,
+  timeShift,
+  type TimeShiftType,
+} from './flow.js';
+export { betaCdf, betaPpf } from './beta-ppf.js';
+export {
   DIFFUSERS_SCHEDULE_DEFAULTS,
   parseDiffusersConfig,
   scheduleFromDiffusersConfig,

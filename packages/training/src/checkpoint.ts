@@ -127,7 +127,7 @@ function assertCheckpointState(raw: unknown, where: string): asserts raw is Chec
   try {
     checkPrediction(c.prediction as Prediction);
   } catch {
-    fail(where, 'config.prediction', "'epsilon', 'v' or 'sample'", c.prediction);
+    fail(where, 'config.prediction', "'epsilon', 'v', 'sample' or 'flow'", c.prediction);
   }
   if (!(Number.isInteger(c.numTrainTimesteps) && (c.numTrainTimesteps as number) > 0)) fail(where, 'config.numTrainTimesteps', 'a positive integer', c.numTrainTimesteps);
   if (!Number.isInteger(c.seed)) fail(where, 'config.seed', 'an integer', c.seed);

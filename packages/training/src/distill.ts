@@ -153,7 +153,9 @@ function checkDistillerOptions(options: DistillerOptions): { weighting: DistillW
   const { teacher, student, schedule } = options;
   if (!teacher || typeof teacher.predict !== 'function') throw new TypeError('distill: teacher must be a model with predict(x, t, cond)');
   if (!student || typeof student.parameters !== 'function') throw new TypeError('distill: student must be a trainable model (predict and parameters())');
-  checkPrediction(teacher.prediction, 'teacher.prediction');
+  for (const [who, p] of [['teacher', teacher.prediction], ['student', student.prediction]] as const) {
+    if (checkPrediction(p, `${who}.prediction`) === 'flow') throw new Error(`distill: ${who}.prediction 'flow' is not supported (progressive distillation steps DDIM on the beta schedule)`);
+  }
   if (checkPrediction(student.prediction, 'student.prediction') === 'epsilon') {
     throw new Error("distill: student.prediction must be 'v' or 'sample'; got 'epsilon' (ε-prediction cannot express x̂ at SNR → 0, where the student's first step starts: Salimans & Ho 2022, §4)");
   }

@@ -130,6 +130,7 @@ export function resolveOptions(options: TrainerOptions): ResolvedOptions {
     throw new Error(`createTrainer: prediction '${prediction}' differs from the denoiser's '${denoiser.prediction}'`);
   }
   const reg = options.regularizers ?? {};
+  if (prediction === 'flow') throw new Error("createTrainer: prediction 'flow' (flow matching) is not trained by this trainer yet");
   const learningRate: LearningRateConfig =
     typeof options.learningRate === 'number' ? { peak: options.learningRate } : options.learningRate ?? { peak: 1e-3 };
   learningRateAt(0, learningRate); // validates
