@@ -127,9 +127,12 @@ export async function runTraining(): Promise<void> {
     const recipe = readRecipe(shipped.config, 'the shipped config.json');
     let data: ImageDataset;
     let what: string;
+    let source = {};
     if (folder) {
       data = await folderData();
       what = `a U-Net on ${folder.name}`;
+      // As the demo records a --data-dir run (a page has no path to give).
+      source = { dataset: 'folder', resolution: data.shape[1], centerCrop: true };
     } else {
       $('train-status').textContent = 'loading MNIST digits…';
       data = await (mnist ??= fetchDigits('data/mnist.bin.gz').then((d) => digitsDataset(d)));
@@ -140,7 +143,7 @@ export async function runTraining(): Promise<void> {
       await state.training.dispose();
       state.training = undefined;
     }
-    const t = await createInTabTrainer(recipe, data, s, what);
+    const t = await createInTabTrainer(recipe, data, s, what, source);
     state.training = t;
     api.losses = t.losses;
     const loss = $<HTMLCanvasElement>('loss');

@@ -73,9 +73,10 @@ export function classCount(data: ImageDataset): number | undefined {
 /**
  * A trainer for `data` with the recipe's network, schedule and regularizers: the
  * model's sample size, channels and classes are the data's (unconditional when it has no labels).
- * `what` names the run on the page ('mnist-tiny', 'your 2 classes').
+ * `what` names the run on the page ('mnist-tiny', 'a U-Net on folder pets'); `source` is written
+ * into the run config's demo section (the demo's names: `{ dataset: 'folder', resolution, centerCrop }`).
  */
-export async function createInTabTrainer(recipe: Recipe, data: ImageDataset, s: TrainSettings, what = 'mnist-tiny'): Promise<InTabTrainer> {
+export async function createInTabTrainer(recipe: Recipe, data: ImageDataset, s: TrainSettings, what = 'mnist-tiny', source: Record<string, unknown> = {}): Promise<InTabTrainer> {
   for (const [k, v] of Object.entries({ steps: s.steps, batchSize: s.batchSize, seed: s.seed })) {
     if (!Number.isInteger(v) || v < (k === 'seed' ? 0 : 1)) throw new Error(`${k} must be a ${k === 'seed' ? 'non-negative' : 'positive'} integer; got ${v}`);
   }
@@ -88,7 +89,7 @@ export async function createInTabTrainer(recipe: Recipe, data: ImageDataset, s: 
   const modelConfig = resolveUNetConfig({ ...recipe.model, sampleSize: height === width ? height : [height, width], inChannels: channels, outChannels: channels, numClasses: numClasses ?? null });
   const config: RunConfig = {
     ...recipe.json,
-    demo: { ...recipe.demo, classConditional: numClasses !== undefined, steps: s.steps, batchSize: s.batchSize, lr: s.lr, seed: s.seed, threads: 1 },
+    demo: { ...recipe.demo, ...source, classConditional: numClasses !== undefined, steps: s.steps, batchSize: s.batchSize, lr: s.lr, seed: s.seed, threads: 1 },
     model: modelConfig,
     dataset: { numClasses: numClasses ?? 1, height, width, channels, ...(data.classNames && { classNames: data.classNames }) },
   };

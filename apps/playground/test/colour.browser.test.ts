@@ -120,7 +120,9 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
       await page.fill('#train-preview-every', '2');
       await page.click('#train-button');
       await expectData(page, 'trainState', 'trained', ['trained', 'error']);
-      expect(await page.textContent('#train-status')).toMatch(/^step 4\/4 · loss \d\.\d{4} · \d+\.\d img\/s on wasm · 0 s to go$/);
+      const progress = await page.textContent('#train-status');
+      console.log(`playground colour training, 16×16 RGB, batch 4: ${progress}`);
+      expect(progress).toMatch(/^step 4\/4 · loss \d\.\d{4} · \d+\.\d img\/s on wasm · 0 s to go$/);
       // One column per class, two rows of 16×16 cells with a 1-pixel gap, in colour.
       const grid = await canvasColour(page, 'train-samples');
       expect([grid.width, grid.height, grid.cells, grid.cols]).toEqual([2 * 17 - 1, 2 * 17 - 1, 4, 2]);
@@ -142,6 +144,7 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
       const config = JSON.parse(files.get('config.json')!.toString('utf8'));
       expect([config.model.sampleSize, config.model.inChannels, config.model.outChannels, config.model.numClasses]).toEqual([16, 3, 3, 2]);
       expect(config.dataset).toEqual({ numClasses: 2, height: 16, width: 16, channels: 3, classNames: ['blue', 'red'] });
+      expect([config.demo.dataset, config.demo.resolution, config.demo.centerCrop, config.demo.classConditional]).toEqual(['folder', 16, true, true]);
       // The demo's CLI samples from it: a colour PNG grid.
       const folder = join(out, 'downloaded');
       await mkdir(folder);
