@@ -32,7 +32,7 @@ describe('config merging', () => {
 
   it('names the bad field and what it accepts', () => {
     expect(() => resolveConfig({ overrides: { 'sampler.name': 'plms' } })).toThrow(
-      "sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m', 'pndm', 'lms', 'unipc'; got \"plms\"",
+      "sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m', 'pndm', 'lms', 'unipc', 'flow-euler', 'flow-heun'; got \"plms\"",
     );
     expect(() => resolveConfig({ overrides: { steps: 0 } })).toThrow('steps must be an integer >= 1; got 0');
     expect(() => resolveConfig({ preset: 'cifar' })).toThrow("preset must be one of 'mnist-tiny', 'mnist', 'fashion-mnist'; got 'cifar'");
@@ -104,7 +104,7 @@ describe('config files are checked against the schema, naming the file, the fiel
     ['null', 'null', ': must hold a JSON object of DemoConfig fields; got null'],
     ['truncated JSON', '{"steps": 5', ': not valid JSON'],
     ['a value out of range', '{"regularizers": {"dropout": 2}}', ': regularizers.dropout must be a number in [0, 0.99]; got 2'],
-    ['an unknown sampler', '{"sampler": {"name": "plms"}}', ": sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m', 'pndm', 'lms', 'unipc'; got \"plms\""],
+    ['an unknown sampler', '{"sampler": {"name": "plms"}}', ": sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m', 'pndm', 'lms', 'unipc', 'flow-euler', 'flow-heun'; got \"plms\""],
   ])('refuses %s', (_, content, msg) => {
     const f = file(content);
     expect(() => resolveConfig({ configFile: f })).toThrow(`--config ${f}${msg}`);
