@@ -93,6 +93,7 @@ export function replicaInit(denoiser: TrainableDenoiser, prediction: Prediction,
   if (!config || typeof config.kind !== 'string') {
     throw new Error("parallel: the denoiser has no config with a 'kind' to rebuild it in workers (a models package UNet or MLPDenoiser has one); pass init");
   }
+  if (config.lora !== undefined) throw new Error('parallel: LoRA adapters train on one thread (workers rebuild the model from its config and would not hold the base weights); drop parallel');
   if (freeze.some((p) => typeof p !== 'string')) throw new Error('parallel: freeze patterns must be strings (globs) to reach the workers');
   return { model: { ...config, kind: config.kind }, prediction, freeze: freeze as string[] };
 }
