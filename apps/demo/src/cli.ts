@@ -12,6 +12,7 @@ import { PRESETS, SAMPLERS, SIGMA_PLANS, THRESHOLDS, presetConfig } from './pres
 import { samplersWithPlan } from './samplerOptions.js';
 import { addTrainFlags, flagOverrides, int, num } from './trainFlags.js';
 import { exitCodeOf, onStop, stopName } from './interrupt.js';
+import { addLoraTrainFlags, runLoraOf, sampleLoraOption } from './lora.js';
 
 /** The options, with `runDefaults` (defaults that stand for "the run's value") dropped unless given. */
 function cliOnly(cmd: Command, runDefaults: string[]): OptionValues {
@@ -78,13 +79,13 @@ export function createProgram(): Command {
     .option('--out <dir>', 'output folder', '<run>/sampled')
     .option('--each', 'also write every image as its own PNG', false)
     .option('--no-ema', 'use the raw weights instead of the EMA average (default: EMA weights when the checkpoint has them)')
-    .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here"))
+    .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here")).addOption(sampleLoraOption())
     .action(async function (this: Command) {
       const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'guidanceRescale', 'threshold', 'eta', 'sigmas', 'class', 'n']);
       await exitOnStop(() => sampleCommand({
         checkpoint: o.checkpoint, sampler: o.sampler, steps: o.steps, guidance: o.guidance, guidanceRescale: o.guidanceRescale,
         threshold: o.threshold, eta: o.eta, sigmas: o.sigmas, seed: o.seed, classes: o.class, n: o.n,
-        out: o.out === '<run>/sampled' ? undefined : o.out, each: o.each, noEma: o.ema === false, threads: o.threads,
+        out: o.out === '<run>/sampled' ? undefined : o.out, each: o.each, noEma: o.ema === false, threads: o.threads, lora: o.lora,
       }));
     });
 
@@ -109,7 +110,7 @@ export function createProgram(): Command {
       }));
     });
 
-  addTrainFlags(
+  addLoraTrainFlags(addTrainFlags(
     program.command('fine-tune')
       .description('start from a checkpoint on another dataset, freezing parameters by name pattern, with a new learning rate')
       .requiredOption('--checkpoint <path>', 'run folder, checkpoint or diffusers UNet2DModel folder to start from')
@@ -117,10 +118,10 @@ export function createProgram(): Command {
       .option('--config <file.json>', 'JSON config over the source run\'s settings', '')
       .option('--out <dir>', 'run folder', 'runs/<preset>-ft-<dataset>-<timestamp>')
       .option('--max-steps <n>', 'stop after this many steps in this call (0 = run to --steps)', int('--max-steps'), 0),
-  ).action(async function (this: Command) {
+  )).action(async function (this: Command) {
     const o = this.opts();
     const res = await fineTuneCommand({
-      checkpoint: o.checkpoint, freeze: list(o.freeze), config: o.config || undefined,
+      checkpoint: o.checkpoint, freeze: list(o.freeze), config: o.config || undefined, lora: runLoraOf(o),
       out: o.out.startsWith('runs/<preset>') ? undefined : o.out, overrides: flagOverrides(this), maxSteps: o.maxSteps || undefined,
     });
     if (res.signal) process.exitCode = exitCodeOf(res.signal);

@@ -1,5 +1,6 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { writeFileAtomicSync } from '@tfjs-diffusion/schedules/node';
+import type { RunLora } from './lora.js';
 import { basename, join, resolve } from 'node:path';
 import { acquireRunLock, LOCK_FILE, type RunLock } from './lock.js';
 import { checkDemoConfig } from './schema.js';
@@ -113,6 +114,8 @@ export interface RunConfigFile {
   dataset: { numClasses: number; height: number; width: number; channels: number; classNames: string[] };
   fineTunedFrom?: string;
   freeze?: string[];
+  /** A LoRA run: only this adapter trains on the weights of `fineTunedFrom`. */
+  lora?: RunLora;
 }
 
 export function readRunConfig(dir: string): RunConfigFile {

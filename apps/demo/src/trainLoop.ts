@@ -12,6 +12,7 @@ import type { ImageGridOptions } from '@tfjs-diffusion/viz';
 import { writeLossPlot } from './plot.js';
 import { createProgress } from './progress.js';
 import { checkpointStep, writeFileAtomic, type RunConfigFile, type RunPaths } from './runFolder.js';
+import { startLoraTraining } from './lora.js';
 import { onStop, stopName, type StopSignal } from './interrupt.js';
 
 export interface TrainRunResult {
@@ -58,10 +59,12 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   log(threads.message);
   const source = batchSource(data.train, { batchSize: c.batchSize, seed: c.seed + 1, shift: c.augmentShift, flip: c.randomFlip, labels: c.classConditional });
   const resumable = latestStep(paths.checkpoints) !== undefined;
+  // A LoRA run trains its adapter alone, from its source's weights on every start, on one thread (workers would not hold the base weights); its grids sample merged.
+  const lora = o.run.lora && o.run.fineTunedFrom ? await startLoraTraining(model, o.run.lora, o.run.fineTunedFrom) : undefined;
   const valImages = tf.tensor4d(data.val.data, [data.val.n, height, width, channels]);
   const r = c.regularizers;
   const options: TrainerOptions = {
-    denoiser: model,
+    denoiser: lora?.denoiser ?? model,
     schedule,
     data: source,
     validation: { images: valImages, labels: c.classConditional ? data.val.labels : undefined, timesteps: 10, seed: 1234, batchSize: 128 },
@@ -77,11 +80,11 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       pUncond: c.classConditional && r.pUncond > 0 ? r.pUncond : undefined,
     },
     // Freeze patterns may use diffusers' names too; the trainer gets ours.
-    freeze: o.fineTune?.freeze.length ? selectByEitherName(model, o.fineTune.freeze) : undefined,
+    freeze: !lora && o.fineTune?.freeze.length ? selectByEitherName(model, o.fineTune.freeze) : undefined,
     // A run stopped before its first checkpoint starts again from its config (and its fine-tuning source).
-    fineTune: o.fineTune && !(o.resume && resumable) ? { weights: (await readModelWeights(o.fineTune.checkpoint)).tensors } : undefined,
+    fineTune: !lora && o.fineTune && !(o.resume && resumable) ? { weights: (await readModelWeights(o.fineTune.checkpoint)).tensors } : undefined,
     seed: c.seed,
-    parallel: threads.replicas > 1 ? workerThreads({ threads: threads.replicas }) : undefined,
+    parallel: !lora && threads.replicas > 1 ? workerThreads({ threads: threads.replicas }) : undefined,
   };
   let trainer: Trainer | undefined;
   // The grids' sampler: the run's threads, started at the first grid and kept for the others.
@@ -109,7 +112,8 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
         log(`no checkpoint in ${paths.checkpoints} yet (stopped before its first one): starting from step 0 with ${paths.config}`);
         o.afterLoad?.();
       }
-      if (o.fineTune) log(`fine-tuning from ${o.fineTune.checkpoint}: ${trainer.trainable().length} trainable, ${trainer.frozen().length} frozen parameter tensors`);
+      if (lora) log(`fine-tuning from ${o.run.fineTunedFrom}: ${lora.describe()}`);
+      else if (o.fineTune) log(`fine-tuning from ${o.fineTune.checkpoint}: ${trainer.trainable().length} trainable, ${trainer.frozen().length} frozen parameter tensors`);
     }
     const metrics = jsonlWriter(paths.metrics);
     const startStep = trainer.step;
@@ -130,7 +134,8 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       const run = async () => sampleImages(model, schedule, {
         ...c.sampler, sampler: c.sampler.name, seed: 42, labels, n, numClasses, height, width, channels,
       }, undefined, parallel);
-      const pixels = tr.ema ? await tr.ema.withAveraged(run) : await run();
+      const adapted = lora ? () => lora.merged(run) : run;
+      const pixels = tr.ema ? await tr.ema.withAveraged(adapted) : await adapted();
       const file = join(paths.samples, `step-${pad(step)}.png`);
       writeFileAtomic(file, imageGridPng(pixels, { n, height, width, channels: channels as ImageGridOptions['channels'], cols: c.sampler.cols, padding: 2 }));
       samples.push(file);
@@ -140,7 +145,10 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     const checkpoint = async () => {
       saving = true;
       // The run folder gets model.safetensors too: every run folder is a model folder.
-      try { await saveCheckpoint(tr, paths.checkpoints, { keep: 2, modelDir: paths.dir }); } finally { saving = false; }
+      try {
+        await saveCheckpoint(tr, paths.checkpoints, { keep: 2, modelDir: lora ? undefined : paths.dir });
+        lora?.write(paths.dir, tr);
+      } finally { saving = false; }
       savedStep = tr.step;
     };
     // The demo's part of each step, on the library's loop: progress, metrics lines, validation, plot, grids, checkpoints.
@@ -181,6 +189,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     if (trainer) await trainer.dispose();
     await gridSampler?.dispose();
     valImages.dispose();
+    lora?.adapter.remove();
     model.dispose();
   }
 }

@@ -5,6 +5,7 @@ import { openCheckpoint } from '../openCheckpoint.js';
 import { checkDatasetShape, dataName, loadDataset } from '../dataset.js';
 import { runTraining, type TrainRunResult } from '../trainLoop.js';
 import { checkRun, hasCheckpoint, report } from './train.js';
+import type { RunLora } from '../lora.js';
 
 export interface FineTuneCommandOptions {
   checkpoint: string;
@@ -12,6 +13,8 @@ export interface FineTuneCommandOptions {
   dataset?: string;
   /** Parameter name patterns kept fixed, in our names ('down.*', '*.conv1.*') or diffusers' ('down_blocks.*'). */
   freeze?: string[];
+  /** Train a LoRA adapter instead of the weights. */
+  lora?: RunLora;
   config?: string;
   out?: string;
   overrides?: Record<string, unknown>;
@@ -29,7 +32,8 @@ export async function fineTuneCommand(o: FineTuneCommandOptions): Promise<TrainR
   const saved = src.run;
   const overrides = { ...o.overrides, ...(o.dataset ? { dataset: o.dataset } : {}) };
   const demo = resolveConfig({ base: { ...saved.demo, preset: `${saved.demo.preset}-ft` }, configFile: o.config, overrides, baseLabel: `${src.dir}/config.json` });
-  const run: RunConfigFile = { ...saved, demo, fineTunedFrom: src.checkpoint, freeze: o.freeze ?? [] };
+  if (o.lora && o.freeze?.length) throw new Error('--freeze and --lora-rank: a LoRA run freezes every base weight already; drop --freeze');
+  const run: RunConfigFile = { ...saved, demo, fineTunedFrom: src.checkpoint, freeze: o.freeze ?? [], ...(o.lora && { lora: o.lora }) };
   checkRun(run, `${src.dir}/config.json`);
   checkDatasetShape(saved.dataset, (await loadDataset(demo, { trainSize: 1, valSize: 1, seed: demo.seed, log })).train, dataName(demo), `--checkpoint ${o.checkpoint}`);
   // Every check has passed: only now is anything written.

@@ -12,6 +12,7 @@ import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type SigmaPlan, type Threshold } from '../presets.js';
 import { checkpointStep, writeFileNew } from '../runFolder.js';
 import { openCheckpoint } from '../openCheckpoint.js';
+import { applyLoraFiles, type LoraFile, loraTag } from '../lora.js';
 
 export interface SampleCommandOptions {
   checkpoint: string;
@@ -34,6 +35,8 @@ export interface SampleCommandOptions {
   each?: boolean;
   /** Use the raw weights even when the checkpoint has an EMA average. */
   noEma?: boolean;
+  /** LoRA adapter files applied (merged) at their weights. */
+  lora?: LoraFile[];
   quiet?: boolean;
 }
 
@@ -89,6 +92,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
   let parallel: Awaited<ReturnType<typeof startSampler>> | undefined;
   try {
     const weights = await loadWeights(model, checkpoint, !o.noEma);
+    const adapters = applyLoraFiles(model, o.lora ?? []);
     parallel = await startSampler(model, threads);
     const seed = o.seed ?? 0;
     // Where the images go is checked before sampling, so an unwritable --out loses no work.
@@ -98,7 +102,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     const from = step !== undefined ? `step${step}` : basename(weights.path);
     const cls = numClasses === undefined ? 'uncond' : o.classes?.length ? `class${o.classes.join('_')}` : 'allclasses';
     const extra = `${s.guidanceRescale ? `-rescale${s.guidanceRescale}` : ''}${s.eta ? `-eta${s.eta}` : ''}${s.sigmas && s.sigmas !== 'default' ? `-${s.sigmas}` : ''}`;
-    const tag = `${from}-${weights.ema ? 'ema' : 'raw'}-${cls}-${s.name}-${s.steps}steps-g${s.guidance}${extra}-${s.threshold}-seed${seed}`;
+    const tag = `${from}-${weights.ema ? 'ema' : 'raw'}-${cls}-${s.name}-${s.steps}steps-g${s.guidance}${extra}-${s.threshold}-seed${seed}${loraTag(o.lora ?? [])}`;
     checkOutputFolder(outDir, o.each ? `${tag}-${String(n - 1).padStart(3, '0')}${labels ? `-class${Math.max(...labels)}` : ''}-99.png` : `${tag}-99.png`, o.out !== undefined);
     const t0 = performance.now();
     const bar = createTaskProgress('sample', n, 'images', o.quiet);
@@ -117,7 +121,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
       }
     }
     if (!o.quiet) {
-      console.log(`${n} samples with ${s.name}, ${s.steps} steps, guidance ${s.guidance}, ${weightsLabel(weights)} weights of ${weights.path} in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${parallel.threads} thread${parallel.threads === 1 ? '' : 's'}`);
+      console.log(`${n} samples with ${s.name}, ${s.steps} steps, guidance ${s.guidance}, ${weightsLabel(weights)} weights of ${weights.path}${adapters.length ? ` + ${adapters.length} LoRA adapter${adapters.length > 1 ? 's' : ''}` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${parallel.threads} thread${parallel.threads === 1 ? '' : 's'}`);
       console.log(`grid: ${grid}${images.length ? ` (+ ${images.length} single images in ${outDir})` : ''}`);
     }
     return { grid, images, rows: Math.ceil(n / s.cols), cols: s.cols, weights: weights.source, threads: parallel.threads };
