@@ -79,7 +79,8 @@ export function createProgram(): Command {
     .option('--out <dir>', 'output folder', '<run>/sampled')
     .option('--each', 'also write every image as its own PNG', false)
     .option('--no-ema', 'use the raw weights instead of the EMA average (default: EMA weights when the checkpoint has them)')
-    .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here")).addOption(sampleLoraOption())
+    .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here"))
+    .addOption(sampleLoraOption())
     .action(async function (this: Command) {
       const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'guidanceRescale', 'threshold', 'eta', 'sigmas', 'class', 'n']);
       await exitOnStop(() => sampleCommand({
