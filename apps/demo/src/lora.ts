@@ -2,7 +2,7 @@
 // and applying adapter files for sampling.
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { addLora, encodeLora, loadLora, loraTrainable, type LoraAdapter } from '@tfjs-diffusion/models';
 import { showValue } from '@tfjs-diffusion/schedules';
 import type { Trainer } from '@tfjs-diffusion/training';
