@@ -8,14 +8,7 @@ import { showValue } from '@tfjs-diffusion/schedules';
 import type { Trainer } from '@tfjs-diffusion/training';
 import { loadWeightsFrom } from '@tfjs-diffusion/training/node';
 import type { DemoModel } from './build.js';
-import { writeFileAtomic } from './runFolder.js';
-
-/** What `fine-tune --lora-rank` records in the run's config.json (a resume rebuilds the same adapter). */
-export interface RunLora {
-  rank: number;
-  alpha?: number;
-  targets?: string[];
-}
+import { type RunLora, writeFileAtomic } from './runFolder.js';
 
 /** The adapter file a LoRA run writes beside its checkpoints: diffusers' name. */
 export const LORA_FILE = 'pytorch_lora_weights.safetensors';

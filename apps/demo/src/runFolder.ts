@@ -1,6 +1,5 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { writeFileAtomicSync } from '@tfjs-diffusion/schedules/node';
-import type { RunLora } from './lora.js';
 import { basename, join, resolve } from 'node:path';
 import { acquireRunLock, LOCK_FILE, type RunLock } from './lock.js';
 import { checkDemoConfig } from './schema.js';
@@ -106,6 +105,13 @@ export function writeFileNew(path: string, data: Uint8Array): string {
       }
     },
   });
+}
+
+/** What `fine-tune --lora-rank` records in the run's config.json (a resume rebuilds the same adapter). */
+export interface RunLora {
+  rank: number;
+  alpha?: number;
+  targets?: string[];
 }
 
 export interface RunConfigFile {

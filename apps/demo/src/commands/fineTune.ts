@@ -1,11 +1,10 @@
 import { initDemoBackend } from '../backendInit.js';
 import { resolveConfig } from '../config.js';
-import { createRunFolder, defaultRunDir, type RunConfigFile } from '../runFolder.js';
+import { createRunFolder, defaultRunDir, type RunConfigFile, type RunLora } from '../runFolder.js';
 import { openCheckpoint } from '../openCheckpoint.js';
 import { checkDatasetShape, dataName, loadDataset } from '../dataset.js';
 import { runTraining, type TrainRunResult } from '../trainLoop.js';
 import { checkRun, hasCheckpoint, report } from './train.js';
-import type { RunLora } from '../lora.js';
 
 export interface FineTuneCommandOptions {
   checkpoint: string;
