@@ -22,9 +22,11 @@ const positive = (name: string, integer: boolean) => (v: string) => {
 /** `--lora-rank`, `--lora-alpha`, `--lora-targets` of `fine-tune`. */
 export function addLoraTrainFlags(cmd: Command): Command {
   return cmd
-    .option('--lora-rank <r>', 'train a LoRA adapter of this rank instead of the weights (writes pytorch_lora_weights.safetensors)', positive('--lora-rank', true))
-    .option('--lora-alpha <a>', 'LoRA alpha: the update is scaled by alpha / rank (default: the rank)', positive('--lora-alpha', false))
-    .option('--lora-targets <modules>', "comma-separated module names as PEFT's target_modules (default: to_q,to_k,to_v,to_out.0, or conv1,conv2,time_emb_proj for a model without attention)");
+    .addOption(new Option('--lora-rank <r>', 'train a LoRA adapter of this rank instead of the weights (writes pytorch_lora_weights.safetensors)')
+      .argParser(positive('--lora-rank', true)).default(undefined, 'none: the weights train'))
+    .addOption(new Option('--lora-alpha <a>', 'LoRA alpha: the update is scaled by alpha / rank').argParser(positive('--lora-alpha', false)).default(undefined, 'the rank'))
+    .addOption(new Option('--lora-targets <modules>', "comma-separated module names, as PEFT's target_modules")
+      .default(undefined, 'to_q,to_k,to_v,to_out.0; conv1,conv2,time_emb_proj for a model without attention'));
 }
 
 /** The fine-tune flags as a RunLora; undefined without --lora-rank (the others alone are refused). */
