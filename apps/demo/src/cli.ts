@@ -74,7 +74,7 @@ export function createProgram(): Command {
     .addOption(new Option('--sigmas <plan>', `σ plan: karras (${samplersWithPlan('karras').join(', ')}) or exponential (${samplersWithPlan('exponential').join(', ')})`)
       .choices(SIGMA_PLANS as string[]).default(tiny.sigmas, runs(tiny.sigmas ?? 'default')))
     .option('--seed <n>', 'seed of the initial noise', int('--seed'), 0)
-    .addOption(new Option('--class <list>', 'comma-separated classes, one row each').argParser((v) => list(v).map(Number)).default([], 'every class'))
+    .addOption(new Option('--class <list>', "comma-separated classes, one row each: indices or the run's class names").argParser((v) => list(v)).default([], 'every class'))
     .addOption(new Option('--n <n>', 'images per row (per class)').argParser(int('--n')).default(tiny.cols, `the run's grid columns; mnist-tiny: ${tiny.cols}`))
     .option('--out <dir>', 'output folder', '<run>/sampled')
     .option('--each', 'also write every image as its own PNG', false)

@@ -211,7 +211,10 @@ describe('fault injection: files, writers and sizes', () => {
       await run('node', [...common, '--class', '3']),
     ];
     for (const o of outs) expect(o.code, o.output).toBe(0);
-    const pngs = files(join(r, 'sampled'));
+    const written = files(join(r, 'sampled'));
+    const pngs = written.filter((f) => f.endsWith('.png'));
+    // Each grid has its caption file beside it, under the same name.
+    expect(written.filter((f) => !f.endsWith('.png'))).toEqual(pngs.map((f) => f.replace(/\.png$/, '.json')));
     expect(pngs).toEqual([
       'step2-ema-class3-ddim-2steps-g3-none-seed0.png',
       'step4-ema-class3-ddim-2steps-g3-none-seed0-2.png',
@@ -223,7 +226,7 @@ describe('fault injection: files, writers and sizes', () => {
     const big = await run('node', ['sample', '--checkpoint', r, '--n', '100000']);
     expect(big.code).toBe(1);
     expect(big.output).toMatch(/--n 100000 × 10 classes asks for 1,000,000 images \(10 rows of 100,000\): [\d.]+ GB of pixels and a [\d.]+ GB grid PNG/);
-    expect(files(join(r, 'sampled'))).toEqual(pngs);
+    expect(files(join(r, 'sampled'))).toEqual(written);
   }, 200_000);
 
   it('pnpm … run cli resolves paths from where the command was typed and prints the backend once', async () => {
@@ -231,7 +234,7 @@ describe('fault injection: files, writers and sizes', () => {
     copyRun(base, join(parent, 'runs', 'x'));
     const r = await run('pnpm-cli', ['sample', '--checkpoint', 'runs/x', '--steps', '2', '--n', '1', '--class', '1'], { cwd: parent });
     expect(r.code, r.output).toBe(0);
-    expect(files(join(parent, 'runs', 'x', 'sampled'))).toEqual(['step4-ema-class1-ddim-2steps-g3-none-seed0.png']);
+    expect(files(join(parent, 'runs', 'x', 'sampled'))).toEqual(['step4-ema-class1-ddim-2steps-g3-none-seed0.json', 'step4-ema-class1-ddim-2steps-g3-none-seed0.png']);
     expect(r.output.split('\n').filter((l) => /^(@tfjs-diffusion\/)?backend:/.test(l))).toHaveLength(1);
   }, 120_000);
 });

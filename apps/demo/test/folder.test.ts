@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { encodePng } from '@tfjs-diffusion/viz/node';
 import { describe, expect, it, vi } from 'vitest';
 import { TINY } from './cliProcess.js';
+import { writeImageFolder } from './pngFolder.js';
 
 const emojiFails = { on: false };
 vi.mock('@tfjs-diffusion/data/node', async (importOriginal) => {
@@ -26,29 +26,6 @@ const root = mkdtempSync(join(tmpdir(), 'demo-folder-'));
 let k = 0;
 const fresh = (name: string) => join(root, `${name}-${k++}`);
 
-/** A w × h PNG of one colour with a little seeded texture. */
-function png(w: number, h: number, rgb: [number, number, number], seed: number): Buffer {
-  const data = new Uint8Array(w * h * 4);
-  for (let i = 0; i < w * h; i++) {
-    for (let c = 0; c < 3; c++) data[4 * i + c] = Math.max(0, Math.min(255, rgb[c]! + Math.round(30 * Math.sin(i * 0.7 + seed + c))));
-    data[4 * i + 3] = 255;
-  }
-  return encodePng({ width: w, height: h, data });
-}
-
-/** Class subfolders red/ and blue/ (images of several sizes), or a flat folder; plus a corrupt file. */
-function imageFolder(opts: { classes: boolean; corrupt?: boolean }): string {
-  const dir = fresh(opts.classes ? 'classes' : 'flat');
-  const colours = { red: [220, 40, 40], blue: [40, 40, 220] } as const;
-  for (const [name, rgb] of Object.entries(colours)) {
-    const sub = opts.classes ? join(dir, name) : dir;
-    mkdirSync(sub, { recursive: true });
-    for (let i = 0; i < 6; i++) writeFileSync(join(sub, `${name}-${i}.png`), png(20 + 3 * i, 18 + i, [...rgb], i));
-  }
-  if (opts.corrupt) writeFileSync(join(dir, opts.classes ? 'red' : '', 'broken.png'), 'not a png');
-  return dir;
-}
-
 /** The CLI in this process; returns what it logged. */
 async function cli(args: string[]): Promise<string> {
   const lines: string[] = [];
@@ -68,7 +45,7 @@ const train = ['train', '--steps', '2', '--checkpoint-every', '2', ...TINY];
 
 describe('train --data-dir', () => {
   it('a folder with class subfolders trains a class-conditional model at --resolution, its class names saved in the run', async () => {
-    const data = imageFolder({ classes: true, corrupt: true });
+    const data = writeImageFolder(fresh('classes'), { classes: true, corrupt: true });
     const out = fresh('run');
     const before = tf.memory().numTensors;
     const log = await cli([...train, '--data-dir', data, '--resolution', '16', '--center-crop', '--random-flip', '--val-size', '2', '--out', out]);
@@ -84,7 +61,7 @@ describe('train --data-dir', () => {
   }, 120_000);
 
   it('a flat folder trains an unconditional model (64 px by default); --class-conditional true is refused', async () => {
-    const data = imageFolder({ classes: false });
+    const data = writeImageFolder(fresh('flat'), { classes: false });
     const out = fresh('flat-run');
     await cli([...train, '--data-dir', data, '--val-size', '2', '--out', out]);
     const run = readRunConfig(out);
@@ -96,7 +73,7 @@ describe('train --data-dir', () => {
   }, 120_000);
 
   it('bad values are refused naming the flag, before anything is written', async () => {
-    const data = imageFolder({ classes: true });
+    const data = writeImageFolder(fresh('classes'), { classes: true });
     const empty = fresh('empty');
     mkdirSync(empty);
     writeFileSync(join(empty, 'notes.txt'), 'no images here');

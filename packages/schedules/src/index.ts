@@ -54,5 +54,5 @@ export {
   scheduleFromDiffusersConfig,
   type ScheduleFromDiffusersConfigResult,
 } from './diffusers-config.js';
-export { checkOptions, nearestOption, optionKeys } from './options.js';
+export { checkOptions, editDistance, nearestOption, optionKeys } from './options.js';
 export { checkNesting, showList, showValue } from './show.js';

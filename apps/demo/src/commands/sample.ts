@@ -10,9 +10,13 @@ import { checkFits, checkImageCount, checkThreads } from '../sizes.js';
 import { validateConfig } from '../config.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type SigmaPlan, type Threshold } from '../presets.js';
-import { checkpointStep, writeFileNew } from '../runFolder.js';
+import { checkpointStep, writeFileAtomic, writeFileNew } from '../runFolder.js';
+import { classIndices } from '../classes.js';
 import { openCheckpoint } from '../openCheckpoint.js';
 import { applyLoraFiles, type LoraFile, loraTag } from '../lora.js';
+
+/** Pixels between the grid's cells and around them. */
+const GRID_PADDING = 2;
 
 export interface SampleCommandOptions {
   checkpoint: string;
@@ -25,8 +29,8 @@ export interface SampleCommandOptions {
   /** σ plan of the samplers that take one (default: the run's). */
   sigmas?: SigmaPlan;
   seed?: number;
-  /** Only these classes, one row each (class-conditional models). */
-  classes?: number[];
+  /** Only these classes, one row each (class-conditional models): indices, or the run's class names. */
+  classes?: (number | string)[];
   /** Images per row (per class). */
   n?: number;
   out?: string;
@@ -42,6 +46,8 @@ export interface SampleCommandOptions {
 
 export interface SampleCommandResult {
   grid: string;
+  /** The caption file beside the grid: what each row is (class and name), the cell size and the sampler. */
+  captions: string;
   images: string[];
   rows: number;
   cols: number;
@@ -75,12 +81,10 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
   if (!SAMPLERS.includes(s.name)) throw new Error(`--sampler must be one of ${SAMPLERS.join(', ')}; got '${s.name}'`);
   if (!THRESHOLDS.includes(s.threshold)) throw new Error(`--threshold must be one of ${THRESHOLDS.join(', ')}; got '${s.threshold}'`);
   const numClasses = c.classConditional ? run.dataset.numClasses : undefined;
-  for (const k of o.classes ?? []) {
-    if (numClasses === undefined) throw new Error('--class needs a class-conditional model');
-    if (!Number.isInteger(k) || k < 0 || k >= numClasses) throw new Error(`--class must be integers in [0, ${numClasses - 1}]; got ${k}`);
-  }
+  if (o.classes?.length && numClasses === undefined) throw new Error('--class needs a class-conditional model');
+  const classes = numClasses === undefined || !o.classes?.length ? undefined : classIndices(o.classes, run.dataset.classNames ?? [], numClasses);
   const { height, width, channels } = run.dataset;
-  const labels = gridLabels(numClasses, s.cols, o.classes);
+  const labels = gridLabels(numClasses, s.cols, classes);
   const n = labels?.length ?? s.cols * s.cols;
   const rows = Math.ceil(n / s.cols);
   // Sizes first: nothing is allocated for a request that cannot fit.
@@ -100,7 +104,7 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     // The name says what made the images; an existing file is never replaced (a -2, -3, ... suffix instead).
     const step = weights.step ?? checkpointStep(weights.path);
     const from = step !== undefined ? `step${step}` : basename(weights.path);
-    const cls = numClasses === undefined ? 'uncond' : o.classes?.length ? `class${o.classes.join('_')}` : 'allclasses';
+    const cls = numClasses === undefined ? 'uncond' : classes ? `class${classes.join('_')}` : 'allclasses';
     const extra = `${s.guidanceRescale ? `-rescale${s.guidanceRescale}` : ''}${s.eta ? `-eta${s.eta}` : ''}${s.sigmas && s.sigmas !== 'default' ? `-${s.sigmas}` : ''}`;
     const tag = `${from}-${weights.ema ? 'ema' : 'raw'}-${cls}-${s.name}-${s.steps}steps-g${s.guidance}${extra}-${s.threshold}-seed${seed}${loraTag(o.lora ?? [])}`;
     checkOutputFolder(outDir, o.each ? `${tag}-${String(n - 1).padStart(3, '0')}${labels ? `-class${Math.max(...labels)}` : ''}-99.png` : `${tag}-99.png`, o.out !== undefined);
@@ -111,7 +115,17 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
     }, SAMPLE_CHUNK, parallel);
     bar.stop();
     const png = imageGridPng;
-    const grid = writeFileNew(join(outDir, `${tag}.png`), png(pixels, { n, height, width, channels: channels as 1 | 3, cols: s.cols, padding: 2 }));
+    const grid = writeFileNew(join(outDir, `${tag}.png`), png(pixels, { n, height, width, channels: channels as 1 | 3, cols: s.cols, padding: GRID_PADDING }));
+    // No text is drawn on the grid (other tools cut it into images): what each row is goes beside it.
+    const captions = grid.replace(/\.png$/, '.json');
+    const names = run.dataset.classNames ?? [];
+    const rowClasses = labels ? Array.from({ length: rows }, (_, r) => labels[r * s.cols]!) : undefined;
+    writeFileAtomic(captions, new TextEncoder().encode(JSON.stringify({
+      image: basename(grid), rows, cols: s.cols, n, height, width, channels, padding: GRID_PADDING,
+      rowClasses: rowClasses?.map((k) => ({ class: k, name: names[k] ?? String(k) })) ?? null,
+      checkpoint: weights.path, step: step ?? null, weights: weights.ema ? 'ema' : 'raw',
+      sampler: { name: s.name, steps: s.steps, guidance: s.guidance, guidanceRescale: s.guidanceRescale, threshold: s.threshold, eta: s.eta, sigmas: s.sigmas ?? 'default' }, seed,
+    }, null, 2) + '\n'));
     const images: string[] = [];
     if (o.each) {
       const d = height * width * channels;
@@ -124,7 +138,8 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
       console.log(`${n} samples with ${s.name}, ${s.steps} steps, guidance ${s.guidance}, ${weightsLabel(weights)} weights of ${weights.path}${adapters.length ? ` + ${adapters.length} LoRA adapter${adapters.length > 1 ? 's' : ''}` : ''} in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${parallel.threads} thread${parallel.threads === 1 ? '' : 's'}`);
       console.log(`grid: ${grid}${images.length ? ` (+ ${images.length} single images in ${outDir})` : ''}`);
     }
-    return { grid, images, rows: Math.ceil(n / s.cols), cols: s.cols, weights: weights.source, threads: parallel.threads };
+    if (!o.quiet) console.log(`captions: ${captions}${rowClasses ? ` (rows: ${rowClasses.map((k) => names[k] ?? k).join(', ')})` : ''}`);
+    return { grid, captions, images, rows: Math.ceil(n / s.cols), cols: s.cols, weights: weights.source, threads: parallel.threads };
   } finally {
     await parallel?.dispose();
     model.dispose();
