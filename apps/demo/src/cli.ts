@@ -38,7 +38,7 @@ const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export function createProgram(): Command {
   const program = new Command('tfjs-diffusion')
-    .description('Train, sample, evaluate and fine-tune diffusion models on MNIST and Fashion-MNIST with TensorFlow.js')
+    .description('Train, sample, evaluate and fine-tune diffusion models on MNIST, Fashion-MNIST, emoji or a folder of your images with TensorFlow.js')
     .showHelpAfterError();
 
   addTrainFlags(

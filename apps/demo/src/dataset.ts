@@ -147,3 +147,9 @@ export function dataKey(s: DataSpec): string {
   }
   return isEmoji(s.dataset) ? `${s.dataset}-${s.resolution ?? 64}` : s.dataset;
 }
+
+/** What the eval classifier learns for a run: another vendor's emoji for an emoji run (twitter for google, google for the others), else the run's own data. */
+export function judgeOf<S extends DataSpec>(s: S): DataSpec {
+  if (!isEmoji(s.dataset)) return s;
+  return { dataset: s.dataset === 'emoji-google' ? 'emoji-twitter' : 'emoji-google', resolution: s.resolution };
+}

@@ -35,7 +35,7 @@ describe('config merging', () => {
       "sampler.name must be one of 'ddim', 'ddpm', 'euler', 'euler-a', 'heun', 'dpmpp-2m', 'pndm', 'lms', 'unipc', 'flow-euler', 'flow-heun'; got \"plms\"",
     );
     expect(() => resolveConfig({ overrides: { steps: 0 } })).toThrow('steps must be an integer >= 1; got 0');
-    expect(() => resolveConfig({ preset: 'cifar' })).toThrow("preset must be one of 'mnist-tiny', 'mnist', 'fashion-mnist'; got 'cifar'");
+    expect(() => resolveConfig({ preset: 'cifar' })).toThrow("preset must be one of 'mnist-tiny', 'mnist', 'fashion-mnist', 'emoji-tiny', 'emoji'; got 'cifar'");
   });
 
   it('deepMerge replaces arrays and leaves the target untouched', () => {
@@ -54,7 +54,20 @@ describe('config merging', () => {
     expect(m.regularizers.weightDecay).toBeGreaterThan(0);
     expect(m.augmentShift).toBeGreaterThan(0);
     expect(presetConfig('fashion-mnist').dataset).toBe('fashion-mnist');
-    expect(Object.keys(PRESETS).sort()).toEqual(['fashion-mnist', 'mnist', 'mnist-tiny']);
+    expect(Object.keys(PRESETS).sort()).toEqual(['emoji', 'emoji-tiny', 'fashion-mnist', 'mnist', 'mnist-tiny']);
+  });
+
+  it('presets: emoji-tiny is 32 px Google emoji, class-conditional, with an exportable U-Net (time features = first level, embedding = 4×)', () => {
+    for (const name of ['emoji-tiny', 'emoji']) {
+      const e = presetConfig(name);
+      expect(e).toMatchObject({ dataset: 'emoji-google', resolution: 32, classConditional: true });
+      const o = e.model.overrides as { blockOutChannels: number[]; timeFeatureDim: number; embedDim: number };
+      expect(o.timeFeatureDim).toBe(o.blockOutChannels[0]);
+      expect(o.embedDim).toBe(4 * o.blockOutChannels[0]!);
+    }
+    // mnist-tiny, the README's demo, is as it was.
+    expect(presetConfig('mnist-tiny')).toMatchObject({ dataset: 'mnist', steps: 900, batchSize: 32 });
+    expect(presetConfig('mnist-tiny').resolution).toBeUndefined();
   });
 });
 

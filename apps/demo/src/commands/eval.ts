@@ -7,7 +7,7 @@ import { initDemoBackend } from '../backendInit.js';
 import { createTaskProgress } from '../progress.js';
 import { buildModel, buildSchedule, gridLabels, loadWeights, startSampler, sampleImages } from '../build.js';
 import { checkImageCount, checkThreads } from '../sizes.js';
-import { checkDatasetShape, dataKey, dataName, loadDataset } from '../dataset.js';
+import { checkDatasetShape, dataKey, dataName, judgeOf, loadDataset } from '../dataset.js';
 import { imageGridPng } from '@tfjs-diffusion/viz/node';
 import type { ImageGridOptions } from '@tfjs-diffusion/viz';
 import { SAMPLERS, THRESHOLDS, type SamplerName, type Threshold } from '../presets.js';
@@ -108,17 +108,22 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
 
   const epochs = o.classifierEpochs ?? 4;
   const clsTrain = o.classifierTrainSize ?? 0;
-  const ctrain = clsTrain > 0 ? Math.min(clsTrain, data.train.n) : data.train.n;
-  log(`training the feature classifier (${epochs} epochs on ${ctrain} images; cached)`);
+  // The judge of emoji samples learns another vendor's artwork of the same categories: it reads content, not the copying of one style.
+  const judgeSpec = judgeOf(c);
+  const judge = judgeSpec === c ? data : await loadDataset(judgeSpec, { trainSize: 0, valSize: c.valSize, seed: c.seed });
+  if (judge !== data && judge.train.classNames.join('\n') !== run.dataset.classNames.join('\n')) throw new Error(`${dataName(judgeSpec)}: its categories differ from the run's; cannot judge its samples`);
+  checkDatasetShape(run.dataset, judge.train, dataName(judgeSpec), `--checkpoint ${o.checkpoint}`);
+  const ctrain = clsTrain > 0 ? Math.min(clsTrain, judge.train.n) : judge.train.n;
+  log(`training the feature classifier (${epochs} epochs on ${ctrain} images of ${dataName(judgeSpec)}; cached)`);
   const classifier = await trainClassifier(
     {
-      train: { images: { data: data.train.data.subarray(0, ctrain * d), shape: shape(ctrain) }, labels: data.train.labels.subarray(0, ctrain) },
-      test: { images: { data: data.val.data, shape: shape(data.val.n) }, labels: data.val.labels },
+      train: { images: { data: judge.train.data.subarray(0, ctrain * d), shape: shape(ctrain) }, labels: judge.train.labels.subarray(0, ctrain) },
+      test: { images: { data: judge.val.data, shape: shape(judge.val.n) }, labels: judge.val.labels },
     },
-    { epochs, seed: 0, cache: classifierCache(join(resolve(runDir, '..'), `.classifier-${dataKey(c)}-${ctrain}-${epochs}`)) },
+    { epochs, seed: 0, cache: classifierCache(join(resolve(runDir, '..'), `.classifier-${dataKey(judgeSpec)}-${ctrain}-${epochs}`)) },
   );
   try {
-    const testAcc = classAccuracy(classifier, { data: data.val.data, shape: shape(data.val.n) }, data.val.labels);
+    const testAcc = classAccuracy(classifier, { data: judge.val.data, shape: shape(judge.val.n) }, judge.val.labels);
     const acc = labels ? classAccuracy(classifier, samples, labels) : undefined;
     const fSamples = classifier.features(samples);
     const fVal = classifier.features({ data: data.val.data, shape: shape(data.val.n) });
@@ -133,12 +138,13 @@ export async function evalCommand(o: EvalCommandOptions): Promise<EvalReport> {
       '',
       `${n} samples (${sampler}, ${o.steps ?? c.sampler.steps} steps, guidance ${o.guidance ?? c.sampler.guidance}, threshold ${threshold}), ${c.dataset}: ${data.train.n} training and ${data.val.n} held-out images.`,
       '',
+      ...(judge === data ? [] : [`The classifier learned ${dataName(judgeSpec)} (another vendor's artwork of the same categories); the Fréchet distances compare with held-out ${c.dataset} images.`, '']),
       '| metric | value |',
       '| --- | --- |',
       `| memorization rate (d(NN1)/d(NN2) < 1/3) | ${fmt(mem.rate)} |`,
       `| mean distance to the nearest training image | ${fmt(mem.nearestDistance.reduce((a, b) => a + b, 0) / n)} |`,
       ...(acc !== undefined ? [`| classifier accuracy of class-conditional samples | ${fmt(acc)} |`] : []),
-      `| classifier accuracy on held-out real images | ${fmt(testAcc)} |`,
+      `| classifier accuracy on held-out real images${judge === data ? '' : ` (${judgeSpec.dataset})`} | ${fmt(testAcc)} |`,
       `| Fréchet distance on classifier features, samples vs held-out | ${fmt(fd)} |`,
       `| Fréchet distance, training vs held-out images (reference) | ${fmt(fdRef)} |`,
       '',
