@@ -45,14 +45,14 @@ function showSkipped(d: FolderDataset | undefined): void {
 /** The folder's dataset for the current choice, read (once per choice) with its report on the page. */
 async function folderData(): Promise<FolderDataset> {
   const f = folder!;
-  const choice = folderChoice(sizeMultiple());
-  const key = JSON.stringify(choice);
-  if (f.read?.choice !== key) {
-    dataState('reading');
-    $('train-data-info').textContent = `reading ${f.files.length} files of ${f.name} at ${choice.resolution}×${choice.resolution}…`;
-    f.read = { choice: key, data: readTrainFolder(f.files, choice) };
-  }
   try {
+    const choice = folderChoice(sizeMultiple());
+    const key = JSON.stringify(choice);
+    if (f.read?.choice !== key) {
+      dataState('reading');
+      $('train-data-info').textContent = `reading ${f.files.length} files of ${f.name} at ${choice.resolution}×${choice.resolution}…`;
+      f.read = { choice: key, data: readTrainFolder(f.files, choice) };
+    }
     const d = await f.read.data;
     if (folder !== f) return d;
     $('train-data-info').textContent = describeData(d, f.name);

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSkipReason, launchChromium, serveDir, type ServedDir } from '../../../tools/browser.js';
 
 /** What the page puts on window for automation (src/page.ts). */
-type Playground = { playground: { samples?: Float32Array } };
+type Playground = { playground: { samples?: Float32Array; numTensors: number } };
 
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const skip = browserSkipReason();
@@ -213,6 +213,13 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
       await page.selectOption('#train-channels', '1');
       await expectData(page, 'trainData', 'folder', ['folder', 'error']);
       expect(await page.textContent('#train-data-info')).toBe('folder shapes: 5 images at 24×24 grey, 2 classes (a, b): class-conditional');
+      // A size the network cannot halve twice: named, on the page.
+      await page.fill('#train-resolution', '30');
+      await page.evaluate(() => (document.body.dataset.trainData = 'test'));
+      await page.dispatchEvent('#train-resolution', 'change');
+      await expectData(page, 'trainData', 'error', ['folder', 'error']);
+      expect(await page.textContent('#error')).toBe('this folder cannot be trained on: resolution must be an integer from 16 to 128 and a multiple of 4 (the network halves it 2 times); got 30');
+      await page.fill('#train-resolution', '24');
 
       // No images: a message, on the page.
       await drop({ docs: { 'notes.txt': 'hello' } });
@@ -260,8 +267,11 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
         await page.fill('#n', '3');
         await page.fill('#steps', '2');
         await page.fill('#seed', '5');
+        const tensors = await page.evaluate(() => (window as unknown as Playground).playground.numTensors);
         await page.click('#sample-button');
         await expectData(page, 'state', 'done', ['done', 'error']);
+        // Sampling leaves no tensor behind.
+        expect(await page.evaluate(() => (window as unknown as Playground).playground.numTensors)).toBe(tensors);
         const grid = await canvasColour(page, 'samples');
         expect([grid.width, grid.height, grid.cells, grid.cols]).toEqual([2 * (size + 1) - 1, 2 * (size + 1) - 1, 3, 2]);
         expect(grid.spread).toBeGreaterThan(5);
