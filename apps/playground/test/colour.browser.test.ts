@@ -145,12 +145,12 @@ describe.skipIf(skip !== undefined)('playground: colour images in Chromium', () 
       expect([config.model.sampleSize, config.model.inChannels, config.model.outChannels, config.model.numClasses]).toEqual([16, 3, 3, 2]);
       expect(config.dataset).toEqual({ numClasses: 2, height: 16, width: 16, channels: 3, classNames: ['blue', 'red'] });
       expect([config.demo.dataset, config.demo.resolution, config.demo.centerCrop, config.demo.classConditional]).toEqual(['folder', 16, true, true]);
-      // The demo's CLI samples from it: a colour PNG grid.
+      // The demo's CLI samples from it (the class by its folder's name): a colour PNG grid.
       const folder = join(out, 'downloaded');
       await mkdir(folder);
       await writeFile(join(folder, 'config.json'), files.get('config.json')!);
       await writeFile(join(folder, 'model.safetensors'), files.get('model.safetensors')!);
-      const cli = await promisify(execFile)(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'sample', '--checkpoint', folder, '--steps', '2', '--n', '2', '--class', '1', '--out', join(out, 'cli-samples')], { cwd: join(app, '..', 'demo') });
+      const cli = await promisify(execFile)(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'sample', '--checkpoint', folder, '--steps', '2', '--n', '2', '--class', 'red', '--out', join(out, 'cli-samples')], { cwd: join(app, '..', 'demo') });
       expect(cli.stdout).toMatch(/2 samples with ddim, 2 steps/);
       expect((await readdir(join(out, 'cli-samples'))).some((f) => f.endsWith('.png'))).toBe(true);
 
