@@ -1,9 +1,10 @@
 import { checkPrediction, nearestOption, type Prediction, showValue } from '@tfjs-diffusion/schedules';
 
-import { DOWN_BLOCK_TYPES, UP_BLOCK_TYPES, type DownBlockType, type UpBlockType } from './blocks/registry.js';
+import { DOWN_BLOCK_TYPES, MID_BLOCK_TYPES, UP_BLOCK_TYPES, type DownBlockType, type MidBlockType, type UpBlockType } from './blocks/registry.js';
+import { CROSS_ATTENTION_KEYS, type CrossAttentionConfig, perLevel, resolveCrossAttention } from './crossAttentionConfig.js';
 
 export { attentionHeadsFor } from './blocks/attention.js';
-export { DOWN_BLOCK_TYPES, UP_BLOCK_TYPES, type DownBlockType, type UpBlockType };
+export { DOWN_BLOCK_TYPES, MID_BLOCK_TYPES, UP_BLOCK_TYPES, type DownBlockType, type MidBlockType, type UpBlockType };
 export type TimeScaleShift = 'default' | 'scale_shift';
 
 /** A config object (JSON) typed as a resolver's options; the cast is sound because the resolver checks every field at run time. */
@@ -12,7 +13,7 @@ export function uncheckedOptions<T>(config: object): T {
 }
 
 /** U-Net options, diffusers' UNet2DModel names camelCased where they exist. */
-export interface UNetConfig {
+export interface UNetConfig extends CrossAttentionConfig {
   kind: 'unet';
   /** Height and width of the training images (square when a number). */
   sampleSize: number | [number, number];
@@ -33,8 +34,8 @@ export interface UNetConfig {
   upBlockTypes: UpBlockType[] | null;
   /** Self-attention in the middle block (res → attn → res); diffusers' `add_attention`. */
   midBlockAttention: boolean;
-  /** Attention heads; each level's channels must divide evenly. Ignored when `attentionHeadDim` is set. */
-  attentionHeads: number;
+  /** Attention heads, one count or one per level (the middle block takes the last); each level's channels must divide evenly. Ignored when `attentionHeadDim` is set. */
+  attentionHeads: number | number[];
   /** Channels per attention head (diffusers' `attention_head_dim`): a level with c channels has c / attentionHeadDim heads. null: `attentionHeads` heads everywhere. */
   attentionHeadDim: number | null;
   normNumGroups: number;
@@ -81,7 +82,7 @@ const UNET_KEYS: readonly string[] = [
   'kind', 'sampleSize', 'inChannels', 'outChannels', 'blockOutChannels', 'layersPerBlock', 'attentionResolutions', 'midBlockAttention',
   'attentionHeads', 'normNumGroups', 'normEps', 'dropout', 'numClasses', 'numClassEmbeds', 'timeFeatureDim', 'embedDim', 'predictionType',
   'timeConditioning', 'downBlockTypes', 'upBlockTypes', 'attentionHeadDim', 'flipSinToCos', 'freqShift', 'downsamplePadding',
-  'resnetTimeScaleShift', 'centerInputSample',
+  'resnetTimeScaleShift', 'centerInputSample', ...CROSS_ATTENTION_KEYS,
 ];
 
 /** The known name closest to `key` (schedules' `nearestOption`, kept under this name for the config checks of the apps). */
@@ -130,7 +131,7 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
     downBlockTypes: options.downBlockTypes ? options.downBlockTypes.slice() : null,
     upBlockTypes: options.upBlockTypes ? options.upBlockTypes.slice() : null,
     midBlockAttention: options.midBlockAttention ?? true,
-    attentionHeads: positiveInt(options.attentionHeads ?? 1, 'attentionHeads'),
+    attentionHeads: perLevel(options.attentionHeads ?? 1, blockOutChannels.length, 'attentionHeads', (x) => Number.isInteger(x) && (x as number) >= 1, 'a positive integer'),
     attentionHeadDim: options.attentionHeadDim === undefined || options.attentionHeadDim === null ? null : positiveInt(options.attentionHeadDim, 'attentionHeadDim'),
     normNumGroups: positiveInt(options.normNumGroups ?? 8, 'normNumGroups'),
     normEps: options.normEps ?? 1e-5,
@@ -145,6 +146,7 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
     downsamplePadding: options.downsamplePadding ?? 0,
     resnetTimeScaleShift: options.resnetTimeScaleShift ?? 'default',
     centerInputSample: options.centerInputSample ?? false,
+    ...resolveCrossAttention(options, blockOutChannels.length, [...(options.downBlockTypes ?? []), ...(options.upBlockTypes ?? [])]),
   };
   const [h, w] = sampleHW(cfg.sampleSize);
   const levels = cfg.blockOutChannels.length;
@@ -155,12 +157,13 @@ export function resolveUNetConfig(options: UNetOptions): UNetConfig {
         `height and width must be multiples of ${div}`,
     );
   }
-  for (const c of [...cfg.blockOutChannels]) {
+  cfg.blockOutChannels.forEach((c, l) => {
     if (c % cfg.normNumGroups !== 0) throw new RangeError(`UNet: channel count ${c} is not divisible by normNumGroups ${cfg.normNumGroups}`);
+    const heads = typeof cfg.attentionHeads === 'number' ? cfg.attentionHeads : cfg.attentionHeads[l]!;
     if (cfg.attentionHeadDim !== null) {
       if (c % cfg.attentionHeadDim !== 0) throw new RangeError(`UNet: channel count ${c} is not divisible by attentionHeadDim ${cfg.attentionHeadDim}`);
-    } else if (c % cfg.attentionHeads !== 0) throw new RangeError(`UNet: channel count ${c} is not divisible by attentionHeads ${cfg.attentionHeads}`);
-  }
+    } else if (c % heads !== 0) throw new RangeError(`UNet: channel count ${c} is not divisible by attentionHeads ${heads}`);
+  });
   for (const [key, types, allowed] of [['downBlockTypes', cfg.downBlockTypes, DOWN_BLOCK_TYPES], ['upBlockTypes', cfg.upBlockTypes, UP_BLOCK_TYPES]] as const) {
     if (types === null) continue;
     if (!Array.isArray(types) || types.length !== levels) throw new RangeError(`UNet: ${key} must list one block type per level (${levels}); got ${showValue(types)}`);

@@ -7,6 +7,7 @@ import {
 } from './diffusersConfig.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors.js';
 import { checkModelFits } from './size.js';
+import { type Layout, mapName } from './diffusersLayout.js';
 import { UNet, unetParameterShapes } from './unet.js';
 
 /*
@@ -22,63 +23,14 @@ import { UNet, unetParameterShapes } from './unet.js';
  *     to_out.0 ↔ the 1×1 conv `out`
  *   - up_blocks[i] is level L − 1 − i; GroupNorm weight/bias ↔ gamma/beta
  *   - activations NCHW ↔ NHWC (predict takes and returns NHWC)
+ * UNet2DConditionModel adds Transformer2DModel blocks (ours `*.transformer.*`, see diffusersLayout.ts):
+ * their Linear layers (to_q/to_k/to_v without bias, to_out.0, ff.net.*) are dense kernels, one per tensor.
  */
-
-type Layout = 'conv' | 'dense' | 'vector' | 'table' | 'qkv' | 'attnOut';
-
-/** One diffusers tensor behind (part of) one of our parameters. */
-interface Source {
-  name: string;
-  /** For `qkv`: which third (q, k, v). */
-  part?: number;
-}
-
-const RES_PARTS: Record<string, string> = { norm1: 'norm1', conv1: 'conv1', emb: 'time_emb_proj', norm2: 'norm2', conv2: 'conv2', skip: 'conv_shortcut' };
-const SUFFIX: Record<string, string> = { kernel: 'weight', bias: 'bias', gamma: 'weight', beta: 'bias', table: 'weight' };
-
-/** diffusers' name(s) of one of our U-Net parameters, and how its layout differs. */
-function mapName(name: string, levels: number): { sources: Source[]; layout: Layout } {
-  const fail = (): never => { throw new Error(`toDiffusers: no diffusers name for parameter '${name}'`); };
-  const m = /^(.*)\.(kernel|bias|gamma|beta|table)$/.exec(name) ?? fail();
-  const [, path = '', leaf = ''] = m; // both groups always match
-  const suffix = SUFFIX[leaf]!;
-  const isVec = leaf !== 'kernel' && leaf !== 'table';
-  const simple = (p: string, layout: Layout) => ({ sources: [{ name: `${p}.${suffix}` }], layout: isVec ? 'vector' as Layout : layout });
-  if (path === 'convIn') return simple('conv_in', 'conv');
-  if (path === 'convOut') return simple('conv_out', 'conv');
-  if (path === 'normOut') return simple('conv_norm_out', 'vector');
-  if (path === 'timeEmbed.0') return simple('time_embedding.linear_1', 'dense');
-  if (path === 'timeEmbed.1') return simple('time_embedding.linear_2', 'dense');
-  if (path === 'classEmbed') return { sources: [{ name: 'class_embedding.weight' }], layout: 'table' };
-  const block = (where: string): string => {
-    let r = /^down\.(\d+)$/.exec(where);
-    if (r) return `down_blocks.${r[1]}`;
-    r = /^up\.(\d+)$/.exec(where);
-    if (r) return `up_blocks.${levels - 1 - Number(r[1])}`;
-    if (where === 'mid') return 'mid_block';
-    return fail();
-  };
-  let r = /^(down\.\d+|up\.\d+|mid)\.res\.(\d+)\.(\w+)$/.exec(path);
-  if (r) return simple(`${block(r[1]!)}.resnets.${r[2]}.${RES_PARTS[r[3]!] ?? fail()}`, r[3]!.startsWith('conv') || r[3] === 'skip' ? 'conv' : 'dense');
-  r = /^(down\.\d+|up\.\d+)\.attn\.(\d+)\.(\w+)$/.exec(path) ?? /^(mid)\.attn()\.(\w+)$/.exec(path);
-  if (r) {
-    const base = `${block(r[1]!)}.attentions.${r[2] || 0}`;
-    if (r[3] === 'norm') return simple(`${base}.group_norm`, 'vector');
-    if (r[3] === 'out') return simple(`${base}.to_out.0`, 'attnOut');
-    if (r[3] === 'qkv') return { sources: ['to_q', 'to_k', 'to_v'].map((q, part) => ({ name: `${base}.${q}.${suffix}`, part })), layout: isVec ? 'vector' : 'qkv' };
-    return fail();
-  }
-  r = /^down\.(\d+)\.downsample$/.exec(path);
-  if (r) return simple(`down_blocks.${r[1]}.downsamplers.0.conv`, 'conv');
-  r = /^up\.(\d+)\.upsample$/.exec(path);
-  if (r) return simple(`up_blocks.${levels - 1 - Number(r[1])}.upsamplers.0.conv`, 'conv');
-  return fail();
-}
 
 /** Each of our parameter names with the diffusers names of the tensors it holds (three for a fused q/k/v). */
 export function diffusersNames(model: UNet): Map<string, string[]> {
   const L = model.config.blockOutChannels.length;
-  return new Map(model.parameters().map((p) => [p.name, mapName(p.name, L).sources.map((s) => s.name)]));
+  return new Map(model.parameters().map((p) => [p.name, mapName(p.name, L, p.variable.rank).sources.map((s) => s.name)]));
 }
 
 /** out[perm-ordered index] — a plain transpose of a row-major array. */
@@ -180,7 +132,7 @@ export function diffusersTensors(
   const mismatched: string[] = [];
   const plan: { name: string; shape: number[]; layout: Layout; srcs: SafetensorsTensor[] }[] = [];
   for (const { name, shape } of unetParameterShapes(cfg)) {
-    const { sources, layout } = mapName(name, L);
+    const { sources, layout } = mapName(name, L, shape.length);
     const want = diffusersShapes(layout, shape, sources.length);
     const srcs: SafetensorsTensor[] = [];
     sources.forEach((s, i) => {
@@ -233,11 +185,11 @@ export function fromDiffusers(config: DiffusersUNetConfig | string, weights: Uin
 export function toDiffusers(model: UNet): { config: DiffusersUNetConfig; weights: Uint8Array } {
   if (!(model instanceof UNet)) throw new TypeError('toDiffusers: model must be a UNet (diffusers has no counterpart of the MLP denoiser)');
   const cfg = diffusersConfigOf(model.config);
-  if ('reason' in cfg) throw new Error(`toDiffusers: diffusers' UNet2DModel cannot express this network: ${cfg.reason}`);
+  if ('reason' in cfg) throw new Error(`toDiffusers: diffusers' UNet2DModel / UNet2DConditionModel cannot express this network: ${cfg.reason}`);
   const L = model.config.blockOutChannels.length;
   const out: Record<string, SafetensorsTensor> = {};
   for (const p of model.parameters()) {
-    const { sources, layout } = mapName(p.name, L);
+    const { sources, layout } = mapName(p.name, L, p.variable.rank);
     const shape = p.variable.shape;
     const data = p.variable.dataSync() as Float32Array;
     const shapes = diffusersShapes(layout, shape, sources.length);

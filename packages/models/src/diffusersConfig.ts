@@ -1,13 +1,15 @@
 // diffusers' UNet2DModel config.json ↔ our UNet config, and the diffusers
 // release an exported config needs. The weights' names and layouts are diffusers.ts.
 import { checkOptions, checkPrediction, optionKeys, type Prediction, showValue } from '@tfjs-diffusion/schedules';
+import { CROSS_ATTENTION_TYPES, DOWN_BLOCK_TYPES, UP_BLOCK_TYPES } from './blocks/registry.js';
 import {
   attentionHeadsFor, attentionLevels, resolveUNetConfig,
   type DownBlockType, type UNetConfig, type UpBlockType,
 } from './config.js';
+import { conditionDiffusersConfig, conditionUNetConfig, hasCrossAttention } from './diffusersConditionConfig.js';
 import type { MemoryLimit } from './size.js';
 
-/** A diffusers UNet2DModel config.json (snake_case keys, as `save_config` writes them). */
+/** A diffusers UNet2DModel or UNet2DConditionModel config.json (snake_case keys, as `save_config` writes them). */
 export type DiffusersUNetConfig = Record<string, unknown>;
 
 export interface FromDiffusersOptions {
@@ -34,6 +36,10 @@ const DEFAULTS: Record<string, unknown> = {
   class_embed_type: null, num_class_embeds: null, num_train_timesteps: null,
 };
 
+// UNet2DModel's blocks: the registry's, less those reading text states (UNet2DConditionModel's).
+const PLAIN_DOWN = DOWN_BLOCK_TYPES.filter((t) => !CROSS_ATTENTION_TYPES.includes(t));
+const PLAIN_UP = UP_BLOCK_TYPES.filter((t) => !CROSS_ATTENTION_TYPES.includes(t));
+
 function parseConfig(config: DiffusersUNetConfig | string, where: string): DiffusersUNetConfig {
   let c: unknown = config;
   if (typeof config === 'string') {
@@ -59,7 +65,8 @@ export function unetConfigFromDiffusers(config: DiffusersUNetConfig | string, op
   const refuse = (key: string, value: unknown, accepted: string): never => {
     throw new Error(`${where}: ${showValue(key, 80).slice(1, -1)} = ${showValue(value)} is not supported; accepted: ${accepted}`);
   };
-  if (raw._class_name !== undefined && raw._class_name !== 'UNet2DModel') refuse('_class_name', raw._class_name, "'UNet2DModel'");
+  if (raw._class_name === 'UNet2DConditionModel' || (raw._class_name === undefined && 'cross_attention_dim' in raw)) return conditionUNetConfig(raw, opts, where, refuse);
+  if (raw._class_name !== undefined && raw._class_name !== 'UNet2DModel') refuse('_class_name', raw._class_name, "'UNet2DModel' or 'UNet2DConditionModel'");
   for (const key of Object.keys(raw)) {
     if (!key.startsWith('_') && !(key in DEFAULTS)) refuse(key, raw[key], `the keys of UNet2DModel (${Object.keys(DEFAULTS).join(', ')})`);
   }
@@ -89,8 +96,9 @@ export function unetConfigFromDiffusers(config: DiffusersUNetConfig | string, op
   const up = c.up_block_types as string[];
   if (!Array.isArray(down) || down.length !== L) refuse('down_block_types', down, `a list of ${L} block types (one per entry of block_out_channels)`);
   if (!Array.isArray(up) || up.length !== L) refuse('up_block_types', up, `a list of ${L} block types (one per entry of block_out_channels)`);
-  (down as unknown[]).forEach((b, i) => { if (b !== 'DownBlock2D' && b !== 'AttnDownBlock2D') refuse(`down_block_types[${i}]`, b, "'DownBlock2D' or 'AttnDownBlock2D'"); });
-  (up as unknown[]).forEach((b, i) => { if (b !== 'UpBlock2D' && b !== 'AttnUpBlock2D') refuse(`up_block_types[${i}]`, b, "'UpBlock2D' or 'AttnUpBlock2D'"); });
+  for (const [key, types, allowed] of [['down_block_types', down, PLAIN_DOWN], ['up_block_types', up, PLAIN_UP]] as const) {
+    types.forEach((b, i) => { if (!(allowed as readonly string[]).includes(b)) refuse(`${key}[${i}]`, b, allowed.map((a) => `'${a}'`).join(' or ')); });
+  }
   const groups = c.norm_num_groups;
   if (!Number.isInteger(groups) || (groups as number) < 1) refuse('norm_num_groups', groups, 'a positive integer');
   // The mid attention's GroupNorm: diffusers uses norm_num_groups unless told otherwise; the same count is the only one expressible here.
@@ -163,12 +171,15 @@ export function diffusersConfigOf(c: UNetConfig): { config: DiffusersUNetConfig 
   if (c.timeFeatureDim !== c0) {
     return { reason: `timeFeatureDim is ${c.timeFeatureDim}; UNet2DModel's positional time features have block_out_channels[0] = ${c0} entries` };
   }
+  if (hasCrossAttention(c)) return conditionDiffusersConfig(c);
+  if (c.midBlockType !== 'UNetMidBlock2D') return { reason: `midBlockType is '${c.midBlockType}' without cross-attention blocks` };
+  if (Array.isArray(c.attentionHeads)) return { reason: 'attentionHeads is a list; UNet2DModel has one attention_head_dim for every block' };
   const L = c.blockOutChannels.length;
   const { down, up } = attentionLevels(c);
   const attnChannels = [...c.blockOutChannels.filter((_, l) => down[l] || up[l]), ...(c.midBlockAttention ? [c.blockOutChannels[L - 1]!] : [])];
   let headDim: number | null = null;
   if (c.attentionHeadDim !== null) headDim = c.attentionHeadDim;
-  else if (c.attentionHeads > 1) {
+  else if ((c.attentionHeads as number) > 1) {
     const dims = new Set(attnChannels.map((n) => n / attentionHeadsFor(c, n)));
     if (dims.size > 1) return { reason: `attentionHeads = ${c.attentionHeads} gives head sizes ${[...dims].join(', ')}; UNet2DModel has one attention_head_dim for every block` };
     headDim = dims.size === 1 ? [...dims][0]! : null;
@@ -248,7 +259,8 @@ export function minDiffusersVersion(config: DiffusersUNetConfig): string {
   return min;
 }
 
-/** True for a diffusers UNet2DModel config (what a diffusers model folder's config.json holds). */
+/** True for a diffusers UNet2DModel or UNet2DConditionModel config (what a diffusers model folder's config.json holds). */
 export function isDiffusersUNetConfig(config: unknown): boolean {
-  return config !== null && typeof config === 'object' && (config as Record<string, unknown>)._class_name === 'UNet2DModel';
+  const name = config !== null && typeof config === 'object' ? (config as Record<string, unknown>)._class_name : undefined;
+  return name === 'UNet2DModel' || name === 'UNet2DConditionModel';
 }

@@ -69,8 +69,10 @@ export class ParamStore {
 
 export const silu = <T extends tf.Tensor>(x: T): T => tf.mul(x, tf.sigmoid(x)) as T;
 
+/** x · `${n}.kernel` [+ `${n}.bias`, when the layer has one: attention's q, k, v have none]. */
 export function dense(p: ParamStore, n: string, x: tf.Tensor2D): tf.Tensor2D {
-  const y = tf.add(tf.matMul(x, p.get(`${n}.kernel`) as tf.Tensor2D), p.get(`${n}.bias`)) as tf.Tensor2D;
+  const xw: tf.Tensor2D = tf.matMul(x, p.get(`${n}.kernel`) as tf.Tensor2D);
+  const y = p.has(`${n}.bias`) ? (tf.add(xw, p.get(`${n}.bias`)) as tf.Tensor2D) : xw;
   const d = p.hook?.(n, x);
   return d ? tf.add(y, d) : y;
 }

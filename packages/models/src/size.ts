@@ -1,5 +1,5 @@
 import { checkOptions, optionKeys, showValue } from '@tfjs-diffusion/schedules';
-import { resolveUNetConfig, sampleHW, uncheckedOptions, type UNetConfig, type UNetOptions } from './config.js';
+import { attentionHeadsFor, levelBlockTypes, resolveUNetConfig, sampleHW, uncheckedOptions, type UNetConfig, type UNetOptions } from './config.js';
 import { resolveMLPConfig, type MLPConfig, type MLPOptions } from './mlp.js';
 import { unetParameterCount } from './unet.js';
 
@@ -48,12 +48,14 @@ export function activationFloatsPerImage(c: UNetConfig | MLPConfig): number {
   if (c.kind === 'mlp') return 12 * c.hidden * (c.layers + 2) + 4 * c.dim;
   const [h, w] = sampleHW(c.sampleSize);
   let n = 0;
+  const types = levelBlockTypes(c);
   c.blockOutChannels.forEach((ch, l) => {
     const hw = (h / 2 ** l) * (w / 2 ** l);
     const blocks = 2 * c.layersPerBlock + 1 + (l === c.blockOutChannels.length - 1 ? 2 : 0);
     n += 12 * hw * ch * blocks;
-    const attn = c.attentionResolutions.includes(h / 2 ** l) ? blocks : 0;
-    n += attn * (3 * hw * ch + 2 * hw * hw * c.attentionHeads);
+    // Self-attention (AttnDownBlock2D, CrossAttn*'s transformer blocks) at this level, in any block.
+    const attn = [types.down[l], types.up[l]].some((t) => t !== 'DownBlock2D' && t !== 'UpBlock2D') ? blocks : 0;
+    n += attn * (3 * hw * ch + 2 * hw * hw * attentionHeadsFor(c, ch, l));
   });
   return n;
 }

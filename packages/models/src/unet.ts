@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Conditioning, ConditioningField } from '@tfjs-diffusion/samplers';
 import { checkOptions, type Prediction } from '@tfjs-diffusion/schedules';
-import { DOWN_BLOCKS, UP_BLOCKS } from './blocks/registry.js';
-import { midBlock2D } from './blocks/midBlock2D.js';
+import { DOWN_BLOCKS, MID_BLOCKS, UP_BLOCKS } from './blocks/registry.js';
 import { declareConv, declareDense, declareGroupNorm } from './blocks/resnet.js';
-import type { BlockContext, Declare, DownBlock, Unit, UpBlock } from './blocks/types.js';
+import type { BlockContext, Declare, DownBlock, MidBlock, UpBlock } from './blocks/types.js';
 import { levelBlockTypes, resolveUNetConfig, type UNetConfig, type UNetOptions } from './config.js';
 import { checkInputs, classIds, type ConditionReads, MODEL_OPTION_KEYS, type ModelOptions, type PredictOptions } from './inputs.js';
 import { conv, dense, embed, groupNorm, ParamModule, ParamStore, silu, timestepFeatures } from './layers.js';
@@ -12,7 +11,7 @@ import { conv, dense, embed, groupNorm, ParamModule, ParamStore, silu, timestepF
 /** The U-Net's blocks in forward order, built from the config's block types (diffusers' get_down_block / get_up_block). */
 interface Blocks {
   down: DownBlock[];
-  mid: Unit;
+  mid: MidBlock;
   /** Deepest level first. */
   up: UpBlock[];
   /** Condition fields some block reads besides the class embedding. */
@@ -26,20 +25,20 @@ function buildBlocks(c: UNetConfig): Blocks {
   const skips = [ch[0]!];
   let cur = ch[0]!;
   const down = ch.map((co, l) => {
-    const block = DOWN_BLOCKS[types.down[l]!]({ prefix: `down.${l}`, inChannels: cur, outChannels: co, numLayers: c.layersPerBlock, addDownsample: l < L - 1, config: c });
+    const block = DOWN_BLOCKS[types.down[l]!]({ prefix: `down.${l}`, level: l, inChannels: cur, outChannels: co, numLayers: c.layersPerBlock, addDownsample: l < L - 1, config: c });
     skips.push(...block.skipChannels);
     cur = co;
     return block;
   });
-  const mid = midBlock2D({ prefix: 'mid', channels: cur, attention: c.midBlockAttention, config: c });
+  const mid = MID_BLOCKS[c.midBlockType]({ prefix: 'mid', level: L - 1, channels: cur, attention: c.midBlockAttention, config: c });
   const up: UpBlock[] = [];
   for (let l = L - 1; l >= 0; l--) {
     const n = c.layersPerBlock + 1;
     const skipChannels = skips.splice(skips.length - n, n).reverse();
-    up.push(UP_BLOCKS[types.up[l]!]({ prefix: `up.${l}`, inChannels: cur, skipChannels, outChannels: ch[l]!, numLayers: n, addUpsample: l > 0, config: c }));
+    up.push(UP_BLOCKS[types.up[l]!]({ prefix: `up.${l}`, level: l, inChannels: cur, skipChannels, outChannels: ch[l]!, numLayers: n, addUpsample: l > 0, config: c }));
     cur = ch[l]!;
   }
-  const reads = [...new Set([...down, ...up].flatMap((b) => b.reads ?? []))];
+  const reads = [...new Set([...down, mid, ...up].flatMap((b) => b.reads ?? []))];
   return { down, mid, up, reads };
 }
 
@@ -114,6 +113,12 @@ export class UNet extends ParamModule {
     const div = 2 ** (c.blockOutChannels.length - 1);
     if (C !== c.inChannels) throw new Error(`UNet.predict: x has ${C} channels; the model takes inChannels = ${c.inChannels}`);
     if (H % div !== 0 || W % div !== 0) throw new Error(`UNet.predict: x is ${H}×${W}; height and width must be multiples of ${div}`);
+    if (this.reads.encoderHiddenStates) {
+      const s = cond?.encoderHiddenStates;
+      const D = c.crossAttentionDim;
+      if (!s) throw new Error(`UNet.predict: the model has cross-attention blocks; pass cond.encoderHiddenStates [batch, length, ${D}] (e.g. a text encoder's states; the empty prompt's for unconditional)`);
+      if (s.shape[2] !== D) throw new Error(`UNet.predict: cond.encoderHiddenStates rows must have crossAttentionDim = ${D} values; got shape [${s.shape}]`);
+    }
     const training = opts.training ?? false;
     let dropSeed = opts.seed ?? 0;
     const p = this.p;

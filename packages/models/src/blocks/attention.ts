@@ -3,16 +3,18 @@ import { conv, groupNorm } from '../layers.js';
 import { declareConv, declareGroupNorm } from './resnet.js';
 import type { BlockConfig, BlockContext, Unit } from './types.js';
 
-/** Heads of an attention block over `channels` channels. */
-export function attentionHeadsFor(c: Pick<BlockConfig, 'attentionHeads' | 'attentionHeadDim'>, channels: number): number {
-  return c.attentionHeadDim === null ? c.attentionHeads : channels / c.attentionHeadDim;
+/** Heads of an attention block over `channels` channels at `level` (a per-level list: the middle block passes the last level). */
+export function attentionHeadsFor(c: Pick<BlockConfig, 'attentionHeads' | 'attentionHeadDim'>, channels: number, level?: number): number {
+  if (c.attentionHeadDim !== null) return channels / c.attentionHeadDim;
+  const h = c.attentionHeads;
+  return typeof h === 'number' ? h : h[level ?? h.length - 1]!;
 }
 
 /**
  * Multi-head self-attention over the pixels, residual (diffusers' `Attention` in its 2-D blocks):
  * optional GroupNorm, one 1×1 conv to q, k, v, softmax(q kᵀ/√d) v, a 1×1 conv out.
  */
-export function selfAttention(n: string, ch: number, config: BlockConfig, { norm = true } = {}): Unit {
+export function selfAttention(n: string, ch: number, config: BlockConfig, { norm = true, level }: { norm?: boolean; level?: number } = {}): Unit {
   return {
     declare(create) {
       if (norm) declareGroupNorm(create, `${n}.norm`, ch);
@@ -22,7 +24,7 @@ export function selfAttention(n: string, ch: number, config: BlockConfig, { norm
     forward(ctx: BlockContext, h: tf.Tensor4D): tf.Tensor4D {
       const { p, batch: b } = ctx;
       const [, hh, ww, cc] = h.shape;
-      const heads = attentionHeadsFor(config, cc);
+      const heads = attentionHeadsFor(config, cc, level);
       const d = cc / heads;
       const qkv = conv(p, `${n}.qkv`, norm ? groupNorm(p, `${n}.norm`, h, config.normNumGroups, config.normEps) : h);
       // [b, hw, 3, heads, d] → three [b·heads, hw, d]

@@ -4,4 +4,4 @@ import type { DownBlock, DownBlockArgs } from './types.js';
 
 /** diffusers' AttnDownBlock2D: self-attention after each residual block, then a stride-2 conv. */
 export const attnDownBlock2D = (a: DownBlockArgs): DownBlock =>
-  downLayers(a, (i, ch) => selfAttention(`${a.prefix}.attn.${i}`, ch, a.config));
+  downLayers(a, (i, ch) => selfAttention(`${a.prefix}.attn.${i}`, ch, a.config, { level: a.level }));

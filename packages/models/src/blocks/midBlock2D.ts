@@ -1,18 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { selfAttention } from './attention.js';
 import { resnetBlock } from './resnet.js';
-import type { BlockContext, MidBlockArgs, Unit } from './types.js';
+import type { BlockContext, MidBlock, MidBlockArgs, Unit } from './types.js';
 
-/**
- * diffusers' UNetMidBlock2D: residual block, self-attention (`add_attention`), residual block.
- * Its attention has no GroupNorm under 'scale_shift', as diffusers' (which keeps the two interchangeable).
- */
-export function midBlock2D(a: MidBlockArgs): Unit {
-  const units = [
-    resnetBlock(`${a.prefix}.res.0`, a.channels, a.channels, a.config),
-    ...(a.attention ? [selfAttention(`${a.prefix}.attn`, a.channels, a.config, { norm: a.config.resnetTimeScaleShift === 'default' })] : []),
-    resnetBlock(`${a.prefix}.res.1`, a.channels, a.channels, a.config),
-  ];
+/** Units run one after the other. */
+export function midLayers(units: Unit[]): MidBlock {
   return {
     declare(create) {
       for (const u of units) u.declare(create);
@@ -23,3 +15,14 @@ export function midBlock2D(a: MidBlockArgs): Unit {
     },
   };
 }
+
+/**
+ * diffusers' UNetMidBlock2D: residual block, self-attention (`add_attention`), residual block.
+ * Its attention has no GroupNorm under 'scale_shift', as diffusers' (which keeps the two interchangeable).
+ */
+export const midBlock2D = (a: MidBlockArgs): MidBlock =>
+  midLayers([
+    resnetBlock(`${a.prefix}.res.0`, a.channels, a.channels, a.config),
+    ...(a.attention ? [selfAttention(`${a.prefix}.attn`, a.channels, a.config, { norm: a.config.resnetTimeScaleShift === 'default', level: a.level })] : []),
+    resnetBlock(`${a.prefix}.res.1`, a.channels, a.channels, a.config),
+  ]);

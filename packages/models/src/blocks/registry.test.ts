@@ -26,8 +26,8 @@ describe('block registry', () => {
   it('is the source of the accepted block types', () => {
     expect(DOWN_BLOCK_TYPES).toEqual(Object.keys(DOWN_BLOCKS));
     expect(UP_BLOCK_TYPES).toEqual(Object.keys(UP_BLOCKS));
-    expect(() => resolveUNetConfig({ ...opts, downBlockTypes: ['DownBlock2D', 'CrossAttnDownBlock2D' as never] })).toThrow(
-      /downBlockTypes\[1\] must be one of 'DownBlock2D', 'AttnDownBlock2D'; got/,
+    expect(() => resolveUNetConfig({ ...opts, downBlockTypes: ['DownBlock2D', 'SimpleCrossAttnDownBlock2D' as never] })).toThrow(
+      /downBlockTypes\[1\] must be one of 'DownBlock2D', 'AttnDownBlock2D', 'CrossAttnDownBlock2D'; got/,
     );
   });
 
@@ -35,17 +35,17 @@ describe('block registry', () => {
     const c = resolveUNetConfig(opts);
     const all = unetParameterShapes(opts).map((p) => `${p.name}:${p.shape}`);
     const under = (prefix: string) => all.filter((n) => n.startsWith(`${prefix}.`));
-    const down0 = DOWN_BLOCKS.AttnDownBlock2D({ prefix: 'down.0', inChannels: 4, outChannels: 4, numLayers: 1, addDownsample: true, config: c });
+    const down0 = DOWN_BLOCKS.AttnDownBlock2D({ prefix: 'down.0', level: 0, inChannels: 4, outChannels: 4, numLayers: 1, addDownsample: true, config: c });
     expect(declared((d) => down0.declare(d))).toEqual(under('down.0'));
     expect(under('down.0').some((n) => n.startsWith('down.0.attn.0.'))).toBe(true);
     expect(down0.skipChannels).toEqual([4, 4]);
-    const down1 = DOWN_BLOCKS.DownBlock2D({ prefix: 'down.1', inChannels: 4, outChannels: 8, numLayers: 1, addDownsample: false, config: c });
+    const down1 = DOWN_BLOCKS.DownBlock2D({ prefix: 'down.1', level: 1, inChannels: 4, outChannels: 8, numLayers: 1, addDownsample: false, config: c });
     expect(declared((d) => down1.declare(d))).toEqual(under('down.1'));
-    expect(declared((d) => midBlock2D({ prefix: 'mid', channels: 8, attention: true, config: c }).declare(d))).toEqual(under('mid'));
+    expect(declared((d) => midBlock2D({ prefix: 'mid', level: 1, channels: 8, attention: true, config: c }).declare(d))).toEqual(under('mid'));
     // Going up, layer i takes the skips in the reverse of the order they were left.
-    const up1 = UP_BLOCKS.UpBlock2D({ prefix: 'up.1', inChannels: 8, skipChannels: [8, 4], outChannels: 8, numLayers: 2, addUpsample: true, config: c });
+    const up1 = UP_BLOCKS.UpBlock2D({ prefix: 'up.1', level: 1, inChannels: 8, skipChannels: [8, 4], outChannels: 8, numLayers: 2, addUpsample: true, config: c });
     expect(declared((d) => up1.declare(d))).toEqual(under('up.1'));
-    const up0 = UP_BLOCKS.AttnUpBlock2D({ prefix: 'up.0', inChannels: 8, skipChannels: [4, 4], outChannels: 4, numLayers: 2, addUpsample: false, config: c });
+    const up0 = UP_BLOCKS.AttnUpBlock2D({ prefix: 'up.0', level: 0, inChannels: 8, skipChannels: [4, 4], outChannels: 4, numLayers: 2, addUpsample: false, config: c });
     expect(declared((d) => up0.declare(d))).toEqual(under('up.0'));
     const m = new UNet(opts);
     expect(m.parameters().map((p) => `${p.name}:${p.variable.shape}`)).toEqual(all);
@@ -54,7 +54,7 @@ describe('block registry', () => {
 
   it('refuses an up block whose skips do not match its layers, naming the block', () => {
     const c = resolveUNetConfig(opts);
-    expect(() => upLayers({ prefix: 'up.1', inChannels: 8, skipChannels: [8], outChannels: 8, numLayers: 2, addUpsample: true, config: c })).toThrow(
+    expect(() => upLayers({ prefix: 'up.1', level: 1, inChannels: 8, skipChannels: [8], outChannels: 8, numLayers: 2, addUpsample: true, config: c })).toThrow(
       'up.1: 2 layers need 2 skips; got 1',
     );
   });

@@ -13,9 +13,18 @@ export interface BlockConfig {
   /** Width of the time/class embedding every residual block projects. */
   readonly embedDim: number;
   readonly resnetTimeScaleShift: 'default' | 'scale_shift';
-  readonly attentionHeads: number;
+  /** Heads, one count or one per level (the middle block takes the last). */
+  readonly attentionHeads: number | readonly number[];
   readonly attentionHeadDim: number | null;
   readonly downsamplePadding: 0 | 1;
+  /** Width of encoderHiddenStates rows, for the cross-attention blocks; null: none. */
+  readonly crossAttentionDim: number | null;
+  /** BasicTransformerBlocks per Transformer2DModel, one count or one per level. */
+  readonly transformerLayersPerBlock: number | readonly number[];
+  /** proj_in / proj_out as Linear layers instead of 1×1 convs. */
+  readonly useLinearProjection: boolean;
+  /** The self-attention of the transformer blocks attends to the text instead, one flag or one per level. */
+  readonly onlyCrossAttention: boolean | readonly boolean[];
 }
 
 /** What a block's forward gets besides its input. */
@@ -42,6 +51,8 @@ export interface Unit {
 /** diffusers' `get_down_block` arguments, with our parameter prefix (`down.<level>`). */
 export interface DownBlockArgs {
   prefix: string;
+  /** The level (0 the outermost), for per-level options. */
+  level: number;
   inChannels: number;
   outChannels: number;
   numLayers: number;
@@ -62,6 +73,7 @@ export interface DownBlock {
 /** diffusers' `get_up_block` arguments: `skipChannels` in the order the block takes them. */
 export interface UpBlockArgs {
   prefix: string;
+  level: number;
   inChannels: number;
   skipChannels: number[];
   outChannels: number;
@@ -79,10 +91,18 @@ export interface UpBlock {
 
 export interface MidBlockArgs {
   prefix: string;
+  /** The deepest level. */
+  level: number;
   channels: number;
   attention: boolean;
   config: BlockConfig;
 }
 
+/** The middle block: one unit, with the condition fields it reads. */
+export interface MidBlock extends Unit {
+  readonly reads?: readonly ConditioningField[];
+}
+
+export type MidBlockFactory = (args: MidBlockArgs) => MidBlock;
 export type DownBlockFactory = (args: DownBlockArgs) => DownBlock;
 export type UpBlockFactory = (args: UpBlockArgs) => UpBlock;
