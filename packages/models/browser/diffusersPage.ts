@@ -18,7 +18,9 @@ async function forwardError(baseUrl: string, backend: string): Promise<{ backend
     const s = io.sample!;
     const x = tf.transpose(tf.tensor4d(s.data as Float32Array, s.shape as [number, number, number, number]), [0, 2, 3, 1]) as tf.Tensor4D;
     const t = tf.tensor1d(Array.from(io.timestep!.data as BigInt64Array, Number));
-    return tf.transpose(model.predict(x, t), [0, 3, 1, 2]).dataSync() as Float32Array;
+    const e = io.encoder_hidden_states; // a UNet2DConditionModel's text states
+    const cond = e ? { encoderHiddenStates: tf.tensor3d(e.data as Float32Array, e.shape as [number, number, number]) } : undefined;
+    return tf.transpose(model.predict(x, t, cond), [0, 3, 1, 2]).dataSync() as Float32Array;
   });
   model.dispose();
   const want = io.output!.data as Float32Array;

@@ -12,7 +12,8 @@ const skip = browserSkipReason();
 if (skip) console.log(skip);
 
 // In CI the repository is a clean clone with ../shared beside it.
-const FIXTURE = fileURLToPath(new URL('../../../../shared/fixtures/diffusers-unet-tiny', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/', import.meta.url));
+const MODELS = ['diffusers-unet-tiny', 'diffusers-unet2dcondition-tiny'];
 
 describe.skipIf(skip !== undefined)('fromDiffusers in Chromium', () => {
   let dir: string;
@@ -21,7 +22,7 @@ describe.skipIf(skip !== undefined)('fromDiffusers in Chromium', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'models-diffusers-page-'));
     await bundlePage({ entry: fileURLToPath(new URL('../browser/diffusersPage.ts', import.meta.url)), outDir: dir });
-    for (const f of ['config.json', 'diffusion_pytorch_model.safetensors', 'io.safetensors']) await cp(join(FIXTURE, f), join(dir, f));
+    for (const m of MODELS) for (const f of ['config.json', 'diffusion_pytorch_model.safetensors', 'io.safetensors']) await cp(join(FIXTURES, m, f), join(dir, m, f), { recursive: true });
     server = await serveDir(dir);
     browser = await launchChromium();
   });
@@ -31,16 +32,16 @@ describe.skipIf(skip !== undefined)('fromDiffusers in Chromium', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(['cpu', 'webgl'])("%s: diffusers' output within 1e-3 of its standard deviation", async (backend) => {
+  it.each(MODELS.flatMap((m) => ['cpu', 'webgl'].map((b) => [m, b])))("%s on %s: diffusers' output within 1e-3 of its standard deviation", async (model, backend) => {
     const page = await browser.newPage();
     try {
       await page.goto(`${server.url}/index.html`);
       await page.waitForFunction(() => document.body.dataset.ready === 'true');
       const r = await page.evaluate(
         ([url, b]) => (globalThis as unknown as { diffusersTest: { forwardError(u: string, b: string): Promise<{ backend: string; maxAbs: number; std: number }> } }).diffusersTest.forwardError(url, b),
-        [server.url, backend] as const,
+        [`${server.url}/${model}`, backend] as const,
       );
-      console.log(`Chromium ${r.backend}: max |ours - diffusers| = ${r.maxAbs.toExponential(3)}, relative ${(r.maxAbs / r.std).toExponential(3)}`);
+      console.log(`Chromium ${r.backend}, ${model}: max |ours - diffusers| = ${r.maxAbs.toExponential(3)}, relative ${(r.maxAbs / r.std).toExponential(3)}`);
       expect(r.backend).toBe(backend);
       expect(r.maxAbs / r.std).toBeLessThan(1e-3);
     } finally {

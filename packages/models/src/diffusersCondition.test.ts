@@ -102,7 +102,7 @@ describe('fromDiffusers on a UNet2DConditionModel made by diffusers', () => {
     ['encoder_hid_dim', 16, /encoder_hid_dim = 16 is not supported/],
     ['mid_block_type', 'UNetMidBlock2DSimpleCrossAttn', /mid_block_type = "UNetMidBlock2DSimpleCrossAttn" is not supported; accepted: "UNetMidBlock2DCrossAttn"/],
     ['down_block_types', ['AttnDownBlock2D', 'DownBlock2D'], /down_block_types\[0\] = "AttnDownBlock2D" is not supported; accepted: 'DownBlock2D' or 'CrossAttnDownBlock2D'/],
-    ['cross_attention_dim', [32, 16], /cross_attention_dim = \[32,16\] is not supported; accepted: a positive integer/],
+    ['cross_attention_dim', [32, 16], /cross_attention_dim = \[32, 16\] is not supported; accepted: a positive integer/],
     ['crossattention_dim', 32, /crossattention_dim = 32 is not supported; accepted: the keys of UNet2DConditionModel/],
   ])('refuses %s = %j, naming the key', (key, value, message) => {
     const before = tf.memory().numTensors;

@@ -1,6 +1,8 @@
 export {
   DOWN_BLOCK_TYPES,
   type DownBlockType,
+  MID_BLOCK_TYPES,
+  type MidBlockType,
   nearestName,
   resolveUNetConfig,
   type TimeScaleShift,

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveUNetConfig, type UNetOptions } from '../config.js';
 import { UNet, unetParameterShapes } from '../unet.js';
 import { midBlock2D } from './midBlock2D.js';
-import { DOWN_BLOCKS, DOWN_BLOCK_TYPES, UP_BLOCKS, UP_BLOCK_TYPES } from './registry.js';
+import { DOWN_BLOCKS, DOWN_BLOCK_TYPES, MID_BLOCKS, UP_BLOCKS, UP_BLOCK_TYPES } from './registry.js';
 import type { Declare } from './types.js';
 import { upLayers } from './upBlock2D.js';
 
@@ -57,5 +57,30 @@ describe('block registry', () => {
     expect(() => upLayers({ prefix: 'up.1', level: 1, inChannels: 8, skipChannels: [8], outChannels: 8, numLayers: 2, addUpsample: true, config: c })).toThrow(
       'up.1: 2 layers need 2 skips; got 1',
     );
+  });
+
+  it('cross-attention blocks declare a transformer under their prefix, read encoderHiddenStates, and need crossAttentionDim', () => {
+    const cross: UNetOptions = { ...opts, downBlockTypes: ['CrossAttnDownBlock2D', 'DownBlock2D'], upBlockTypes: ['UpBlock2D', 'CrossAttnUpBlock2D'], midBlockType: 'UNetMidBlock2DCrossAttn' };
+    expect(() => resolveUNetConfig(cross)).toThrow(/CrossAttnDownBlock2D needs crossAttentionDim/);
+    const c = resolveUNetConfig({ ...cross, crossAttentionDim: 6, attentionHeads: [2, 4] });
+    const all = unetParameterShapes(c).map((p) => `${p.name}:${p.shape}`);
+    const down0 = DOWN_BLOCKS.CrossAttnDownBlock2D({ prefix: 'down.0', level: 0, inChannels: 4, outChannels: 4, numLayers: 1, addDownsample: true, config: c });
+    expect(declared((d) => down0.declare(d))).toEqual(all.filter((n) => n.startsWith('down.0.')));
+    expect(down0.reads).toEqual(['encoderHiddenStates']);
+    expect(all).toContain('down.0.transformer.0.blocks.0.attn2.k.kernel:6,4');
+    expect(all).toContain('mid.transformer.blocks.0.ff.proj.kernel:8,64');
+    const up0 = UP_BLOCKS.CrossAttnUpBlock2D({ prefix: 'up.0', level: 0, inChannels: 8, skipChannels: [4, 4], outChannels: 4, numLayers: 2, addUpsample: false, config: c });
+    expect(up0.reads).toEqual(['encoderHiddenStates']);
+    expect(MID_BLOCKS.UNetMidBlock2DCrossAttn({ prefix: 'mid', level: 1, channels: 8, attention: true, config: c }).reads).toEqual(['encoderHiddenStates']);
+    const m = new UNet(c);
+    const x = tf.zeros([2, 8, 8, 1]) as tf.Tensor4D;
+    const t = tf.tensor1d([1, 2]);
+    const s = tf.randomNormal([2, 3, 6]) as tf.Tensor3D;
+    expect(m.predict(x, t, { encoderHiddenStates: s }).shape).toEqual([2, 8, 8, 1]);
+    const before = tf.memory().numTensors;
+    expect(() => m.predict(x, t)).toThrow(/pass cond.encoderHiddenStates \[batch, length, 6\]/);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, t, s]);
+    m.dispose();
   });
 });
