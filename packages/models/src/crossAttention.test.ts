@@ -6,7 +6,7 @@ import { ddim, type Denoiser, sample } from '@tfjs-diffusion/samplers';
 import { makeSchedule } from '@tfjs-diffusion/schedules';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attend } from './blocks/multiHeadAttention.js';
-import { fromDiffusers, UNet } from './index.js';
+import { fromDiffusers, type UNet } from './index.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/diffusers-unet2dcondition-tiny');
 let model: UNet;

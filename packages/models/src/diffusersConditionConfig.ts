@@ -1,9 +1,11 @@
 // diffusers' UNet2DConditionModel config.json ↔ our UNet config (the text-conditioned U-Net of
 // Stable Diffusion). diffusersConfig.ts dispatches here by `_class_name`.
-import { checkPrediction } from '@tfjs-diffusion/schedules';
+import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
 import { CROSS_ATTENTION_TYPES, DOWN_BLOCK_TYPES, UP_BLOCK_TYPES, type DownBlockType, type UpBlockType } from './blocks/registry.js';
 import { levelBlockTypes, resolveUNetConfig, type UNetConfig } from './config.js';
-import type { DiffusersUNetConfig, FromDiffusersOptions } from './diffusersConfig.js';
+
+/** A config.json as parsed (diffusersConfig.ts's DiffusersUNetConfig, which imports this file). */
+type DiffusersUNetConfig = Record<string, unknown>;
 
 /** UNet2DConditionModel's defaults (diffusers 0.21.4's `__init__`), for keys a config.json leaves out. */
 const DEFAULTS: Record<string, unknown> = {
@@ -42,7 +44,7 @@ function single(v: unknown): unknown {
 }
 
 /** Our UNet config of a UNet2DConditionModel config.json (`raw`, without `_` keys checked). */
-export function conditionUNetConfig(raw: DiffusersUNetConfig, opts: FromDiffusersOptions, where: string, refuse: Refuse): UNetConfig {
+export function conditionUNetConfig(raw: DiffusersUNetConfig, opts: { predictionType?: Prediction }, where: string, refuse: Refuse): UNetConfig {
   for (const key of Object.keys(raw)) {
     if (!key.startsWith('_') && !(key in DEFAULTS)) refuse(key, raw[key], `the keys of UNet2DConditionModel (${Object.keys(DEFAULTS).join(', ')})`);
   }
