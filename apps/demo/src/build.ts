@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { planThreads } from '@tfjs-diffusion/backend';
 import { createParallelSampler, loadWeightsFrom, type ParallelSampler } from '@tfjs-diffusion/training/node';
-import { makeSchedule, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { makeSchedule, type NoiseSchedule, offsetSeed } from '@tfjs-diffusion/schedules';
 import { clip, dynamicThreshold, createSampler, sample, type Sampler, type X0Processor } from '@tfjs-diffusion/samplers';
 import { UNet, unetPreset } from '@tfjs-diffusion/models';
 import { samplerOptions } from './samplerOptions.js';
@@ -100,7 +100,7 @@ export async function sampleImages(model: DemoModel, schedule: NoiseSchedule, r:
   for (let start = 0, k = 0; start < r.n; start += chunk, k++) {
     const n = Math.min(chunk, r.n - start);
     const onProgress = r.onProgress && ((i: number, len: number) => r.onProgress!(start + ((i + 1) / len) * n, r.n));
-    result.set(await sampleChunk(model, schedule, { ...r, n, seed: r.seed + k, labels: r.labels?.slice(start, start + n), onProgress }, parallel), start * size);
+    result.set(await sampleChunk(model, schedule, { ...r, n, seed: offsetSeed(r.seed, k), labels: r.labels?.slice(start, start + n), onProgress }, parallel), start * size);
   }
   return result;
 }

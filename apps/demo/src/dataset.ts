@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { augment, batchSource as dataBatchSource, randomCrop, randomFlip, split, take, type Augmentation, type ImageDataset } from '@tfjs-diffusion/data';
 import { loadEmoji, loadFashionMnist, loadImageFolder, loadMnist } from '@tfjs-diffusion/data/node';
+import { offsetSeed } from '@tfjs-diffusion/schedules';
 import type { DatasetName, DemoConfig } from './presets.js';
 
 export interface HostImages {
@@ -107,7 +108,7 @@ export async function loadDataset(what: DataSpec | DatasetName, opts: { trainSiz
   if (ds.shape[0] < 2) throw new Error(`${where}: holds ${ds.shape[0]} image; training needs at least 2 (one is held out for validation)`);
   // At most half the images are held out, so that a small folder still trains.
   const valSize = Math.min(opts.valSize, Math.floor(ds.shape[0] / 2));
-  const { train, validation } = split(ds, { validation: valSize, seed: opts.seed + 7919, stratified: ds.classNames!.length > 1 });
+  const { train, validation } = split(ds, { validation: valSize, seed: offsetSeed(opts.seed, 7919), stratified: ds.classNames!.length > 1 });
   const kept = opts.trainSize > 0 && opts.trainSize < train.shape[0] ? take(train, Array.from({ length: opts.trainSize }, (_, i) => i)) : train;
   return { train: host(kept), val: host(validation) };
 }

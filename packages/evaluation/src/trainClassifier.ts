@@ -1,7 +1,7 @@
 // Training the evaluation classifier (or loading it from a cache of trained ones).
 import * as tf from '@tensorflow/tfjs';
 import { loadWeights, modelTensors } from '@tfjs-diffusion/models';
-import { checkOptions, createRng, optionKeys } from '@tfjs-diffusion/schedules';
+import { checkOptions, createRng, offsetSeed, optionKeys } from '@tfjs-diffusion/schedules';
 import { classAccuracy, Classifier, type CachedClassifier, type ClassifierCache, type ClassifierConfig, type ClassifierDataset, type TrainClassifierOptions } from './classifier.js';
 import { toHost } from './imageSet.js';
 import type { ImageSet } from './types.js';
@@ -46,7 +46,7 @@ export async function trainClassifier(dataset: ClassifierDataset, options: Train
   }
 
   const clf = new Classifier(config, seed);
-  const rng = createRng(seed + 1);
+  const rng = createRng(offsetSeed(seed, 1));
   // learningRate is protected in tfjs' typings but read on every update.
   const optimizer = tf.train.adam(learningRate) as unknown as tf.AdamOptimizer & { learningRate: number };
   const vars = clf.namedWeights().map((w) => w.variable);

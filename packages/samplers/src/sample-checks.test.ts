@@ -41,6 +41,14 @@ describe('sample() input and output checks', () => {
     labels.dispose();
   });
 
+  it('refuses a seed outside [0, 2^32 − 1] (2^32 used to give seed 1\'s images), leaking nothing', async () => {
+    const before = tf.memory().numTensors;
+    for (const seed of [2 ** 32, -1, 0.5]) {
+      await expect(sample(conditional, ddim(), { schedule, shape: [1, 1, 1, 1], numInferenceSteps: 2, seed })).rejects.toThrow(`sample: seed must be an integer in [0, 4294967295] (32 bits); got ${seed}`);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('accepts the null class without guidance and the full range with it', async () => {
     const labels = tf.tensor1d([0, 9, 10], 'int32');
     const { samples } = await sample(conditional, ddim(), { schedule, shape: [3, 1, 1, 1], numInferenceSteps: 2, cond: { classLabels: labels } });

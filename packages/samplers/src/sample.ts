@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkOptions, createRng, optionKeys, type NoiseSchedule } from '@tfjs-diffusion/schedules';
+import { checkOptions, checkSeed, createRng, optionKeys, type NoiseSchedule } from '@tfjs-diffusion/schedules';
 import { classifierFreeGuidance, GUIDANCE_OPTION_KEYS, type GuidanceOptions } from './guidance.js';
 import { toFlowScale } from './flow-match.js';
 import { startRun } from './run.js';
@@ -75,6 +75,7 @@ export async function sample(denoiser: Denoiser, sampler: Sampler, options: Samp
   checkOptions('sample', options.guidance, GUIDANCE_OPTION_KEYS, 'guidance');
   // The loop reads only the fields it knows: another would be dropped silently.
   checkOptions('sample', options.cond, CONDITIONING_FIELDS, 'cond');
+  checkSeed('sample: seed', options.seed ?? 0);
   if (options.rows === undefined) return sampleRows(denoiser, sampler, options, undefined);
   const whole = options.initImage?.shape ?? options.shape ?? options.noise?.shape;
   const [a, e] = checkRows(options.rows, whole?.[0]);

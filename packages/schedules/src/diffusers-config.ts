@@ -1,6 +1,6 @@
 import { checkOneOf } from './check.js';
 import { checkOptions } from './options.js';
-import { BETA_SCHEDULES, SCHEDULE_CONFIG_KEYS, makeSchedule, type NoiseSchedule, type ScheduleConfig } from './schedule.js';
+import { BETA_SCHEDULES, MAX_TRAIN_TIMESTEPS, SCHEDULE_CONFIG_KEYS, makeSchedule, type NoiseSchedule, type ScheduleConfig } from './schedule.js';
 
 export interface ScheduleFromDiffusersConfigResult {
   schedule: NoiseSchedule;
@@ -63,7 +63,7 @@ export function scheduleFromDiffusersConfig(
   let numTrainTimesteps = d.numTrainTimesteps;
   if (has('num_train_timesteps')) {
     const v = c.num_train_timesteps;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 2) throw new RangeError(`num_train_timesteps must be an integer >= 2; got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 2 || v > MAX_TRAIN_TIMESTEPS) throw new RangeError(`num_train_timesteps must be an integer in [2, ${MAX_TRAIN_TIMESTEPS}]; got ${describe(v)}`);
     numTrainTimesteps = v;
   }
   let rescaleBetasZeroSnr = d.rescaleBetasZeroSnr;

@@ -1,4 +1,4 @@
-export { createRng, type Rng, type RngState } from './rng.js';
+export { checkSeed, createRng, MAX_SEED, offsetSeed, type Rng, type RngState } from './rng.js';
 export { checkPrediction, type Prediction, PREDICTIONS } from './prediction.js';
 export {
   BETA_SCHEDULES,
@@ -6,6 +6,7 @@ export {
   cosineBetas,
   linspace,
   makeSchedule,
+  MAX_TRAIN_TIMESTEPS,
   type NoiseSchedule,
   rescaleZeroTerminalSnr,
   SCHEDULE_CONFIG_KEYS,

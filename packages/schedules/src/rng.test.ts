@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { createRng } from './rng.js';
+import { checkSeed, createRng, MAX_SEED, offsetSeed } from './rng.js';
+import { scheduleFromDiffusersConfig } from './diffusers-config.js';
+import { makeSchedule, MAX_TRAIN_TIMESTEPS } from './schedule.js';
 
 describe('createRng', () => {
   test('same seed, same stream; different seed, different stream', () => {
@@ -42,5 +44,37 @@ describe('createRng', () => {
     for (const c of counts) expect(Math.abs(c - 10_000)).toBeLessThan(500);
     expect(() => r.nextInt(0)).toThrow(/positive integer/);
     expect(() => createRng(NaN)).toThrow(/seed/);
+  });
+});
+
+describe('one seed rule: an integer in [0, 2^32 − 1]', () => {
+  const first = (seed: number) => Array.from({ length: 4 }, createRng(seed).next);
+  test('seeds that used to give another seed\'s numbers are refused, naming the setting', () => {
+    // 2^32 gave seed 1's numbers, -1 seed 0's and 1.5 seed 1's.
+    for (const bad of [2 ** 32, 2 ** 32 + 1, -1, 1.5, NaN, Infinity]) {
+      expect(() => createRng(bad)).toThrow(`createRng: seed must be an integer in [0, ${MAX_SEED}] (32 bits); got ${bad}`);
+    }
+    expect(() => checkSeed('--seed', '7')).toThrow("--seed must be an integer in [0, 4294967295] (32 bits); got '7'");
+    expect(checkSeed('seed', MAX_SEED)).toBe(4294967295);
+  });
+
+  test('every seed in range has its own stream; the old mapping of seeds below 2^32 is kept', () => {
+    expect(first(MAX_SEED)).not.toEqual(first(0));
+    expect(first(MAX_SEED)).not.toEqual(first(1));
+    // The streams of seeds 42 and 2^32 − 1 as the earlier releases gave them.
+    expect(first(42).slice(0, 2)).toEqual([0.23955312534235418, 0.5859209857881069]);
+    expect(first(MAX_SEED)[0]).toBe(0.3291638479568064);
+    expect(offsetSeed(MAX_SEED, 1)).toBe(0);
+    expect(offsetSeed(7, 3)).toBe(10);
+  });
+});
+
+describe('the training-timesteps limit, checked before the schedule is built', () => {
+  test('makeSchedule and a scheduler config refuse 1e8 timesteps at once, naming the key', () => {
+    const t0 = performance.now();
+    expect(() => makeSchedule({ numTrainTimesteps: 1e8 })).toThrow(`numTrainTimesteps must be an integer in [2, ${MAX_TRAIN_TIMESTEPS}]; got 100000000`);
+    expect(() => scheduleFromDiffusersConfig({ num_train_timesteps: 1e8 })).toThrow('num_train_timesteps must be an integer in [2, 100000]; got 100000000');
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(makeSchedule({ numTrainTimesteps: MAX_TRAIN_TIMESTEPS }).alphasCumprod.length).toBe(100_000);
   });
 });

@@ -36,11 +36,30 @@ function splitmix32(seed: number): () => number {
   };
 }
 
-export function createRng(seed: number): Rng {
-  if (!Number.isFinite(seed)) {
-    throw new RangeError(`createRng: seed must be a finite number, got ${seed}`);
+/** The largest seed: a generator's state is set from 32 bits, so a larger seed would give another seed's numbers. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/**
+ * The one rule for seeds (library options, CLI flags, URL parameters): an integer in [0, 2^32 − 1].
+ * `name` is how the caller's user wrote it (`seed`, `--seed`, `URL parameter seed`).
+ */
+export function checkSeed(name: string, seed: unknown): number {
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+    const got = typeof seed === 'string' ? `'${seed.slice(0, 40)}'` : typeof seed === 'number' ? String(seed) : typeof seed;
+    throw new RangeError(`${name} must be an integer in [0, ${MAX_SEED}] (32 bits); got ${got}`);
   }
-  const init = splitmix32(Math.floor(seed) >>> 0 ^ Math.floor(seed / 2 ** 32));
+  return seed;
+}
+
+/** A seed derived from `seed` (seed + k for part k of a job), wrapped into the seed range. */
+export function offsetSeed(seed: number, k: number): number {
+  return (seed + k) >>> 0;
+}
+
+/** A generator of the seed's numbers; the seed must pass `checkSeed`. */
+export function createRng(seed: number): Rng {
+  checkSeed('createRng: seed', seed);
+  const init = splitmix32(seed);
   let a = init(), b = init(), c = init(), d = init();
   let spare: number | null = null;
   const u32 = (): number => {

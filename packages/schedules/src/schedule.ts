@@ -126,6 +126,12 @@ function scheduleFromBetas(numTrainTimesteps: number, betas: Float64Array): Nois
  * float64; diffusers keeps betas in float32, so values agree to about 1e-7
  * relative.
  */
+/**
+ * The most training timesteps a schedule may have: far past any published schedule (1,000–4,000),
+ * and small enough that a hostile config is refused before its arrays are allocated.
+ */
+export const MAX_TRAIN_TIMESTEPS = 100_000;
+
 export function makeSchedule(config: ScheduleConfig = {}): NoiseSchedule {
   checkOptions('makeSchedule', config, SCHEDULE_CONFIG_KEYS);
   const trained = config.trainedBetas ?? null;
@@ -141,12 +147,12 @@ export function makeSchedule(config: ScheduleConfig = {}): NoiseSchedule {
         `trainedBetas must have numTrainTimesteps (${config.numTrainTimesteps}) entries; got ${trained.length}`,
       );
     }
-    T = checkInteger('trainedBetas.length', trained.length, 2);
+    T = checkInteger('trainedBetas.length', trained.length, 2, MAX_TRAIN_TIMESTEPS);
     betas = Float64Array.from(trained);
     // Trained betas may already carry a zero-SNR end (β_T = 1).
     checkBetas(betas, 'trainedBetas', true);
   } else {
-    T = checkInteger('numTrainTimesteps', config.numTrainTimesteps ?? 1000, 2);
+    T = checkInteger('numTrainTimesteps', config.numTrainTimesteps ?? 1000, 2, MAX_TRAIN_TIMESTEPS);
     const schedule = checkOneOf('betaSchedule', config.betaSchedule ?? 'linear', BETA_SCHEDULES);
     const start = checkFinite('betaStart', config.betaStart ?? 0.0001);
     const end = checkFinite('betaEnd', config.betaEnd ?? 0.02);

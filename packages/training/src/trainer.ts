@@ -2,7 +2,7 @@
 // batch preparation, the step, validation, fit, checkpoint state).
 import * as tf from '@tensorflow/tfjs';
 import type { AdamW, Ema, NamedParameter, NonFiniteGuard } from '@tfjs-diffusion/regularizers';
-import { createRng, type NoiseSchedule, type Prediction, type Rng } from '@tfjs-diffusion/schedules';
+import { checkSeed, createRng, type NoiseSchedule, type Prediction, type Rng } from '@tfjs-diffusion/schedules';
 import { createBatchPreparer, type PrepareBatch } from './batch.js';
 import { assertFiniteCheckpoint, CHECKPOINT_VERSION, firstNonFinite, type Checkpoint, type TensorMap } from './checkpoint.js';
 import { fit } from './fit.js';
@@ -51,7 +51,7 @@ export async function createTrainer(options: TrainerOptions, objective?: Trainer
   const o = resolveOptions(options);
   const { denoiser, schedule, data } = options;
   const { prediction } = o;
-  const rng = createRng(o.seed);
+  const rng = createRng(checkSeed('createTrainer: seed', o.seed));
   const all = denoiser.parameters();
   const { trainable, frozen } = partitionParameters(all, o.freeze);
   if (options.fineTune) loadFineTuneWeights(all, options.fineTune.weights, options.fineTune.include);

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { distill, halvingGuidance, type Trainer } from '@tfjs-diffusion/training';
+import { offsetSeed } from '@tfjs-diffusion/schedules';
 import { jsonlWriter, loadCheckpoint, saveCheckpoint, truncateMetrics } from '@tfjs-diffusion/training/node';
 import { initDemoBackend } from '../backendInit.js';
 import { buildModel, buildSchedule, loadWeights } from '../build.js';
@@ -143,7 +144,7 @@ export async function distillCommand(o: DistillCommandOptions): Promise<DistillC
         startRound,
         guidanceScale: guidance,
         data: batchSource(data.train, { batchSize, seed: c.seed + 1 + startRound, shift: 0, labels: c.classConditional }),
-        roundOptions: ({ round }) => ({ data: batchSource(data.train, { batchSize, seed: c.seed + 1 + round, shift: 0, labels: c.classConditional }), seed: c.seed + round }),
+        roundOptions: ({ round }) => ({ data: batchSource(data.train, { batchSize, seed: c.seed + 1 + round, shift: 0, labels: c.classConditional }), seed: offsetSeed(c.seed, round) }),
         learningRate: { schedule: 'cosine', peak: lr, totalSteps: stepsPerHalving },
         regularizers: {
           ema: r0.ema > 0 ? { decay: r0.ema, useEmaWarmup: true, power: 3 / 4 } : undefined,
