@@ -10,7 +10,7 @@ import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
 import { PRESETS, SAMPLERS, SIGMA_PLANS, THRESHOLDS, presetConfig } from './presets.js';
 import { samplersWithPlan } from './samplerOptions.js';
-import { addTrainFlags, flagOverrides, int, num } from './trainFlags.js';
+import { addTrainFlags, classList, flagOverrides, int, setting } from './trainFlags.js';
 import { exitCodeOf, onStop, stopName } from './interrupt.js';
 import { addLoraTrainFlags, runLoraOf, sampleLoraOption } from './lora.js';
 
@@ -66,20 +66,20 @@ export function createProgram(): Command {
     .description('sample a PNG grid from a checkpoint')
     .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder, one checkpoints/ckpt-* folder, or a diffusers UNet2DModel folder')
     .addOption(new Option('--sampler <name>', 'sampler').choices(SAMPLERS as string[]).default(tiny.name, runs(tiny.name)))
-    .addOption(new Option('--steps <n>', 'sampler steps').argParser(int('--steps')).default(tiny.steps, runs(tiny.steps)))
-    .addOption(new Option('--guidance <scale>', 'classifier-free guidance scale (1 = none)').argParser(num('--guidance')).default(tiny.guidance, runs(tiny.guidance)))
-    .addOption(new Option('--guidance-rescale <x>', 'guidance rescale in [0, 1]').argParser(num('--guidance-rescale')).default(tiny.guidanceRescale, runs(tiny.guidanceRescale)))
+    .addOption(new Option('--steps <n>', 'sampler steps').argParser(setting('sampleSteps', '--steps')).default(tiny.steps, runs(tiny.steps)))
+    .addOption(new Option('--guidance <scale>', 'classifier-free guidance scale (1 = none)').argParser(setting('guidance', '--guidance')).default(tiny.guidance, runs(tiny.guidance)))
+    .addOption(new Option('--guidance-rescale <x>', 'guidance rescale in [0, 1]').argParser(setting('guidanceRescale', '--guidance-rescale')).default(tiny.guidanceRescale, runs(tiny.guidanceRescale)))
     .addOption(new Option('--threshold <kind>', 'x0 processing').choices(THRESHOLDS as string[]).default(tiny.threshold, runs(tiny.threshold)))
-    .addOption(new Option('--eta <x>', 'DDIM eta').argParser(num('--eta')).default(tiny.eta, runs(tiny.eta)))
+    .addOption(new Option('--eta <x>', 'DDIM eta').argParser(setting('eta', '--eta')).default(tiny.eta, runs(tiny.eta)))
     .addOption(new Option('--sigmas <plan>', `σ plan: karras (${samplersWithPlan('karras').join(', ')}) or exponential (${samplersWithPlan('exponential').join(', ')})`)
       .choices(SIGMA_PLANS as string[]).default(tiny.sigmas, runs(tiny.sigmas ?? 'default')))
-    .option('--seed <n>', 'seed of the initial noise', int('--seed'), 0)
-    .addOption(new Option('--class <list>', "comma-separated classes, one row each: indices or the run's class names").argParser((v) => list(v)).default([], 'every class'))
-    .addOption(new Option('--n <n>', 'images per row (per class)').argParser(int('--n')).default(tiny.cols, `the run's grid columns; mnist-tiny: ${tiny.cols}`))
+    .option('--seed <n>', 'seed of the initial noise', setting('seed', '--seed'), 0)
+    .addOption(new Option('--class <list>', "comma-separated classes, one row each: indices or the run's class names").argParser(classList).default([], 'every class'))
+    .addOption(new Option('--n <n>', 'images per row (per class)').argParser(setting('images', '--n')).default(tiny.cols, `the run's grid columns; mnist-tiny: ${tiny.cols}`))
     .option('--out <dir>', 'output folder', '<run>/sampled')
     .option('--each', 'also write every image as its own PNG', false)
     .option('--no-ema', 'use the raw weights instead of the EMA average (default: EMA weights when the checkpoint has them)')
-    .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here"))
+    .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(setting('threads', '--threads')).default(undefined, "the run's, at most the cores here"))
     .addOption(sampleLoraOption())
     .action(async function (this: Command) {
       const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'guidanceRescale', 'threshold', 'eta', 'sigmas', 'class', 'n']);
@@ -93,16 +93,16 @@ export function createProgram(): Command {
   program.command('eval')
     .description('memorization rate, nearest-neighbour grid, classifier accuracy and Fréchet distance of samples (report.md + PNGs)')
     .requiredOption('--checkpoint <path>', 'run folder, its checkpoints/ folder, one checkpoints/ckpt-* folder, or a diffusers UNet2DModel folder')
-    .option('--n <n>', 'samples per class (or in total if unconditional)', int('--n'), 20)
+    .option('--n <n>', 'samples per class (or in total if unconditional)', setting('images', '--n'), 20)
     .addOption(new Option('--sampler <name>', 'sampler').choices(SAMPLERS as string[]).default(tiny.name, runs(tiny.name)))
-    .addOption(new Option('--steps <n>', 'sampler steps').argParser(int('--steps')).default(tiny.steps, runs(tiny.steps)))
-    .addOption(new Option('--guidance <scale>', 'guidance scale').argParser(num('--guidance')).default(tiny.guidance, runs(tiny.guidance)))
+    .addOption(new Option('--steps <n>', 'sampler steps').argParser(setting('sampleSteps', '--steps')).default(tiny.steps, runs(tiny.steps)))
+    .addOption(new Option('--guidance <scale>', 'guidance scale').argParser(setting('guidance', '--guidance')).default(tiny.guidance, runs(tiny.guidance)))
     .addOption(new Option('--threshold <kind>', 'x0 processing').choices(THRESHOLDS as string[]).default(tiny.threshold, runs(tiny.threshold)))
-    .option('--seed <n>', 'seed of the samples', int('--seed'), 1)
+    .option('--seed <n>', 'seed of the samples', setting('seed', '--seed'), 1)
     .option('--classifier-epochs <n>', 'epochs of the feature classifier (cached)', int('--classifier-epochs'), 4)
     .option('--classifier-train-size <n>', 'training images of the classifier (0 = all)', int('--classifier-train-size'), 0)
     .option('--out <dir>', 'report folder', '<run>/eval')
-    .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(int('--threads')).default(undefined, "the run's, at most the cores here"))
+    .addOption(new Option('--threads <n>', 'threads that sample (worker threads on wasm)').argParser(setting('threads', '--threads')).default(undefined, "the run's, at most the cores here"))
     .action(async function (this: Command) {
       const o = cliOnly(this, ['sampler', 'steps', 'guidance', 'threshold']);
       await exitOnStop(() => evalCommand({
@@ -131,12 +131,12 @@ export function createProgram(): Command {
     .description('progressive distillation: students of teacher-steps/2, /4, … DDIM steps, one run folder per halving, and a table of accuracy and Fréchet distance beside the teacher')
     .requiredOption('--checkpoint <path>', 'the teacher: run folder, its checkpoints/ folder or one checkpoints/ckpt-* folder')
     .requiredOption('--halvings <k>', 'rounds; the last student takes teacher-steps / 2^k steps', int('--halvings'))
-    .option('--teacher-steps <n>', "the first teacher's DDIM steps", int('--teacher-steps'), 64)
-    .option('--steps-per-halving <n>', 'optimisation steps per halving', int('--steps-per-halving'), 2000)
-    .addOption(new Option('--guidance <scale>', "teacher's classifier-free guidance (default: the run's)").argParser(num('--guidance')).default(undefined, "the run's"))
-    .addOption(new Option('--batch-size <n>', "images per step (default: the run's)").argParser(int('--batch-size')).default(undefined, "the run's"))
-    .addOption(new Option('--lr <x>', "peak learning rate, cosine to 0 per halving (default: the run's / 4)").argParser(num('--lr')).default(undefined, "the run's / 4"))
-    .option('--eval-n <n>', 'evaluation samples per class (0 = no table)', int('--eval-n'), 20)
+    .option('--teacher-steps <n>', "the first teacher's DDIM steps", setting('sampleSteps', '--teacher-steps'), 64)
+    .option('--steps-per-halving <n>', 'optimisation steps per halving', setting('trainSteps', '--steps-per-halving'), 2000)
+    .addOption(new Option('--guidance <scale>', "teacher's classifier-free guidance (default: the run's)").argParser(setting('guidance', '--guidance')).default(undefined, "the run's"))
+    .addOption(new Option('--batch-size <n>', "images per step (default: the run's)").argParser(setting('batchSize', '--batch-size')).default(undefined, "the run's"))
+    .addOption(new Option('--lr <x>', "peak learning rate, cosine to 0 per halving (default: the run's / 4)").argParser(setting('learningRate', '--lr')).default(undefined, "the run's / 4"))
+    .option('--eval-n <n>', 'evaluation samples per class (0 = no table)', (v: string) => (v.trim() === '0' ? 0 : setting('images', '--eval-n (0 = no table)')(v)), 20)
     .option('--classifier-epochs <n>', 'epochs of the evaluation classifier (cached)', int('--classifier-epochs'), 4)
     .option('--classifier-train-size <n>', 'training images of the evaluation classifier (0 = all)', int('--classifier-train-size'), 0)
     .addOption(new Option('--max-steps <n>', 'stop after this many steps in this call; the same command continues').argParser(int('--max-steps')).default(undefined, 'run to the end'))

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { nearestName } from '@tfjs-diffusion/models';
 import { BETA_SCHEDULES, PREDICTIONS } from '@tfjs-diffusion/schedules';
+import { describeSetting, SETTING_RANGES, type SettingName, type SettingRange } from '@tfjs-diffusion/training';
 import { samplerOptions } from './samplerOptions.js';
 import { DATASETS, SAMPLERS, SIGMA_PLANS, THRESHOLDS, type DemoConfig } from './presets.js';
 
@@ -12,6 +13,13 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => {
 const range = (lo: number, hi: number) => {
   const error = `must be a number in [${lo}, ${hi}]`;
   return z.number({ error }).min(lo, { error }).max(hi, { error });
+};
+/** A field whose range is in the one table of setting ranges (the flags' and the page's). */
+const setting = (name: SettingName) => {
+  const r: SettingRange = SETTING_RANGES[name];
+  const error = `must be ${describeSetting(name)}`;
+  const n = z.number({ error }).min(r.min, { error }).max(r.max, { error });
+  return r.integer ? n.int({ error }) : n;
 };
 const oneOf = <T extends string>(values: readonly T[]) =>
   z.enum(values as [T, ...T[]], { error: `must be one of ${values.map((v) => `'${v}'`).join(', ')}` });
@@ -34,15 +42,15 @@ export const demoConfigSchema = z.strictObject({
   classConditional: bool,
   prediction: oneOf(PREDICTIONS),
   schedule: z.strictObject({
-    numTrainTimesteps: int(2, 100_000),
+    numTrainTimesteps: setting('numTrainTimesteps'),
     betaSchedule: oneOf(BETA_SCHEDULES),
     betaStart: range(0, 1),
     betaEnd: range(0, 1),
     rescaleBetasZeroSnr: bool,
   }, { error: 'must be an object' }),
-  steps: int(1),
-  batchSize: int(1, 65_536),
-  lr: range(1e-8, 1),
+  steps: setting('trainSteps'),
+  batchSize: setting('batchSize'),
+  lr: setting('learningRate'),
   lrSchedule: oneOf(['constant', 'cosine'] as const),
   warmupSteps: int(0),
   regularizers: z.strictObject({
@@ -59,17 +67,17 @@ export const demoConfigSchema = z.strictObject({
   every: z.strictObject({ log: int(1), validate: int(1), sample: int(1), checkpoint: int(1) }, { error: 'must be an object' }),
   sampler: z.strictObject({
     name: oneOf(SAMPLERS),
-    steps: int(1, 10_000),
-    guidance: range(0, 100),
-    guidanceRescale: range(0, 1),
+    steps: setting('sampleSteps'),
+    guidance: setting('guidance'),
+    guidanceRescale: setting('guidanceRescale'),
     threshold: oneOf(THRESHOLDS),
-    eta: range(0, 1),
+    eta: setting('eta'),
     sigmas: oneOf(SIGMA_PLANS).optional(),
     // Large values are refused by the size check, with the estimate.
-    cols: int(1, 10_000_000),
+    cols: setting('images'),
   }, { error: 'must be an object' }),
-  seed: int(-(2 ** 31), 2 ** 31 - 1),
-  threads: int(1, 64),
+  seed: setting('seed'),
+  threads: setting('threads'),
 }, { error: 'must be a JSON object' });
 
 // The schema and the DemoConfig interface must describe the same thing.

@@ -5,6 +5,7 @@ import { BETA_SCHEDULES, checkNesting, PREDICTIONS, showValue } from '@tfjs-diff
 import { DATASETS, SAMPLERS, SIGMA_PLANS, THRESHOLDS, presetConfig } from './presets.js';
 import { samplersWithPlan } from './samplerOptions.js';
 import { flagNames } from './config.js';
+import { parseSetting, type SettingName } from '@tfjs-diffusion/training';
 
 export const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -15,6 +16,20 @@ export const num = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number; got '${v}'`);
   return n;
+};
+/** A flag with a range in the one table (training's SETTING_RANGES, the page's URL parameters' too). */
+export const setting = (name: SettingName, flag: string) => (v: string) => {
+  try {
+    return parseSetting(name, v, flag);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+/** A comma-separated list of classes (indices or names); an empty list or item is refused here, before the run is read. */
+export const classList = (v: string) => {
+  const items = v.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new InvalidArgumentError(`--class must be comma-separated class indices or names, e.g. 3 or 0,7; got '${v.length > 40 ? `${v.slice(0, 37)}...` : v}'`);
+  return items;
 };
 const bool = (v: string) => {
   if (!['true', 'false'].includes(v)) throw new InvalidArgumentError(`must be true or false; got '${v}'`);
@@ -51,8 +66,8 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { flags: '--resolution <n>', path: 'resolution', help: 'image size: folders 16..128 (default 64), emoji 32 or 64', parse: int('--resolution') },
   { flags: '--center-crop', path: 'centerCrop', help: "crop a folder's resized images at the centre (default: a seeded random crop)" },
   { flags: '--random-flip', path: 'randomFlip', help: 'mirror training images left-right half the time' },
-  { flags: '--steps <n>', path: 'steps', help: 'total optimisation steps of the run', parse: int('--steps') },
-  { flags: '--batch-size <n>', path: 'batchSize', help: 'images per step', parse: int('--batch-size') },
+  { flags: '--steps <n>', path: 'steps', help: 'total optimisation steps of the run', parse: setting('trainSteps', '--steps') },
+  { flags: '--batch-size <n>', path: 'batchSize', help: 'images per step', parse: setting('batchSize', '--batch-size') },
   { flags: '--train-size <n>', path: 'trainSize', help: 'training images used (0 = all)', parse: int('--train-size') },
   { flags: '--val-size <n>', path: 'valSize', help: 'held-out validation images', parse: int('--val-size') },
   { flags: '--model <preset>', path: 'model.preset', help: 'U-Net preset of the models package', choices: ['mnist-tiny', 'mnist-ref'] },
@@ -60,11 +75,11 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { flags: '--class-conditional <bool>', path: 'classConditional', help: 'condition on class labels', parse: bool },
   { flags: '--prediction <type>', path: 'prediction', help: 'what the model predicts', choices: PREDICTIONS },
   { flags: '--beta-schedule <name>', path: 'schedule.betaSchedule', help: 'noise schedule', choices: BETA_SCHEDULES },
-  { flags: '--num-train-timesteps <n>', path: 'schedule.numTrainTimesteps', help: 'training timesteps', parse: int('--num-train-timesteps') },
+  { flags: '--num-train-timesteps <n>', path: 'schedule.numTrainTimesteps', help: 'training timesteps', parse: setting('numTrainTimesteps', '--num-train-timesteps') },
   { flags: '--beta-start <x>', path: 'schedule.betaStart', help: 'first beta (linear, scaled_linear)', parse: num('--beta-start') },
   { flags: '--beta-end <x>', path: 'schedule.betaEnd', help: 'last beta (linear, scaled_linear)', parse: num('--beta-end') },
   { flags: '--zero-snr <bool>', path: 'schedule.rescaleBetasZeroSnr', help: 'rescale betas to zero terminal SNR', parse: bool },
-  { flags: '--lr <x>', path: 'lr', help: 'peak learning rate (AdamW)', parse: num('--lr') },
+  { flags: '--lr <x>', path: 'lr', help: 'peak learning rate (AdamW)', parse: setting('learningRate', '--lr') },
   { flags: '--lr-schedule <name>', path: 'lrSchedule', help: 'learning-rate schedule after warm-up', choices: ['constant', 'cosine'] },
   { flags: '--warmup-steps <n>', path: 'warmupSteps', help: 'linear warm-up steps', parse: int('--warmup-steps') },
   { flags: '--ema <decay>', path: 'regularizers.ema', help: 'EMA decay of the weights (0 = off)', parse: num('--ema') },
@@ -81,15 +96,15 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { flags: '--sample-every <n>', path: 'every.sample', help: 'steps between sample grids', parse: int('--sample-every') },
   { flags: '--checkpoint-every <n>', path: 'every.checkpoint', help: 'steps between checkpoints', parse: int('--checkpoint-every') },
   { flags: '--sampler <name>', path: 'sampler.name', help: 'sampler of the sample grids', choices: SAMPLERS },
-  { flags: '--sample-steps <n>', path: 'sampler.steps', help: 'sampler steps of the sample grids', parse: int('--sample-steps') },
-  { flags: '--guidance <scale>', path: 'sampler.guidance', help: 'classifier-free guidance scale of the grids', parse: num('--guidance') },
-  { flags: '--guidance-rescale <x>', path: 'sampler.guidanceRescale', help: 'guidance rescale (Lin et al.)', parse: num('--guidance-rescale') },
+  { flags: '--sample-steps <n>', path: 'sampler.steps', help: 'sampler steps of the sample grids', parse: setting('sampleSteps', '--sample-steps') },
+  { flags: '--guidance <scale>', path: 'sampler.guidance', help: 'classifier-free guidance scale of the grids', parse: setting('guidance', '--guidance') },
+  { flags: '--guidance-rescale <x>', path: 'sampler.guidanceRescale', help: 'guidance rescale (Lin et al.)', parse: setting('guidanceRescale', '--guidance-rescale') },
   { flags: '--threshold <kind>', path: 'sampler.threshold', help: 'x0 processing while sampling', choices: THRESHOLDS },
-  { flags: '--eta <x>', path: 'sampler.eta', help: 'DDIM eta', parse: num('--eta') },
+  { flags: '--eta <x>', path: 'sampler.eta', help: 'DDIM eta', parse: setting('eta', '--eta') },
   { flags: '--sigmas <plan>', path: 'sampler.sigmas', help: `σ plan of the grids' sampler (${samplersWithPlan('karras').join(', ')})`, choices: SIGMA_PLANS },
-  { flags: '--grid-cols <n>', path: 'sampler.cols', help: 'samples per grid row (per class)', parse: int('--grid-cols') },
-  { flags: '--seed <n>', path: 'seed', help: 'seed of all randomness', parse: int('--seed') },
-  { flags: '--threads <n>', path: 'threads', help: 'worker threads for data parallelism (1 = none)', parse: int('--threads') },
+  { flags: '--grid-cols <n>', path: 'sampler.cols', help: 'samples per grid row (per class)', parse: setting('images', '--grid-cols') },
+  { flags: '--seed <n>', path: 'seed', help: 'seed of all randomness', parse: setting('seed', '--seed') },
+  { flags: '--threads <n>', path: 'threads', help: 'worker threads for data parallelism (1 = none)', parse: setting('threads', '--threads') },
 ];
 
 for (const f of TRAIN_FLAGS) flagNames[f.path] = f.flags.split(' ')[0]!;

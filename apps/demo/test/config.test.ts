@@ -84,6 +84,30 @@ describe('cli', () => {
     expect(errors.join('\n')).not.toMatch(/required option/);
     expect(errors.join('\n')).toMatch(/no-such-run-folder/);
   });
+  it.each<[string, string[], string]>([
+    ['eval --guidance -1', ['eval', '--guidance', '-1'], "--guidance must be a number in [0, 100]; got '-1'"],
+    ['distill --guidance -5', ['distill', '--halvings', '1', '--out', 'x', '--guidance', '-5'], "--guidance must be a number in [0, 100]; got '-5'"],
+    ['distill --lr 1e9', ['distill', '--halvings', '1', '--out', 'x', '--lr', '1e9'], "--lr must be a number in [1e-8, 1]; got '1e9'"],
+    ['distill --eval-n -1', ['distill', '--halvings', '1', '--out', 'x', '--eval-n', '-1'], "--eval-n (0 = no table) must be an integer in [1, 10000000]; got '-1'"],
+    ['sample --seed 2^32', ['sample', '--seed', '4294967296'], "--seed must be an integer in [0, 4294967295]; got '4294967296'"],
+    ['sample --seed -1', ['sample', '--seed', '-1'], "--seed must be an integer in [0, 4294967295]; got '-1'"],
+    ['sample --seed 1.5', ['sample', '--seed', '1.5'], "--seed must be an integer in [0, 4294967295]; got '1.5'"],
+    ['sample --eta 5', ['sample', '--eta', '5'], "--eta must be a number in [0, 1]; got '5'"],
+    ['sample --n 0', ['sample', '--n', '0'], "--n must be an integer in [1, 10000000]; got '0'"],
+    ["sample --class ''", ['sample', '--class', ''], "--class must be comma-separated class indices or names, e.g. 3 or 0,7; got ''"],
+    ['sample --class 1,,2', ['sample', '--class', '1,,2'], '--class must be comma-separated class indices or names'],
+    ['train --seed 2^32', ['train', '--seed', '4294967296'], "--seed must be an integer in [0, 4294967295]; got '4294967296'"],
+    ['train --batch-size 0', ['train', '--batch-size', '0'], "--batch-size must be an integer in [1, 65536]; got '0'"],
+  ])('%s is refused by the one table of ranges before the run is read', async (_, args, message) => {
+    const errors: string[] = [];
+    const program = createProgram().exitOverride();
+    for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: (m) => errors.push(m) });
+    const missing = join(tmpdir(), 'no-such-run-folder');
+    await expect(program.parseAsync(['node', 'cli', ...args, ...(args[0] === 'train' ? [] : ['--checkpoint', missing])])).rejects.toThrow();
+    expect(errors.join('')).toContain(message);
+    expect(errors.join('')).not.toContain('no-such-run-folder');
+  });
+
   it('every command has --help and every option shows a default', () => {
     const program = createProgram();
     const names = program.commands.map((c) => c.name()).sort();

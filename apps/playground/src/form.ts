@@ -6,12 +6,34 @@ import type { PageParams } from './params.js';
 import { findSampler } from '@tfjs-diffusion/samplers';
 import { SIGMA_PLANS, type SampleRequest, type SamplerEntry, type SigmaPlan, type Threshold } from './sampling.js';
 import { $ } from './page.js';
+import { parseSetting, SETTING_RANGES, type SettingName, type SettingRange } from '@tfjs-diffusion/training';
 
-export function numberInput(id: string): number {
+/** A number field's value; with `setting`, checked against the one table of ranges (the URL parameters' too). */
+export function numberInput(id: string, setting?: SettingName): number {
   const el = $<HTMLInputElement>(id);
+  const label = el.labels?.[0]?.textContent?.trim() ?? id;
+  if (setting !== undefined) return parseSetting(setting, el.value, label);
   const v = Number(el.value);
-  if (el.value.trim() === '' || !Number.isFinite(v)) throw new Error(`${el.labels?.[0]?.textContent?.trim() ?? id} must be a number; got '${el.value}'`);
+  if (el.value.trim() === '' || !Number.isFinite(v)) throw new Error(`${label} must be a number; got '${el.value}'`);
   return v;
+}
+
+/** The form's number fields and their settings: each field's min and max come from the table. */
+const FIELD_SETTINGS: Record<string, SettingName> = {
+  steps: 'sampleSteps', guidance: 'guidance', seed: 'seed', n: 'images', eta: 'eta',
+  'train-steps': 'trainSteps', 'train-batch': 'batchSize', 'train-lr': 'learningRate', 'train-seed': 'seed', 'train-preview-every': 'previewEvery',
+};
+
+/** Sets each number field's min and max from the table of setting ranges. */
+export function applyRanges(): void {
+  for (const [id, name] of Object.entries(FIELD_SETTINGS)) {
+    const el = document.getElementById(id) as HTMLInputElement | null;
+    if (!el) continue;
+    const r: SettingRange = SETTING_RANGES[name];
+    // A fractional minimum would shift the field's step grid (learning rate: step 0.0005 from 0).
+    if (r.integer || r.min === 0) el.min = String(r.min);
+    if (r.max !== Number.MAX_SAFE_INTEGER) el.max = String(r.max);
+  }
 }
 
 /** The class select for `m`: every class, one of them, or unconditional. */
@@ -36,7 +58,7 @@ export function fillClassSelect(m: LoadedModel): void {
 export function readRequest(current: LoadedModel | undefined): SampleRequest & { cols: number } {
   if (!current) throw new Error('no model is loaded');
   const cls = $<HTMLSelectElement>('class').value;
-  const n = numberInput('n');
+  const n = numberInput('n', 'images');
   const every = cls === 'all' && current.numClasses !== undefined;
   const labels = current.numClasses === undefined ? undefined
     : every ? Array.from({ length: n }, (_, i) => i % current.numClasses!)
@@ -44,11 +66,11 @@ export function readRequest(current: LoadedModel | undefined): SampleRequest & {
   return {
     sampler: $<HTMLSelectElement>('sampler').value,
     sigmas: $<HTMLSelectElement>('sigmas').value as SigmaPlan,
-    steps: numberInput('steps'),
-    guidance: numberInput('guidance'),
+    steps: numberInput('steps', 'sampleSteps'),
+    guidance: numberInput('guidance', 'guidance'),
     threshold: $<HTMLSelectElement>('threshold').value as Threshold,
-    eta: numberInput('eta'),
-    seed: numberInput('seed'),
+    eta: numberInput('eta', 'eta'),
+    seed: numberInput('seed', 'seed'),
     n,
     labels,
     cols: gridCols(n, every ? current.numClasses : undefined),
@@ -56,7 +78,7 @@ export function readRequest(current: LoadedModel | undefined): SampleRequest & {
 }
 
 export function readTrainSettings() {
-  return { steps: numberInput('train-steps'), batchSize: numberInput('train-batch'), lr: numberInput('train-lr'), seed: numberInput('train-seed') };
+  return { steps: numberInput('train-steps', 'trainSteps'), batchSize: numberInput('train-batch', 'batchSize'), lr: numberInput('train-lr', 'learningRate'), seed: numberInput('train-seed', 'seed') };
 }
 
 /** The URL's parameters into the form; `numClasses` of the model in use. */

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
-import { applyParams, readRequest } from './form.js';
+import { applyParams, applyRanges, readRequest } from './form.js';
 import { drawGrid, type GridLayout } from './grid.js';
 import { fetchModelFolder, loadModelFolder, readDataTransfer, readFiles, type FolderFile } from './modelFolder.js';
 import { parseParams, type PageParams } from './params.js';
@@ -158,6 +158,7 @@ function wireUi(): void {
 
 async function main(): Promise<void> {
   wireUi();
+  applyRanges();
   params = parseParams(location.search);
   status(`starting the ${params.backend} backend…`);
   await startBackend(params.backend);

@@ -1,3 +1,5 @@
+import { parseSetting, type SettingName } from '@tfjs-diffusion/training';
+
 /** The page's URL parameters, for automation: `?class=3&sampler=ddim&steps=25&guidance=3&seed=1&n=16&backend=wasm`. */
 
 export const BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -28,14 +30,11 @@ export interface PageParams {
   autostart: boolean;
 }
 
-function num(p: URLSearchParams, key: string, integer: boolean): number | undefined {
+/** A numeric parameter, checked against the one table of setting ranges (training's SETTING_RANGES). */
+function num(p: URLSearchParams, key: string, setting: SettingName): number | undefined {
   const raw = p.get(key);
   if (raw === null || raw === '') return undefined;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    throw new Error(`URL parameter ${key} must be ${integer ? 'an integer' : 'a number'}; got '${raw}'`);
-  }
-  return v;
+  return parseSetting(setting, raw, `URL parameter ${key}`);
 }
 
 export function parseParams(search: string): PageParams {
@@ -43,25 +42,25 @@ export function parseParams(search: string): PageParams {
   const backend = (p.get('backend') ?? 'auto') as BackendChoice;
   if (!BACKENDS.includes(backend)) throw new Error(`URL parameter backend must be one of ${BACKENDS.join(', ')}; got '${backend}'`);
   const cls = p.get('class');
-  const train = num(p, 'train', true);
-  const threads = num(p, 'threads', true);
-  if (threads !== undefined && (threads < 1 || threads > 16)) throw new Error(`URL parameter threads must be an integer from 1 to 16; got '${threads}'`);
+  const train = num(p, 'train', 'trainSteps');
+  const classLabel = cls === null || cls === '' ? undefined : cls === 'all' ? 'all' : Number(cls);
+  if (typeof classLabel === 'number' && !(Number.isInteger(classLabel) && classLabel >= 0)) throw new Error(`URL parameter class must be 'all' or a class number; got '${cls}'`);
   return {
     backend,
     sampler: p.get('sampler') ?? undefined,
     sigmas: p.get('sigmas') ?? undefined,
-    steps: num(p, 'steps', true),
-    guidance: num(p, 'guidance', false),
+    steps: num(p, 'steps', 'sampleSteps'),
+    guidance: num(p, 'guidance', 'guidance'),
     threshold: p.get('threshold') ?? undefined,
-    classLabel: cls === null || cls === '' ? undefined : cls === 'all' ? 'all' : num(p, 'class', true),
-    seed: num(p, 'seed', true),
-    n: num(p, 'n', true),
-    eta: num(p, 'eta', false),
+    classLabel,
+    seed: num(p, 'seed', 'seed'),
+    n: num(p, 'n', 'images'),
+    eta: num(p, 'eta', 'eta'),
     train,
-    batch: num(p, 'batch', true),
-    lr: num(p, 'lr', false),
-    previewEvery: num(p, 'previewEvery', true),
-    threads,
+    batch: num(p, 'batch', 'batchSize'),
+    lr: num(p, 'lr', 'learningRate'),
+    previewEvery: num(p, 'previewEvery', 'previewEvery'),
+    threads: num(p, 'threads', 'threads'),
     autostart: p.get('autostart') !== null ? p.get('autostart') !== '0' : train === undefined,
   };
 }

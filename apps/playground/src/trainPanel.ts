@@ -121,7 +121,7 @@ export async function runTraining(): Promise<void> {
   document.body.dataset.trainState = 'training';
   try {
     const s = readTrainSettings();
-    const previewEvery = numberInput('train-preview-every');
+    const previewEvery = numberInput('train-preview-every', 'previewEvery');
     const shipped = state.shipped;
     if (!shipped) throw new Error('the shipped checkpoint is not loaded, so the recipe is unknown');
     const recipe = readRecipe(shipped.config, 'the shipped config.json');

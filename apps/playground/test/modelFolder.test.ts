@@ -164,7 +164,13 @@ describe('URL parameters', () => {
     expect(parseParams('?train=20').autostart).toBe(false);
     expect(parseParams('').backend).toBe('auto');
     expect(() => parseParams('?backend=gpu')).toThrow(/backend must be one of auto, webgpu, webgl, wasm, cpu; got 'gpu'/);
-    expect(() => parseParams('?steps=2.5')).toThrow(/steps must be an integer; got '2.5'/);
+    expect(() => parseParams('?steps=2.5')).toThrow("URL parameter steps must be an integer in [1, 10000]; got '2.5'");
+    // The demo's flags read the same table: the same values are refused with the same words.
+    expect(() => parseParams('?eta=5')).toThrow("URL parameter eta must be a number in [0, 1]; got '5'");
+    expect(() => parseParams('?seed=4294967296')).toThrow("URL parameter seed must be an integer in [0, 4294967295]; got '4294967296'");
+    expect(() => parseParams('?guidance=-1')).toThrow("URL parameter guidance must be a number in [0, 100]; got '-1'");
+    expect(() => parseParams('?n=0')).toThrow("URL parameter n must be an integer in [1, 10000000]; got '0'");
+    expect(() => parseParams('?class=x')).toThrow("URL parameter class must be 'all' or a class number; got 'x'");
   });
 });
 

@@ -391,6 +391,9 @@ describe.skipIf(skip !== undefined)('playground page in Chromium', () => {
       await page.goto(`${server.url}/index.html?backend=wasm&sampler=nope`);
       await expectState(page, 'error', ['done', 'error']);
       expect(await page.textContent('#error')).toMatch(/sampler must be one of ddim, /);
+      await page.goto(`${server.url}/index.html?backend=wasm&eta=5`);
+      await expectState(page, 'error', ['done', 'error']);
+      expect(await page.textContent('#error')).toContain("URL parameter eta must be a number in [0, 1]; got '5'");
     } finally {
       await page.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 export type { Batch, BatchSource, TrainableDenoiser, ValidationSet } from './types.js';
 export { addNoise, predictionTarget } from './targets.js';
 export { LEARNING_RATE_KEYS, learningRateAt, type LearningRateConfig } from './lrSchedule.js';
+export { checkSetting, describeSetting, parseSetting, SETTING_RANGES, type SettingName, type SettingRange } from './settingRanges.js';
 export { diffusionLoss, lossAndGrads, type PlainBatch, type PreparedBatch } from './loss.js';
 export {
   checkTrainerOptions,
