@@ -1,8 +1,9 @@
 // Fault injection, hostile inputs: files and flags built to hang, exhaust memory or flood the
 // terminal get a short message naming their source before any work.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { isDiffusersFolder } from '../src/diffusersFolder.js';
@@ -64,4 +65,44 @@ describe('sample checks where it writes before sampling', () => {
       expect(s.output).not.toMatch(/sample .*images/); // no progress: nothing was sampled
     }
   }, 240_000);
+});
+
+describe('limits are checked first, naming their source', () => {
+  const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/diffusers-unet-tiny');
+  const hostile = (edit: (config: Record<string, unknown>) => void, scheduler?: Record<string, unknown>) => {
+    const d = dir('limits');
+    const config = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8')) as Record<string, unknown>;
+    edit(config);
+    writeFileSync(join(d, 'config.json'), JSON.stringify(config));
+    copyFileSync(join(FIXTURE, 'diffusion_pytorch_model.safetensors'), join(d, 'diffusion_pytorch_model.safetensors'));
+    if (scheduler) writeFileSync(join(d, 'scheduler_config.json'), JSON.stringify(scheduler));
+    return d;
+  };
+
+  it('a diffusers num_class_embeds of 2^24 + 1 and a num_train_timesteps of 1e8 are refused in moments, naming the file and the key', async () => {
+    const { run } = await import('./cliProcess.js');
+    const classes = hostile((c) => { c.num_class_embeds = 2 ** 24 + 1; });
+    const steps = hostile(() => {}, { _class_name: 'DDPMScheduler', num_train_timesteps: 1e8 });
+    for (const [d, msg] of [
+      [classes, new RegExp(`${classes.replace(/[/.]/g, '\\$&')}.*config\\.json: (the model: sampling|building) this U-Net \\(.*16,777,216 classes\\)`)],
+      [steps, new RegExp(`${join(steps, 'scheduler_config.json').replace(/[/.]/g, '\\$&')}: num_train_timesteps must be an integer in \\[2, 100000\\]; got 100000000`)],
+    ] as const) {
+      const t0 = performance.now();
+      const s = await run('node', ['sample', '--checkpoint', d, '--steps', '2', '--n', '1']);
+      expect(s.code, s.output).toBe(1);
+      expect(s.output).toMatch(msg);
+      expect(s.output).not.toContain('--n');
+      // The CLI's own start-up (tsx, tfjs) is most of it.
+      expect(performance.now() - t0).toBeLessThan(30_000);
+    }
+  }, 120_000);
+
+  it("train refuses --grid-cols 100000 before anything is written, as sample refuses --n", async () => {
+    const { run, tempDir, TINY } = await import('./cliProcess.js');
+    const out = join(tempDir('grid'), 'run');
+    const s = await run('node', ['train', '--out', out, '--steps', '1', ...TINY, '--grid-cols', '100000']);
+    expect(s.code, s.output).toBe(1);
+    expect(s.output).toMatch(/--grid-cols 100000 × 10 classes asks for 1,000,000 images .*; ask for fewer images/);
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
 });

@@ -84,13 +84,14 @@ export async function sampleCommand(o: SampleCommandOptions): Promise<SampleComm
   if (o.classes?.length && numClasses === undefined) throw new Error('--class needs a class-conditional model');
   const classes = numClasses === undefined || !o.classes?.length ? undefined : classIndices(o.classes, run.dataset.classNames ?? [], numClasses);
   const { height, width, channels } = run.dataset;
-  const labels = gridLabels(numClasses, s.cols, classes);
-  const n = labels?.length ?? s.cols * s.cols;
-  const rows = Math.ceil(n / s.cols);
-  // Sizes first: nothing is allocated for a request that cannot fit.
-  checkImageCount(n, rows, s.cols, { height, width, channels }, `--n ${s.cols}${labels ? ` × ${rows} class${rows === 1 ? '' : 'es'}` : ` (an ${s.cols} × ${s.cols} grid)`}`);
+  // Sizes first, the model's (its config names the source) before the request's: nothing is allocated for what cannot fit.
   const guided = numClasses !== undefined && s.guidance !== 1 && s.guidance > 0;
+  checkFits(run.model, Math.min(s.cols, SAMPLE_CHUNK) * (guided ? 2 : 1), false, `${runDir}/config.json: the model`);
+  const rows = numClasses === undefined ? s.cols : (classes?.length ?? numClasses);
+  const n = rows * s.cols;
+  checkImageCount(n, rows, s.cols, { height, width, channels }, `--n ${s.cols}${numClasses !== undefined ? ` × ${rows} class${rows === 1 ? '' : 'es'}` : ` (an ${s.cols} × ${s.cols} grid)`}`);
   checkFits(run.model, Math.min(n, SAMPLE_CHUNK) * (guided ? 2 : 1), false, `${runDir}/config.json: the model`);
+  const labels = gridLabels(numClasses, s.cols, classes);
   const threads = o.threads !== undefined ? checkThreads(o.threads, '--') : Math.min(c.threads ?? 1, availableParallelism());
   const model = buildModel(run.model, c.seed);
   let parallel: Awaited<ReturnType<typeof startSampler>> | undefined;

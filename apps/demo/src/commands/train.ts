@@ -7,7 +7,7 @@ import { dataName, loadDataset } from '../dataset.js';
 import { modelConfig } from '../build.js';
 import { acquireRunLock } from '../lock.js';
 import { createRunFolder, defaultRunDir, readRunConfig, runPaths, writeJsonAtomic, type RunConfigFile, type RunPaths } from '../runFolder.js';
-import { checkFits, checkThreads } from '../sizes.js';
+import { checkFits, checkImageCount, checkThreads } from '../sizes.js';
 import { checkResumeSteps, latestStep, runTraining, type TrainRunResult } from '../trainLoop.js';
 
 export interface TrainCommandOptions {
@@ -47,6 +47,9 @@ export function checkRun(run: RunConfigFile, where: string, opts: { capThreads?:
   const classes = c.classConditional ? run.dataset.numClasses : 1;
   const gridImages = Math.min(64, classes * c.sampler.cols) * (c.classConditional && c.sampler.guidance !== 1 ? 2 : 1);
   checkFits(model, gridImages, false, `${where}: sample grids of ${classes} × ${c.sampler.cols} (--grid-cols)`);
+  // A grid is `classes` rows of --grid-cols (unconditional: a square), sampled at every --sample-every: its size is checked as `sample` checks it.
+  const rows = c.classConditional ? classes : c.sampler.cols;
+  checkImageCount(rows * c.sampler.cols, rows, c.sampler.cols, run.dataset, `--grid-cols ${c.sampler.cols}${c.classConditional ? ` × ${rows} classes` : ` (an ${c.sampler.cols} × ${c.sampler.cols} grid)`}`);
 }
 
 /** The U-Net config of a demo config, with errors naming where its settings came from. */
