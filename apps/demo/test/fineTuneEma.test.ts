@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { loadModelFrom, readCheckpoint } from '@tfjs-diffusion/training/node';
 import { describe, expect, it } from 'vitest';
+import { FASHION_MNIST_CLASSES } from '@tfjs-diffusion/data';
 import { loadModelFolder } from '../../playground/src/modelFolder.js';
 import { buildModel, buildSchedule, loadWeights, sampleImages } from '../src/build.js';
 import { fineTuneCommand } from '../src/commands/fineTune.js';
@@ -16,6 +17,21 @@ const tiny = {
   'every.log': 1, 'every.validate': 100, 'every.sample': 100, 'every.checkpoint': 100,
   'sampler.steps': 2, 'sampler.cols': 1, 'regularizers.ema': 0.9,
 };
+
+describe('fine-tune onto another dataset', () => {
+  it("names the new dataset's classes in the new run, not the old one's", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'demo-ft-classes-'));
+    const base = join(root, 'base');
+    await trainCommand({ out: base, overrides: { ...tiny, steps: 1 }, quiet: true });
+    expect(readRunConfig(base).dataset.classNames[0]).toBe('0');
+    const ft = join(root, 'ft');
+    await fineTuneCommand({ checkpoint: base, out: ft, overrides: { ...tiny, steps: 1, dataset: 'fashion-mnist' }, quiet: true });
+    const run = readRunConfig(ft);
+    expect(run.demo.dataset).toBe('fashion-mnist');
+    expect(run.dataset.classNames).toEqual(FASHION_MNIST_CLASSES);
+    expect(run.dataset.numClasses).toBe(10);
+  }, 120_000);
+});
 
 describe('fine-tune --freeze, then sample', () => {
   it('samples with the EMA for the trained parameters and the raw weights for the frozen ones', async () => {

@@ -34,7 +34,13 @@ export async function fineTuneCommand(o: FineTuneCommandOptions): Promise<TrainR
   if (o.lora && o.freeze?.length) throw new Error('--freeze and --lora-rank: a LoRA run freezes every base weight already; drop --freeze');
   const run: RunConfigFile = { ...saved, demo, fineTunedFrom: src.checkpoint, freeze: o.freeze ?? [], ...(o.lora && { lora: o.lora }) };
   checkRun(run, `${src.dir}/config.json`);
-  checkDatasetShape(saved.dataset, (await loadDataset(demo, { trainSize: 1, valSize: 1, seed: demo.seed, log })).train, dataName(demo), `--checkpoint ${o.checkpoint}`);
+  const data = (await loadDataset(demo, { trainSize: 1, valSize: 1, seed: demo.seed, log })).train;
+  checkDatasetShape(saved.dataset, data, dataName(demo), `--checkpoint ${o.checkpoint}`);
+  if (demo.classConditional && data.numClasses !== saved.dataset.numClasses) {
+    throw new Error(`--checkpoint ${o.checkpoint}: the model knows ${saved.dataset.numClasses} classes; ${dataName(demo)} has ${data.numClasses} (fine-tune onto a dataset with as many classes)`);
+  }
+  // The new run's classes are the new dataset's: Fashion-MNIST's class 0 is a T-shirt, not the digit 0.
+  run.dataset = { ...saved.dataset, numClasses: data.numClasses, classNames: data.classNames };
   // Every check has passed: only now is anything written.
   await initDemoBackend(o.quiet);
   const paths = createRunFolder(o.out ?? defaultRunDir(`${demo.preset}-${demo.dataset}`), run, log);
