@@ -3,7 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, fromDiffusers, type SafetensorsTensor, toDiffusers, UNet, unetConfigFromDiffusers } from './index.js';
+import {
+  decodeSafetensors, diffusersNames, encodeSafetensors, fromDiffusers, isDiffusersUNetConfig, type SafetensorsTensor, selectByEitherName, toDiffusers, UNet,
+  unetConfigFromDiffusers,
+} from './index.js';
 
 // In CI the repository is a clean clone with ../shared beside it.
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/diffusers-unet2dcondition-tiny');
@@ -151,6 +154,18 @@ describe('fromDiffusers on a UNet2DConditionModel made by diffusers', () => {
     expect(relativeError(forward(model, { classLabels: tf.tensor1d([0, 0, 0], 'int32') }), want).relative).toBeLessThan(1e-5);
     expect(relativeError(forward(model, { classLabels: tf.tensor1d([1, 1, 1], 'int32') }), want).relative).toBeGreaterThan(1e-2);
     expect(toDiffusers(model).config.num_class_embeds).toBe(3);
+  });
+
+  it("names each transformer tensor as diffusers does, so freeze patterns work in either naming", () => {
+    expect(isDiffusersUNetConfig(config)).toBe(true);
+    const model = keep(new UNet(unetConfigFromDiffusers(config)));
+    const names = diffusersNames(model);
+    expect(names.get('up.0.transformer.1.blocks.0.attn2.k.kernel')).toEqual(['up_blocks.1.attentions.1.transformer_blocks.0.attn2.to_k.weight']);
+    expect(names.get('mid.transformer.blocks.0.ff.out.bias')).toEqual(['mid_block.attentions.0.transformer_blocks.0.ff.net.2.bias']);
+    expect(new Set([...names.values()].flat())).toEqual(new Set(Object.keys(theirs)));
+    const cross = selectByEitherName(model, ['*.attn2.to_k.*', '*.attn2.to_v.*']);
+    expect(cross).toHaveLength(8); // 4 transformers (down 0, mid, two in up 0) × to_k, to_v (no biases)
+    expect(selectByEitherName(model, ['*.attn2.k.*', '*.attn2.v.*'])).toEqual(cross);
   });
 
   it('only_cross_attention: attn1 reads the text states (its to_k and to_v are cross_attention_dim wide)', () => {
