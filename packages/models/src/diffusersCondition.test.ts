@@ -168,6 +168,22 @@ describe('fromDiffusers on a UNet2DConditionModel made by diffusers', () => {
     expect(selectByEitherName(model, ['*.attn2.k.*', '*.attn2.v.*'])).toEqual(cross);
   });
 
+  it('our own network with per-level heads, linear projections, two transformer layers and classes goes to diffusers and back unchanged', () => {
+    const ours = keep(new UNet({
+      sampleSize: 8, inChannels: 2, blockOutChannels: [8, 16], layersPerBlock: 1, normNumGroups: 4, numClasses: 3, flipSinToCos: true, downsamplePadding: 1,
+      downBlockTypes: ['CrossAttnDownBlock2D', 'DownBlock2D'], upBlockTypes: ['UpBlock2D', 'CrossAttnUpBlock2D'], midBlockType: 'UNetMidBlock2DCrossAttn',
+      crossAttentionDim: 12, attentionHeads: [2, 4], useLinearProjection: true, transformerLayersPerBlock: [2, 1], onlyCrossAttention: [true, false],
+    }, { seed: 5 }));
+    const { config: cfg, weights } = toDiffusers(ours);
+    expect(cfg).toMatchObject({ _class_name: 'UNet2DConditionModel', attention_head_dim: [2, 4], transformer_layers_per_block: [2, 1], num_class_embeds: 4, use_linear_projection: true });
+    const back = keep(fromDiffusers(JSON.stringify(cfg), weights));
+    const run = (m: UNet) => tf.tidy(() => m.predict(tf.randomNormal([2, 8, 8, 2], 0, 1, 'float32', 1) as tf.Tensor4D, tf.tensor1d([3, 700]), {
+      encoderHiddenStates: tf.randomNormal([2, 5, 12], 0, 1, 'float32', 2) as tf.Tensor3D, classLabels: tf.tensor1d([2, 0], 'int32'),
+    }).dataSync());
+    expect(Array.from(run(back))).toEqual(Array.from(run(ours)));
+    expect(back.config).toEqual(ours.config);
+  });
+
   it('only_cross_attention: attn1 reads the text states (its to_k and to_v are cross_attention_dim wide)', () => {
     const cfg = { ...config, only_cross_attention: [true, false], block_out_channels: [32, 64], cross_attention_dim: 16 };
     const { tensors } = { tensors: Object.fromEntries(toDiffuserShapes(cfg)) };
