@@ -84,7 +84,15 @@ export function pndm(options: PndmOptions = {}): Sampler {
   return {
     spec: { factory: 'pndm', options },
     name: 'pndm',
-    timesteps: (schedule, n) => planFor(schedule, n).timesteps,
+    timesteps: (schedule, n) => {
+      const plan = planFor(schedule, n);
+      // The update scales by √(ᾱ_prev / ᾱ_t), as diffusers' PNDMScheduler does: at ᾱ = 0 (zero terminal SNR) it is infinite.
+      const t0 = plan.timesteps.find((t) => schedule.alphasCumprod[t] === 0);
+      if (t0 !== undefined) {
+        throw new RangeError(`pndm: the schedule's ᾱ is 0 at timestep ${t0} (zero terminal SNR), where PNDM's update divides by √ᾱ; use ddim, euler, heun, dpmpp-2m, lms or unipc`);
+      }
+      return plan.timesteps;
+    },
     alphasCumprod(schedule, timesteps) {
       const plan = planFor(schedule, stepsOf(timesteps.length, skip));
       return [level(schedule, plan.timesteps[0]!), ...plan.to.map((t) => level(schedule, t))];
