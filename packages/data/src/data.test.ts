@@ -180,7 +180,7 @@ describe('augmentation', () => {
     expect(tf.max(j).dataSync()[0]).toBeLessThanOrEqual(1);
     const noHue = augment([colorJitter({ hue: 0.0 })])(rgb, 2);
     expect(Array.from(noHue.dataSync())).toEqual(Array.from(tf.clipByValue(rgb, -1, 1).dataSync()));
-    expect(() => augment([colorJitter({ saturation: 0.5 })])(x, 1)).toThrow(/saturation and hue need 3-channel/);
+    expect(() => augment([colorJitter({ saturation: 0.5 })])(x, 1)).toThrow(/saturation and hue need RGB images/);
   });
 
   it('leaks no tensors', () => {

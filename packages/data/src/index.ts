@@ -14,12 +14,12 @@ export {
 export {
   augment,
   type Augmentation,
-  colorJitter,
   randomCrop,
   randomFlip,
   randomRotation,
   rotate,
 } from './augment.js';
+export { colorJitter } from './colorJitter.js';
 export { circleInRd, gaussianMixture, swissRoll, twoMoons } from './toys.js';
 export { decodeImage, MAX_IMAGE_PIXELS } from './decode.js';
 export type { DecodedImage } from './decodedImage.js';
