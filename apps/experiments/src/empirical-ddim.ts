@@ -40,7 +40,7 @@ for (const n of sizes) {
   if (n === 1000) {
     const first = tf.tidy(() => tf.slice(samples, [0, 0, 0, 0], [8, 28, 28, 1]));
     const grid = neighbourGrid(first, subset, { k: 3 });
-    await writeImageGrid('empirical-ddim-neighbours.png', grid.pixels, { ...grid, padding: 2 });
+    await writeImageGrid('empirical-ddim-neighbours.png', grid.pixels, { n: grid.n, height: 28, width: 28, channels: 1, cols: grid.cols, padding: 2 });
     first.dispose();
   }
   medTrain.push(dist.train.quantiles[2]!.value);
