@@ -12,6 +12,7 @@ import {
 } from '@tfjs-diffusion/regularizers';
 import { conditioningFromHost, conditioningToHostSync, dropConditioning, type HostConditioning } from '@tfjs-diffusion/samplers';
 import type { NoiseSchedule, Prediction, Rng } from '@tfjs-diffusion/schedules';
+import { flowDensitySample, flowLossWeights, flowTrainingSigmas } from './flowObjective.js';
 import { labelsArray } from './labels.js';
 import { disposePrepared, lossAndGrads, plainToPrepared, slicePlain, type PlainBatch, type PreparedBatch } from './loss.js';
 import type { ResolvedOptions } from './options.js';
@@ -43,14 +44,16 @@ export function createBatchPreparer(schedule: NoiseSchedule, o: ResolvedOptions,
     const x0 = batch.images;
     const n = x0.shape[0];
     // The order of draws is part of the checkpoint format: a resumed run draws the same numbers.
-    const ts = sampleT(step, n, rng);
+    const flow = o.flow;
+    const sigmas = flow ? flowTrainingSigmas(flowDensitySample(flow, n, rng), o.numTrainTimesteps, flow.shift) : undefined;
+    const ts = sigmas ? Array.from(sigmas, (s) => s * o.numTrainTimesteps) : sampleT(step, n, rng);
     const noiseSeed = rng.nextSeed();
     const offsetSeed = reg.offsetNoise ? rng.nextSeed() : 0;
     const perturbSeed = reg.inputPerturbation ? rng.nextSeed() : 0;
     let cond = batchCondition(batch);
     if (cond && reg.pUncond) cond = dropConditioning(cond, dropMask(n, { pUncond: reg.pUncond, rng }), { classLabels: o.nullClass });
     const dropoutSeed = rng.nextSeed();
-    const weights = reg.minSnrGamma ? minSnrWeights(schedule, ts, { gamma: reg.minSnrGamma, prediction }) : new Float32Array(n).fill(1);
+    const weights = flow ? flowLossWeights(flow.weighting, sigmas!) : reg.minSnrGamma ? minSnrWeights(schedule, ts, { gamma: reg.minSnrGamma, prediction }) : new Float32Array(n).fill(1);
     return tf.tidy(() => {
       let noise = tf.randomNormal(x0.shape, 0, 1, 'float32', noiseSeed) as tf.Tensor4D;
       if (reg.offsetNoise) noise = offsetNoise(noise, reg.offsetNoise, offsetSeed);
@@ -60,7 +63,8 @@ export function createBatchPreparer(schedule: NoiseSchedule, o: ResolvedOptions,
         noise,
         inputNoise,
         t: tf.tensor1d(Float32Array.from(ts), 'float32'),
-        alphaCumprod: tf.tensor1d(Float32Array.from(ts, (t) => alphasCumprod[t]!), 'float32'),
+        alphaCumprod: sigmas ? tf.ones([n]) as tf.Tensor1D : tf.tensor1d(Float32Array.from(ts, (t) => alphasCumprod[t]!), 'float32'),
+        ...(sigmas && { sigma: tf.tensor1d(Float32Array.from(sigmas), 'float32') }),
         weights: tf.tensor1d(weights, 'float32'),
         cond: conditioningFromHost(cond),
         dropoutSeed,
@@ -77,8 +81,9 @@ export function toPlain(b: PreparedBatch): PlainBatch {
     images: b.x0.dataSync() as Float32Array,
     noise: b.noise.dataSync() as Float32Array,
     inputNoise: b.inputNoise !== b.noise ? (b.inputNoise.dataSync() as Float32Array) : undefined,
-    t: Int32Array.from(b.t.dataSync()),
+    t: b.sigma ? Float32Array.from(b.t.dataSync()) : Int32Array.from(b.t.dataSync()),
     alphaCumprod: b.alphaCumprod.dataSync() as Float32Array,
+    ...(b.sigma && { sigma: b.sigma.dataSync() as Float32Array }),
     weights: b.weights.dataSync() as Float32Array,
     cond: conditioningToHostSync(b.cond),
     dropoutSeed: b.dropoutSeed,

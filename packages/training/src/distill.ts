@@ -28,7 +28,7 @@ export type DistillWeighting = (typeof DISTILL_WEIGHTINGS)[number];
 /** What distillation needs of a teacher: a prediction type and a forward pass. */
 export type DistillTeacher = Pick<TrainableDenoiser, 'prediction' | 'predict' | 'config'>;
 
-export interface DistillerOptions extends Omit<TrainerOptions, 'denoiser' | 'prediction' | 'fineTune' | 'validation'> {
+export interface DistillerOptions extends Omit<TrainerOptions, 'denoiser' | 'prediction' | 'flow' | 'fineTune' | 'validation'> {
   /** The model whose two DDIM steps are the target; it is only run forward. */
   teacher: DistillTeacher;
   /** The model trained; it should start from the teacher's weights (Algorithm 2: η ← θ). It must predict 'v' or 'sample'. */
@@ -214,9 +214,9 @@ function distillPreparer(options: DistillerOptions, checked: ReturnType<typeof c
   };
 }
 
-const OWN_KEYS = ['denoiser', 'prediction', 'fineTune', 'validation'];
+const OWN_KEYS = ['denoiser', 'prediction', 'flow', 'fineTune', 'validation'];
 export const DISTILLER_KEYS = optionKeys<DistillerOptions>()([
-  ...(TRAINER_OPTION_KEYS.filter((k) => !OWN_KEYS.includes(k)) as Exclude<keyof TrainerOptions, 'denoiser' | 'prediction' | 'fineTune' | 'validation'>[]),
+  ...(TRAINER_OPTION_KEYS.filter((k) => !OWN_KEYS.includes(k)) as Exclude<keyof TrainerOptions, 'denoiser' | 'prediction' | 'flow' | 'fineTune' | 'validation'>[]),
   'teacher', 'student', 'studentSteps', 'guidanceScale', 'nullClass', 'weighting',
 ]);
 

@@ -1,5 +1,18 @@
 export type { Batch, BatchSource, TrainableDenoiser, ValidationSet } from './types.js';
-export { addNoise, predictionTarget } from './targets.js';
+export { addNoise, flowNoise, predictionTarget } from './targets.js';
+export {
+  FLOW_DENSITIES,
+  FLOW_OBJECTIVE_KEYS,
+  FLOW_WEIGHTINGS,
+  type FlowDensity,
+  flowDensitySample,
+  flowLossWeights,
+  type FlowObjectiveOptions,
+  flowTrainingSigmas,
+  type FlowWeighting,
+  resolveFlowObjective,
+  type ResolvedFlowObjective,
+} from './flowObjective.js';
 export { LEARNING_RATE_KEYS, learningRateAt, type LearningRateConfig } from './lrSchedule.js';
 export { checkSetting, describeSetting, parseSetting, SETTING_RANGES, type SettingName, type SettingRange } from './settingRanges.js';
 export { diffusionLoss, lossAndGrads, type PlainBatch, type PreparedBatch } from './loss.js';

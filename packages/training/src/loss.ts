@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
 import { conditioningFromHost, disposeConditioning, sliceHostConditioning, type Conditioning, type HostConditioning } from '@tfjs-diffusion/samplers';
-import { addNoise, predictionTarget } from './targets.js';
+import { addNoise, flowNoise, predictionTarget } from './targets.js';
 import type { Prediction } from '@tfjs-diffusion/schedules';
 import type { TrainableDenoiser } from './types.js';
 
@@ -15,10 +15,12 @@ export interface PreparedBatch {
   noise: tf.Tensor4D;
   /** The noise used to build x_t (ε + γξ with input perturbation, else `noise`). */
   inputNoise: tf.Tensor4D;
-  /** Integer training timesteps, float32. */
+  /** The model's timesteps, float32: integer training timesteps, or σ·T for flow matching. */
   t: tf.Tensor1D;
-  /** ᾱ at each sample's timestep. */
+  /** ᾱ at each sample's timestep (ones for flow matching, which uses `sigma`). */
   alphaCumprod: tf.Tensor1D;
+  /** Flow matching only: each sample's σ of x_σ = (1 − σ) x0 + σ ε. */
+  sigma?: tf.Tensor1D;
   /** Per-sample loss weights (min-SNR-γ, or ones). */
   weights: tf.Tensor1D;
   /** Each row's condition, condition dropout already applied. */
@@ -33,8 +35,10 @@ export interface PlainBatch {
   images: Float32Array;
   noise: Float32Array;
   inputNoise?: Float32Array;
-  t: Int32Array;
+  /** Integer timesteps, or σ·T (float) for flow matching. */
+  t: Int32Array | Float32Array;
   alphaCumprod: Float32Array;
+  sigma?: Float32Array;
   weights: Float32Array;
   cond?: HostConditioning;
   dropoutSeed: number;
@@ -44,7 +48,8 @@ export interface PlainBatch {
 /** Weighted MSE: mean over samples of w_i · mean over elements of (f(x_t, t) − target)². */
 export function diffusionLoss(denoiser: TrainableDenoiser, prediction: Prediction, b: PreparedBatch): tf.Scalar {
   return tf.tidy(() => {
-    const xt = addNoise(b.x0, b.inputNoise, b.alphaCumprod);
+    if ((prediction === 'flow') !== (b.sigma !== undefined)) throw new Error(`diffusionLoss: a batch ${b.sigma ? 'with' : 'without'} flow sigmas for prediction '${prediction}'`);
+    const xt = b.sigma ? flowNoise(b.x0, b.inputNoise, b.sigma) : addNoise(b.x0, b.inputNoise, b.alphaCumprod);
     const target = predictionTarget(prediction, b.x0, b.noise, b.alphaCumprod);
     const out = denoiser.predict(xt, b.t, b.cond, {
       training: true,
@@ -85,6 +90,7 @@ export function plainToPrepared(b: PlainBatch): PreparedBatch {
     inputNoise: b.inputNoise ? tf.tensor4d(b.inputNoise, b.shape) : noise,
     t: tf.tensor1d(Float32Array.from(b.t), 'float32'),
     alphaCumprod: tf.tensor1d(b.alphaCumprod, 'float32'),
+    ...(b.sigma && { sigma: tf.tensor1d(b.sigma, 'float32') }),
     weights: tf.tensor1d(b.weights, 'float32'),
     cond: conditioningFromHost(b.cond),
     dropoutSeed: b.dropoutSeed,
@@ -93,7 +99,7 @@ export function plainToPrepared(b: PlainBatch): PreparedBatch {
 }
 
 export function disposePrepared(b: PreparedBatch): void {
-  tf.dispose([b.x0, b.noise, b.inputNoise, b.t, b.alphaCumprod, b.weights]);
+  tf.dispose([b.x0, b.noise, b.inputNoise, b.t, b.alphaCumprod, b.weights, ...(b.sigma ? [b.sigma] : [])]);
   disposeConditioning(b.cond);
 }
 
@@ -107,6 +113,7 @@ export function slicePlain(b: PlainBatch, start: number, end: number): PlainBatc
     inputNoise: b.inputNoise?.slice(start * per, end * per),
     t: b.t.slice(start, end),
     alphaCumprod: b.alphaCumprod.slice(start, end),
+    sigma: b.sigma?.slice(start, end),
     weights: b.weights.slice(start, end),
     cond: sliceHostConditioning(b.cond, start, end),
     dropoutSeed: b.dropoutSeed,

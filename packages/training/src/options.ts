@@ -16,6 +16,7 @@ import { checkOptions, checkPrediction, optionKeys, type NoiseSchedule, type Pre
 import type { BatchSource, TrainableDenoiser } from './types.js';
 import { VALIDATION_KEYS, type ValidationOptions } from './validation.js';
 import type { TensorMap } from './checkpoint.js';
+import { FLOW_OBJECTIVE_KEYS, resolveFlowObjective, type FlowObjectiveOptions, type ResolvedFlowObjective } from './flowObjective.js';
 
 export interface RegularizerOptions {
   /** EMA of the weights; `true` for diffusers' defaults. */
@@ -60,8 +61,10 @@ export interface FineTuneOptions {
 export interface TrainerOptions {
   denoiser: TrainableDenoiser;
   schedule: NoiseSchedule;
-  /** Must equal the denoiser's; defaults to it. */
+  /** Must equal the denoiser's; defaults to it. 'flow' trains flow matching (see `flow`). */
   prediction?: Prediction;
+  /** The flow-matching objective's σ density, loss weighting and shift (prediction 'flow' only; defaults apply then). */
+  flow?: FlowObjectiveOptions;
   data: BatchSource;
   validation?: ValidationOptions;
   /** AdamW settings other than the learning rate and decay (those come from `learningRate` and `regularizers`). */
@@ -86,6 +89,8 @@ export interface TrainerOptions {
 /** The options after defaults and checks. */
 export interface ResolvedOptions {
   prediction: Prediction;
+  /** With prediction 'flow'. */
+  flow: ResolvedFlowObjective | undefined;
   numTrainTimesteps: number;
   learningRate: LearningRateConfig;
   seed: number;
@@ -97,7 +102,7 @@ export interface ResolvedOptions {
 }
 
 export const TRAINER_OPTION_KEYS = optionKeys<TrainerOptions>()([
-  'denoiser', 'schedule', 'prediction', 'data', 'validation', 'optimizer', 'regularizers', 'learningRate', 'freeze', 'fineTune',
+  'denoiser', 'schedule', 'prediction', 'flow', 'data', 'validation', 'optimizer', 'regularizers', 'learningRate', 'freeze', 'fineTune',
   'seed', 'parallel', 'microBatch',
 ]);
 const REGULARIZER_KEYS = optionKeys<RegularizerOptions>()([
@@ -112,6 +117,7 @@ export function checkTrainerOptions(where: string, options: object, keys: readon
   const o = options as TrainerOptions;
   checkOptions(where, o, keys);
   checkOptions(where, o.regularizers, REGULARIZER_KEYS, 'regularizers');
+  checkOptions(where, o.flow, FLOW_OBJECTIVE_KEYS, 'flow');
   if (typeof o.regularizers?.ema === 'object') checkOptions(where, o.regularizers.ema, EMA_OPTION_KEYS, 'regularizers.ema');
   checkOptions(where, o.optimizer, OPTIMIZER_KEYS, 'optimizer');
   if (typeof o.learningRate === 'object') checkOptions(where, o.learningRate, LEARNING_RATE_KEYS, 'learningRate');
@@ -130,7 +136,13 @@ export function resolveOptions(options: TrainerOptions): ResolvedOptions {
     throw new Error(`createTrainer: prediction '${prediction}' differs from the denoiser's '${denoiser.prediction}'`);
   }
   const reg = options.regularizers ?? {};
-  if (prediction === 'flow') throw new Error("createTrainer: prediction 'flow' (flow matching) is not trained by this trainer yet");
+  const flow = prediction === 'flow' ? resolveFlowObjective(options.flow, 'createTrainer') : undefined;
+  if (!flow && options.flow !== undefined) throw new Error(`createTrainer: flow options are for prediction 'flow'; the denoiser predicts '${prediction}'`);
+  if (flow) {
+    for (const k of ['minSnrGamma', 'timestepSampler'] as const) {
+      if (reg[k] !== undefined) throw new Error(`createTrainer: regularizers.${k} does not apply to prediction 'flow'; flow matching draws σ by flow.density and weights by flow.weighting`);
+    }
+  }
   const learningRate: LearningRateConfig =
     typeof options.learningRate === 'number' ? { peak: options.learningRate } : options.learningRate ?? { peak: 1e-3 };
   learningRateAt(0, learningRate); // validates
@@ -154,6 +166,7 @@ export function resolveOptions(options: TrainerOptions): ResolvedOptions {
   }
   return {
     prediction,
+    flow,
     numTrainTimesteps: schedule.numTrainTimesteps,
     learningRate,
     seed,

@@ -13,7 +13,15 @@ export function addNoise(x0: tf.Tensor4D, noise: tf.Tensor4D, alphaCumprod: tf.T
   });
 }
 
-/** The regression target for each prediction type: ε, v = √ᾱ ε − √(1 − ᾱ) x0 (Salimans & Ho 2022), or x0. */
+/** Flow matching's x_σ = (1 − σ) x0 + σ ε, with σ given per sample. */
+export function flowNoise(x0: tf.Tensor4D, noise: tf.Tensor4D, sigma: tf.Tensor1D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const s = perSample(sigma);
+    return tf.add(tf.mul(tf.sub(1, s), x0), tf.mul(s, noise));
+  });
+}
+
+/** The regression target for each prediction type: ε, v = √ᾱ ε − √(1 − ᾱ) x0 (Salimans & Ho 2022), x0, or flow matching's ε − x0. */
 export function predictionTarget(
   prediction: Prediction,
   x0: tf.Tensor4D,
@@ -24,6 +32,7 @@ export function predictionTarget(
   return tf.tidy(() => {
     if (prediction === 'epsilon') return tf.clone(noise);
     if (prediction === 'sample') return tf.clone(x0);
+    if (prediction === 'flow') return tf.sub(noise, x0);
     const a = perSample(alphaCumprod);
     return tf.sub(tf.mul(tf.sqrt(a), noise), tf.mul(tf.sqrt(tf.sub(1, a)), x0));
   });

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions, createRng, optionKeys, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import { labelsArray } from './labels.js';
-import { addNoise, predictionTarget } from './targets.js';
+import { addNoise, flowNoise, predictionTarget } from './targets.js';
 import type { TrainableDenoiser, ValidationSet } from './types.js';
 
 export interface ValidationOptions extends ValidationSet {
@@ -41,6 +41,8 @@ export interface ValidationData {
   labels?: Int32Array;
   grid: number[];
   alphas: number[];
+  /** The schedule's (flow matching's grid σ = (t + 1)/T needs it). */
+  numTrainTimesteps: number;
   noise: Float32Array[];
   batchSize: number;
 }
@@ -75,6 +77,7 @@ interface ValidationTensors {
   noise: tf.Tensor4D[];
   grid: number[];
   alphas: number[];
+  numTrainTimesteps: number;
 }
 
 /** The sum over rows [s, e) at grid point g of each sample's mean squared error. */
@@ -83,10 +86,12 @@ function itemSum(denoiser: TrainableDenoiser, prediction: Prediction, v: Validat
     const x0 = tf.slice(v.images, [s, 0, 0, 0], [e - s, -1, -1, -1]) as tf.Tensor4D;
     const eps = tf.slice(v.noise[g]!, [s, 0, 0, 0], [e - s, -1, -1, -1]) as tf.Tensor4D;
     const a = tf.fill([e - s], v.alphas[g]!) as tf.Tensor1D;
-    const xt = addNoise(x0, eps, a);
+    // Flow matching: grid timestep t is σ = (t + 1)/T, the model's timestep σ·T = t + 1.
+    const flow = prediction === 'flow';
+    const xt = flow ? flowNoise(x0, eps, tf.fill([e - s], (v.grid[g]! + 1) / v.numTrainTimesteps) as tf.Tensor1D) : addNoise(x0, eps, a);
     const target = predictionTarget(prediction, x0, eps, a);
     const cond = v.labels ? { classLabels: tf.slice(v.labels, [s], [e - s]) } : undefined;
-    const out = denoiser.predict(xt, tf.fill([e - s], v.grid[g]!) as tf.Tensor1D, cond);
+    const out = denoiser.predict(xt, tf.fill([e - s], v.grid[g]! + (flow ? 1 : 0)) as tf.Tensor1D, cond);
     return tf.sum(tf.mean(tf.square(tf.sub(out, target)), [1, 2, 3])).dataSync()[0]!;
   });
 }
@@ -122,7 +127,7 @@ export function createValidation(v: ValidationOptions, schedule: NoiseSchedule):
   const labels = labelData ? tf.keep(tf.tensor1d(labelData, 'int32')) : undefined;
   const noise = grid.map(() => tf.keep(tf.randomNormal(v.images.shape, 0, 1, 'float32', rng.nextSeed())) as tf.Tensor4D);
   const n = images.shape[0];
-  const tensors: ValidationTensors = { images, labels, noise, grid, alphas: grid.map((t) => alphasCumprod[t]!) };
+  const tensors: ValidationTensors = { images, labels, noise, grid, alphas: grid.map((t) => alphasCumprod[t]!), numTrainTimesteps: schedule.numTrainTimesteps };
   const items = itemsOf(n, grid.length, batchSize);
   return {
     evaluate(denoiser, prediction) {
@@ -146,6 +151,7 @@ export function createValidation(v: ValidationOptions, schedule: NoiseSchedule):
         labels: labelData,
         grid: grid.slice(),
         alphas: tensors.alphas.slice(),
+        numTrainTimesteps: tensors.numTrainTimesteps,
         noise: noise.map((x) => x.dataSync() as Float32Array),
         batchSize,
       };
@@ -164,6 +170,7 @@ export function validationEvaluator(d: ValidationData) {
     noise: d.noise.map((x) => tf.tensor4d(x, d.shape)),
     grid: d.grid,
     alphas: d.alphas,
+    numTrainTimesteps: d.numTrainTimesteps,
   };
   return {
     sums: (denoiser: TrainableDenoiser, prediction: Prediction, items: ValidationItem[]) => items.map((it) => itemSum(denoiser, prediction, tensors, it)),
