@@ -76,6 +76,8 @@ export function diffusersRunConfig(path: string, config: UNetConfig, sched: Diff
 /** diffusers' DDPMScheduler config for the demo's schedule and prediction type. */
 export function schedulerConfigOf(demo: DemoConfig): Record<string, unknown> {
   const s = demo.schedule;
+  // A flow model's scheduler is flow matching's (diffusers has no prediction_type for it).
+  if (demo.prediction === 'flow') return { _class_name: 'FlowMatchEulerDiscreteScheduler', num_train_timesteps: s.numTrainTimesteps, shift: 1 };
   return {
     _class_name: 'DDPMScheduler',
     num_train_timesteps: s.numTrainTimesteps,

@@ -122,6 +122,10 @@ export function addTrainFlags(cmd: Command): Command {
     if (f.parse) opt.argParser(f.parse as (v: string, prev: unknown) => unknown);
     cmd.addOption(opt);
   }
+  // Not a config path: it sets two (prediction, sampler.name), which the run config stores.
+  cmd.addOption(
+    new Option('--objective <kind>', "'flow': flow matching (prediction 'flow', grids sampled with flow-euler); 'diffusion': the --prediction target").choices(['diffusion', 'flow']).default('diffusion'),
+  );
   return cmd;
 }
 
@@ -132,6 +136,11 @@ export function flagOverrides(cmd: Command): Record<string, unknown> {
   for (const f of TRAIN_FLAGS) {
     const key = cmd.options.find((o) => o.flags === f.flags)!.attributeName();
     if (cmd.getOptionValueSource(key) === 'cli') out[f.path] = opts[key];
+  }
+  if (opts.objective === 'flow') {
+    if (out.prediction !== undefined && out.prediction !== 'flow') throw new Error(`--objective flow trains prediction 'flow'; got --prediction ${String(out.prediction)}`);
+    out.prediction = 'flow';
+    out['sampler.name'] ??= 'flow-euler';
   }
   // A folder is the dataset 'folder'.
   if (out.dataDir !== undefined && out.dataset === undefined) out.dataset = 'folder';
