@@ -45,6 +45,14 @@ describe('experiment scripts at a tiny budget', () => {
     expect(t.rows.every((r: { tunedLoss: number; scratchLoss: number }) => Number.isFinite(r.tunedLoss) && Number.isFinite(r.scratchLoss))).toBe(true);
   }, 900_000);
 
+  it('lora (mnist-tiny, full fine-tuning against LoRA adapters)', () => {
+    const dir = runScript('lora', {}, ['--steps', '2']);
+    const t = table(dir, 'lora');
+    expect(t.results.map((r: { arm: string }) => r.arm)).toEqual(['full fine-tuning', 'LoRA r=4 (conv1, conv2, time_emb_proj)', 'LoRA r=4, lr × 4']);
+    for (const r of t.results) expect(r.curve.every((p: { loss: number }) => Number.isFinite(p.loss))).toBe(true);
+    expect(t.results[1].trained).toBeLessThan(t.results[0].trained);
+  }, 900_000);
+
   it('memorization-unet (U-Net sweep, conditioned and timeConditioning: false; a sweep continues)', () => {
     const tiny = { NUM_SAMPLES: '4', SAMPLE_STEPS: '2', LOSS_IMAGES: '8' };
     // The sweep split over two calls: the second keeps the first's row and adds its own.
