@@ -32,10 +32,12 @@ const arms: Arm[] = [
   { name: 'LoRA r=4 (conv1, conv2, time_emb_proj)', lr: 1e-3, lora: { rank: 4, targets: ['conv1', 'conv2', 'time_emb_proj'] } },
   { name: 'LoRA r=4, lr × 4', lr: 4e-3, lora: { rank: 4, targets: ['conv1', 'conv2', 'time_emb_proj'] } },
 ];
+let baseParameters = 0;
 const results: { arm: string; curve: { step: number; loss: number }[]; secs: number; trained: number; bytes: number }[] = [];
 for (const arm of arms) {
   const { model } = await loadModelFrom(base);
   const net = model as UNet;
+  baseParameters = net.numParameters();
   const adapter = arm.lora ? addLora(net, arm.lora) : undefined;
   const trainer = await createTrainer({
     denoiser: adapter ? loraTrainable(net) : net, schedule, prediction: net.prediction,
@@ -64,7 +66,7 @@ const rows = results[0]!.curve.map((p, i) => [p.step, ...results.map((r) => r.cu
 const md = `# LoRA against full fine-tuning, MNIST → Fashion-MNIST
 
 Command: \`npx tsx --conditions=source apps/experiments/src/lora.ts --steps ${steps}\` (${tf.getBackend()} backend).
-Start: the playground's shipped mnist-tiny U-Net (77,049 parameters, v prediction, trained 3000 steps on MNIST).
+Start: the playground's shipped mnist-tiny U-Net (${baseParameters.toLocaleString('en')} parameters, v prediction, trained 3000 steps on MNIST).
 Each arm: ${steps} steps of batch 32 on 2,000 Fashion-MNIST images (250 per class, 80 % for training), AdamW, no labels
 (the null class). Validation: the loss on the other 500 images at 10 fixed timesteps with fixed noise.
 
