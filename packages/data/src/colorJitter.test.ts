@@ -122,6 +122,11 @@ describe('colorJitter against torchvision\'s adjust_* formulas', () => {
     expect(() => colorJitter({ hue: 0.6 })).toThrow(/colorJitter: hue must be a number in \[0, 0.5\]/);
     expect(() => colorJitter({ hue: [-0.6, 0] })).toThrow(/colorJitter: hue/);
     expect(() => colorJitter({ saturation: [2, 1] })).toThrow(/colorJitter: saturation must be/);
+    const x0 = toTensor(RGB, 4, 4);
+    const kept = augment([colorJitter({ saturation: 0.5, hue: 0.3, p: 0 })])(x0, 1);
+    expectClose(pixels(kept), RGB, 6); // p = 0: only the [-1, 1] ↔ [0, 1] round trip's rounding
+    kept.dispose();
+    x0.dispose();
     const aug = augment([colorJitter({ brightness: 0.3, contrast: 0.3, saturation: 0.3, hue: 0.2, p: 0.7 })]);
     const x = toTensor(RGB.map((p, i) => [...p, ALPHA[i]!]), 4, 4);
     tf.dispose(aug(x, 0));

@@ -57,7 +57,7 @@ export function colorJitter(opts: { brightness?: Range; contrast?: Range; satura
       }
       // Per image: applied or not, the order of the ops, then their factors (neutral where not applied).
       const on = Array.from({ length: b }, () => rng.next() < p);
-      const order = on.map(() => shuffled(ops, rng));
+      const order = on.map((a) => (a ? shuffled(ops, rng) : [])); // an image left alone goes through no op: exactly itself
       const factor: Record<Op, number[]> = { brightness: [], contrast: [], saturation: [], hue: [] };
       for (const op of Object.keys(factor) as Op[]) {
         const r = ranges[op];
