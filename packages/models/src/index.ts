@@ -94,3 +94,12 @@ export {
 } from './text/clipConfig.js';
 export { ClipTextEncoder, type ClipTextEncoderOptions, clipTextParameterCount, clipTextParameterShapes } from './text/clipTextEncoder.js';
 export { fromTransformers, type FromTransformersOptions, toTransformers, transformersName } from './text/transformers.js';
+export { PROMPT_ENCODER_KEYS, promptEncoder, type PromptEncoder, type PromptEncoderOptions } from './text/prompts.js';
+export {
+  TEXT_CONDITIONED_KEYS,
+  TEXT_ENCODER_PREFIX,
+  textConditioned,
+  type TextConditionedDenoiser,
+  type TextConditionedOptions,
+  type TextReadingDenoiser,
+} from './text/textConditioned.js';

@@ -11,6 +11,8 @@ export type Conditioning = {
   classLabels?: tf.Tensor1D;
   /** [B, L, D], diffusers' `encoder_hidden_states`: e.g. a text encoder's embeddings of each row's prompt. */
   encoderHiddenStates?: tf.Tensor3D;
+  /** int32 token ids [B, L] of each row's prompt, for a model that encodes them itself (its null: the empty prompt's ids). */
+  inputIds?: tf.Tensor2D;
 };
 
 export type ConditioningField = keyof Conditioning;
@@ -45,6 +47,7 @@ interface FieldSpec {
 const FIELDS: { readonly [K in ConditioningField]-?: FieldSpec } = {
   classLabels: { rank: 1, dtype: 'int32', shape: '[batch] class ids', nullOption: 'nullClass' },
   encoderHiddenStates: { rank: 3, dtype: 'float32', shape: '[batch, length, dim]', defaultNull: 0, nullOption: 'nulls.encoderHiddenStates' },
+  inputIds: { rank: 2, dtype: 'int32', shape: '[batch, length] token ids', nullOption: 'nulls.inputIds' },
 };
 
 /** Every field a Conditioning can have. */

@@ -51,7 +51,7 @@ export function createBatchPreparer(schedule: NoiseSchedule, o: ResolvedOptions,
     const offsetSeed = reg.offsetNoise ? rng.nextSeed() : 0;
     const perturbSeed = reg.inputPerturbation ? rng.nextSeed() : 0;
     let cond = batchCondition(batch);
-    if (cond && reg.pUncond) cond = dropConditioning(cond, dropMask(n, { pUncond: reg.pUncond, rng }), { classLabels: o.nullClass });
+    if (cond && reg.pUncond) cond = dropConditioning(cond, dropMask(n, { pUncond: reg.pUncond, rng }), o.nulls);
     const dropoutSeed = rng.nextSeed();
     const weights = flow ? flowLossWeights(flow.weighting, sigmas!) : reg.minSnrGamma ? minSnrWeights(schedule, ts, { gamma: reg.minSnrGamma, prediction }) : new Float32Array(n).fill(1);
     return tf.tidy(() => {

@@ -14,6 +14,7 @@ import { LEARNING_RATE_KEYS, learningRateAt, type LearningRateConfig } from './l
 import type { StartParallel } from './replica.js';
 import { checkOptions, checkPrediction, optionKeys, type NoiseSchedule, type Prediction } from '@tfjs-diffusion/schedules';
 import type { BatchSource, TrainableDenoiser } from './types.js';
+import type { ConditioningNulls } from '@tfjs-diffusion/samplers';
 import { VALIDATION_KEYS, type ValidationOptions } from './validation.js';
 import type { TensorMap } from './checkpoint.js';
 import { FLOW_OBJECTIVE_KEYS, resolveFlowObjective, type FlowObjectiveOptions, type ResolvedFlowObjective } from './flowObjective.js';
@@ -33,6 +34,12 @@ export interface RegularizerOptions {
   pUncond?: number;
   /** The null class index; defaults to the model's `config.numClasses`. */
   nullClass?: number;
+  /**
+   * The null value of the other condition fields for `pUncond` (caption dropout): e.g. the empty
+   * prompt's `encoderHiddenStates` row (`promptEncoder(...).nulls()`). Default the denoiser's
+   * `conditionNulls` (a `textConditioned` model: the empty prompt's `inputIds`), else 0 embeddings.
+   */
+  nulls?: Omit<ConditioningNulls, 'classLabels'>;
   /** Weight decay λ (AdamW: decoupled; see `decayMode`). Default 0.01. */
   weightDecay?: number;
   decayMode?: 'decoupled' | 'l2';
@@ -98,6 +105,8 @@ export interface ResolvedOptions {
   /** freeze and fineTune.freeze together. */
   freeze: NamePattern[];
   nullClass: number | undefined;
+  /** Each condition field's null value for condition dropout (nullClass as classLabels'). */
+  nulls: ConditioningNulls;
   microBatch: number;
 }
 
@@ -106,7 +115,7 @@ export const TRAINER_OPTION_KEYS = optionKeys<TrainerOptions>()([
   'seed', 'parallel', 'microBatch',
 ]);
 const REGULARIZER_KEYS = optionKeys<RegularizerOptions>()([
-  'ema', 'clipGradNorm', 'minSnrGamma', 'offsetNoise', 'inputPerturbation', 'pUncond', 'nullClass', 'weightDecay', 'decayMode',
+  'ema', 'clipGradNorm', 'minSnrGamma', 'offsetNoise', 'inputPerturbation', 'pUncond', 'nullClass', 'nulls', 'weightDecay', 'decayMode',
   'noDecay', 'dropout', 'timestepSampler', 'maxConsecutiveNonFinite',
 ]);
 const FINE_TUNE_KEYS = optionKeys<FineTuneOptions>()(['weights', 'include', 'freeze']);
@@ -153,7 +162,8 @@ export function resolveOptions(options: TrainerOptions): ResolvedOptions {
   if (reg.pUncond !== undefined && !(reg.pUncond >= 0 && reg.pUncond <= 1)) {
     throw new RangeError(`regularizers.pUncond must be in [0, 1]; got ${reg.pUncond}`);
   }
-  if (reg.pUncond !== undefined && reg.pUncond > 0 && nullClass === undefined) {
+  const fieldNulls = { ...denoiser.conditionNulls, ...reg.nulls };
+  if (reg.pUncond !== undefined && reg.pUncond > 0 && nullClass === undefined && Object.keys(fieldNulls).length === 0) {
     throw new Error('createTrainer: regularizers.pUncond needs regularizers.nullClass or a model config with numClasses');
   }
   for (const [k, v] of [['clipGradNorm', reg.clipGradNorm], ['minSnrGamma', reg.minSnrGamma]] as const) {
@@ -173,6 +183,7 @@ export function resolveOptions(options: TrainerOptions): ResolvedOptions {
     reg,
     freeze: [...(options.freeze ?? []), ...(options.fineTune?.freeze ?? [])],
     nullClass,
+    nulls: { ...fieldNulls, ...(nullClass !== undefined && { classLabels: nullClass }) },
     microBatch,
   };
 }

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { NamedParameter } from '@tfjs-diffusion/regularizers';
-import type { Conditioning } from '@tfjs-diffusion/samplers';
+import type { Conditioning, ConditioningNulls } from '@tfjs-diffusion/samplers';
 import type { Prediction } from '@tfjs-diffusion/schedules';
 
 /** What training needs of a model (the models package's UNet and MLPDenoiser satisfy it). */
@@ -14,6 +14,8 @@ export interface TrainableDenoiser {
   ): tf.Tensor4D;
   parameters(): NamedParameter[];
   readonly config?: { readonly numClasses?: number | null };
+  /** The null value of condition fields it reads beyond class labels (a text-conditioned model: the empty prompt's `inputIds`), for condition dropout. */
+  readonly conditionNulls?: Omit<ConditioningNulls, 'classLabels'>;
 }
 
 /** One training batch: clean samples in the model's scale and optional int class labels. */

@@ -117,7 +117,8 @@ describe('fromTransformers', () => {
 });
 
 describe('ClipTextEncoder (random init)', () => {
-  it('is trainable: the gradient of a loss reaches every weight and matches a finite difference', () => {
+  it.each(['cpu', 'wasm'])('%s: is trainable: the gradient of a loss reaches every weight and matches a finite difference', async (backend) => {
+    await tf.setBackend(backend);
     const enc = new ClipTextEncoder({ vocabSize: 50, hiddenSize: 8, intermediateSize: 16, numAttentionHeads: 2, numHiddenLayers: 1, maxPositionEmbeddings: 6, hiddenAct: 'gelu' }, { seed: 3 });
     expect(enc.parameters().every((q) => q.variable.trainable)).toBe(true);
     const input = { data: Int32Array.from([0, 5, 7, 49, 1, 2, 3, 3]), shape: [2, 4] };

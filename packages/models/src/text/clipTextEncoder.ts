@@ -37,6 +37,23 @@ export function clipTextParameterCount(config: ClipTextOptions): number {
   return clipTextParameterShapes(resolveClipTextConfig(config)).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
 }
 
+/**
+ * table[ids] whose gradient is a scatter-add of the rows' gradients: tfjs' own (UnsortedSegmentSum)
+ * costs vocabulary × tokens on the cpu backend, minutes for CLIP's 49,408 rows.
+ */
+const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [table, ids, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([ids]);
+  const [V, D] = table.shape as [number, number];
+  return {
+    value: tf.gather(table, ids),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
+      tf.scatterND(tf.reshape(saved[0]!, [-1, 1]), dy as tf.Tensor, [V, D]),
+      tf.zerosLike(saved[0]!),
+    ],
+  };
+}) as (table: tf.Tensor2D, ids: tf.Tensor1D) => tf.Tensor2D;
+
 // fp32 softmax of a row with these added gives exactly 0 there (exp underflows), never NaN.
 const MASKED = -1e9;
 
@@ -95,8 +112,8 @@ export class ClipTextEncoder extends ParamModule {
     const H = c.numAttentionHeads;
     const d = D / H;
     return tf.tidy(() => {
-      const flatIds = isTensor ? tf.cast(tf.reshape(inputIds, [B * L]), 'int32') : tf.tensor1d(Int32Array.from(ids), 'int32');
-      const tokens = tf.gather(p('embeddings.token_embedding.table'), flatIds);
+      const flatIds = (isTensor ? tf.cast(tf.reshape(inputIds, [B * L]), 'int32') : tf.tensor1d(Int32Array.from(ids), 'int32')) as tf.Tensor1D;
+      const tokens = lookup(p('embeddings.token_embedding.table') as tf.Tensor2D, flatIds);
       const positions = tf.slice(p('embeddings.position_embedding.table'), [0, 0], [L, D]);
       let x = tf.reshape(tf.add(tf.reshape(tokens, [B, L, D]), positions), [B * L, D]) as tf.Tensor2D;
       const mask = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([L, L]), -1, 0)), MASKED);
