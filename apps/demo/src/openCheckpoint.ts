@@ -2,7 +2,7 @@
 // training package's one reader (`readModelFolder`) says what the folder is.
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { UNetConfig } from '@tfjs-diffusion/models';
+import { resolveUNetConfig, uncheckedOptions } from '@tfjs-diffusion/models';
 import { readModelFolder, type ModelFolder } from '@tfjs-diffusion/training';
 import { nodeFolder } from '@tfjs-diffusion/training/node';
 import { diffusersRunConfig, isDiffusersFolder } from './diffusersFolder.js';
@@ -44,7 +44,7 @@ export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
     }
     throw new Error(`--checkpoint ${path}: ${(e as Error).message}`);
   }
-  if (read.source === 'diffusers') return { dir: d, checkpoint: d, run: diffusersRunConfig(d, read.config as unknown as UNetConfig, read.scheduler) };
+  if (read.source === 'diffusers') return { dir: d, checkpoint: d, run: diffusersRunConfig(d, resolveUNetConfig(uncheckedOptions(read.config!)), read.scheduler) };
   const isCheckpoint = read.source === 'ema' || read.source === 'model';
   const dir = isCheckpoint ? runDirOf(read) : d;
   const where = isCheckpoint && read.runConfig ? runPaths(dir).config : join(d, 'config.json');

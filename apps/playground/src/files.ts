@@ -41,3 +41,18 @@ export async function droppedFiles(items: DataTransferItemList | null, fallback:
   for (const e of entries) await walk(e, 0);
   return out;
 }
+
+/** Makes `zone` a drop target: highlighted while dragged over, `onDrop` given what was dropped. */
+export function dropZone(zone: HTMLElement, onDrop: (e: DragEvent) => void): void {
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    zone.classList.remove('over');
+    onDrop(e);
+  });
+}

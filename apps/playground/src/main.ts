@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
 import { applyParams, applyRanges, readRequest } from './form.js';
 import { drawGrid, type GridLayout } from './grid.js';
+import { dropZone } from './files.js';
 import { fetchModelFolder, loadModelFolder, readDataTransfer, readFiles, type FolderFile } from './modelFolder.js';
 import { parseParams, type PageParams } from './params.js';
 import { api, $, clearError, scaleCanvas, setState, showError, showNotice, status } from './page.js';
@@ -135,15 +136,7 @@ function wireUi(): void {
   $('reset-model').addEventListener('click', () => {
     if (state.shipped) useModel(state.shipped);
   });
-  const zone = $('dropzone');
-  zone.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    zone.classList.add('over');
-  });
-  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
-  zone.addEventListener('drop', (e) => {
-    e.preventDefault();
-    zone.classList.remove('over');
+  dropZone($('dropzone'), (e) => {
     void openFolder(readDataTransfer(e.dataTransfer?.items ?? null, e.dataTransfer?.files ?? null));
   });
   // Dropping anywhere else must not navigate away from the page.

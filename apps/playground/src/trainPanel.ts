@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FolderDataset, ImageDataset } from '@tfjs-diffusion/data';
 import { numberInput, readTrainSettings } from './form.js';
 import { drawGrid, gridCols } from './grid.js';
-import { droppedFiles, pickedFiles, type PickedFile } from './files.js';
+import { droppedFiles, dropZone, pickedFiles, type PickedFile } from './files.js';
 import { fetchDigits } from './mnist.js';
 import type { FolderFile } from './modelFolder.js';
 import { api, $, clearError, download, scaleCanvas, showError } from './page.js';
@@ -220,16 +220,7 @@ export function wireTraining(openFolder: (files: FolderFile[]) => Promise<void>)
       if (folder) void folderData().catch((e) => showError(e, 'this folder cannot be trained on'));
     });
   }
-  const zone = $('train-dropzone');
-  zone.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    zone.classList.add('over');
-  });
-  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
-  zone.addEventListener('drop', (e) => {
-    e.preventDefault();
-    e.stopPropagation();
-    zone.classList.remove('over');
+  dropZone($('train-dropzone'), (e) => {
     // Class folders sit one level below the dropped folder; a few more levels are walked for nested layouts.
     void useFolder(droppedFiles(e.dataTransfer?.items ?? null, e.dataTransfer?.files ?? null, 4));
   });

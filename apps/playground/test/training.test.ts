@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@tfjs-diffusion/backend';
-import { decodeSafetensors } from '@tfjs-diffusion/models';
+import { decodeSafetensors, resolveUNetConfig, uncheckedOptions } from '@tfjs-diffusion/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRecipe } from '../src/recipe.js';
 import { checkResolution, describeData } from '../src/trainData.js';
@@ -26,7 +26,7 @@ describe('createInTabTrainer', () => {
     const t = await createInTabTrainer(recipe, digitsDataset(digits), { steps: 5, batchSize: 4, lr: 1e-3, seed: 1 });
     try {
       // MNIST: the shipped network itself.
-      expect(t.config.model).toEqual(json.model);
+      expect(t.config.model).toEqual(resolveUNetConfig(uncheckedOptions(json.model as object)));
       const stop = new AbortController();
       const seen: number[] = [];
       const r = await t.train({ signal: stop.signal, onStep: (e) => { seen.push(e.step); if (e.step === 2) stop.abort(); } });

@@ -1,7 +1,8 @@
 // diffusers' UNet2DConditionModel config.json ↔ our UNet config (the text-conditioned U-Net of
 // Stable Diffusion). diffusersConfig.ts dispatches here by `_class_name`.
-import { checkPrediction, type Prediction } from '@tfjs-diffusion/schedules';
+import type { Prediction } from '@tfjs-diffusion/schedules';
 import { CROSS_ATTENTION_TYPES, DOWN_BLOCK_TYPES, UP_BLOCK_TYPES, type DownBlockType, type UpBlockType } from './blocks/registry.js';
+import { sharedUNetFields, type Refuse } from './diffusersSharedConfig.js';
 import { levelBlockTypes, resolveUNetConfig, type UNetConfig } from './config.js';
 
 /** A config.json as parsed (diffusersConfig.ts's DiffusersUNetConfig, which imports this file). */
@@ -36,7 +37,6 @@ const ONLY: [key: string, ...allowed: unknown[]][] = [
   ['use_linear_projection', false, true], ['upcast_attention', false, true], ['mid_block_only_cross_attention', null, true, false],
 ];
 
-type Refuse = (key: string, value: unknown, accepted: string) => never;
 
 /** One value for all levels, as diffusers' per-block options (a list of equal values reads as one). */
 function single(v: unknown): unknown {
@@ -72,18 +72,10 @@ export function conditionUNetConfig(raw: DiffusersUNetConfig, opts: { prediction
   if (!okList(heads, posInt)) refuse(headsKey, heads, `a positive integer or a list of ${L} (heads per block)`);
   if (!okList(c.transformer_layers_per_block, posInt)) refuse('transformer_layers_per_block', c.transformer_layers_per_block, `a positive integer or a list of ${L}`);
   if (!okList(c.only_cross_attention, (x) => typeof x === 'boolean')) refuse('only_cross_attention', c.only_cross_attention, `true, false or a list of ${L}`);
-  const numClassEmbeds = c.num_class_embeds;
-  if (numClassEmbeds !== null && !(Number.isInteger(numClassEmbeds) && (numClassEmbeds as number) >= 2)) refuse('num_class_embeds', numClassEmbeds, 'null or an integer ≥ 2');
-  const timeDim = c.time_embedding_dim;
-  if (timeDim !== null && !posInt(timeDim)) refuse('time_embedding_dim', timeDim, 'null or a positive integer');
-  const size = c.sample_size;
-  if (!(posInt(size) || (Array.isArray(size) && size.length === 2 && size.every(posInt)))) refuse('sample_size', size, 'a positive integer or [height, width]');
+  const shared = sharedUNetFields(c, ch, opts, where, refuse);
   try {
     return resolveUNetConfig({
-      sampleSize: Array.isArray(size) ? [size[0], size[1]] : (size as number),
-      inChannels: c.in_channels as number,
-      outChannels: c.out_channels as number,
-      blockOutChannels: ch.slice(),
+      ...shared,
       layersPerBlock: layers as number,
       downBlockTypes: c.down_block_types as DownBlockType[],
       upBlockTypes: c.up_block_types as UpBlockType[],
@@ -96,17 +88,6 @@ export function conditionUNetConfig(raw: DiffusersUNetConfig, opts: { prediction
       useLinearProjection: c.use_linear_projection as boolean,
       upcastAttention: c.upcast_attention as boolean,
       normNumGroups: c.norm_num_groups as number,
-      normEps: c.norm_eps as number,
-      dropout: c.dropout as number,
-      numClasses: numClassEmbeds === null ? null : (numClassEmbeds as number) - 1,
-      timeFeatureDim: ch[0],
-      embedDim: (timeDim as number | null) ?? 4 * ch[0]!,
-      predictionType: checkPrediction(opts.predictionType ?? 'epsilon', `${where}: predictionType`),
-      flipSinToCos: c.flip_sin_to_cos as boolean,
-      freqShift: c.freq_shift as number,
-      downsamplePadding: c.downsample_padding as 0 | 1,
-      resnetTimeScaleShift: c.resnet_time_scale_shift as 'default' | 'scale_shift',
-      centerInputSample: c.center_input_sample as boolean,
     });
   } catch (e) {
     throw new Error(`${where}: ${(e as Error).message}`);

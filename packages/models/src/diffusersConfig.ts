@@ -1,11 +1,12 @@
 // diffusers' UNet2DModel config.json ↔ our UNet config, and the diffusers
 // release an exported config needs. The weights' names and layouts are diffusers.ts.
-import { checkOptions, checkPrediction, optionKeys, type Prediction, showValue } from '@tfjs-diffusion/schedules';
+import { checkOptions, optionKeys, type Prediction, showValue } from '@tfjs-diffusion/schedules';
 import { CROSS_ATTENTION_TYPES, DOWN_BLOCK_TYPES, UP_BLOCK_TYPES } from './blocks/registry.js';
 import {
   attentionHeadsFor, attentionLevels, resolveUNetConfig,
   type DownBlockType, type UNetConfig, type UpBlockType,
 } from './config.js';
+import { sharedUNetFields } from './diffusersSharedConfig.js';
 import { conditionDiffusersConfig, conditionUNetConfig, hasCrossAttention } from './diffusersConditionConfig.js';
 import type { MemoryLimit } from './size.js';
 
@@ -105,36 +106,17 @@ export function unetConfigFromDiffusers(config: DiffusersUNetConfig | string, op
   if (c.attn_norm_num_groups !== null && !(c.attn_norm_num_groups === groups && c.resnet_time_scale_shift === 'default')) {
     refuse('attn_norm_num_groups', c.attn_norm_num_groups, `null${c.resnet_time_scale_shift === 'default' ? ` or ${groups} (norm_num_groups)` : ''}`);
   }
-  const size = c.sample_size;
-  const okSize = (Number.isInteger(size) && (size as number) > 0)
-    || (Array.isArray(size) && size.length === 2 && size.every((n) => Number.isInteger(n) && n > 0));
-  if (!okSize) refuse('sample_size', size, 'a positive integer or [height, width] (the image size the model was trained on)');
   const headDim = c.attention_head_dim;
   if (headDim !== null && !(Number.isInteger(headDim) && (headDim as number) > 0)) refuse('attention_head_dim', headDim, 'a positive integer or null (one head)');
   if (headDim !== null) {
     const used = [...ch.filter((_, l) => down[l] === 'AttnDownBlock2D' || up[L - 1 - l] === 'AttnUpBlock2D'), ...(c.add_attention ? [ch[L - 1]!] : [])];
     for (const n of used) if (n % (headDim as number) !== 0) refuse('attention_head_dim', headDim, `a divisor of the attention blocks' channel counts (${n} is not a multiple)`);
   }
-  const numClassEmbeds = c.num_class_embeds;
-  if (numClassEmbeds !== null && !(Number.isInteger(numClassEmbeds) && (numClassEmbeds as number) >= 2)) refuse('num_class_embeds', numClassEmbeds, 'null or an integer ≥ 2');
-  const timeDim = c.time_embedding_dim;
-  if (timeDim !== null && !(Number.isInteger(timeDim) && (timeDim as number) > 0)) refuse('time_embedding_dim', timeDim, 'null or a positive integer');
-  if (typeof c.freq_shift !== 'number' || !Number.isFinite(c.freq_shift) || c.freq_shift >= ch[0]! / 2) {
-    refuse('freq_shift', c.freq_shift, `a number below block_out_channels[0] / 2 = ${ch[0]! / 2}`);
-  }
-  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1)) refuse('dropout', c.dropout, 'a number in [0, 1)');
-  if (typeof c.norm_eps !== 'number' || !(c.norm_eps > 0)) refuse('norm_eps', c.norm_eps, 'a positive number');
   if (!Number.isInteger(c.layers_per_block) || (c.layers_per_block as number) < 1) refuse('layers_per_block', c.layers_per_block, 'a positive integer');
-  for (const key of ['in_channels', 'out_channels']) {
-    if (!Number.isInteger(c[key]) || (c[key] as number) < 1) refuse(key, c[key], 'a positive integer');
-  }
-  if (ch[0]! % 2 !== 0) refuse('block_out_channels', ch, 'an even first entry (the sinusoidal time features have block_out_channels[0] entries)');
+  const shared = sharedUNetFields(c, ch, opts, where, refuse);
   try {
     return resolveUNetConfig({
-      sampleSize: Array.isArray(size) ? [size[0], size[1]] : (size as number),
-      inChannels: c.in_channels as number,
-      outChannels: c.out_channels as number,
-      blockOutChannels: ch.slice(),
+      ...shared,
       layersPerBlock: c.layers_per_block as number,
       attentionResolutions: [],
       downBlockTypes: down as DownBlockType[],
@@ -143,18 +125,7 @@ export function unetConfigFromDiffusers(config: DiffusersUNetConfig | string, op
       attentionHeads: 1,
       attentionHeadDim: headDim as number | null,
       normNumGroups: groups as number,
-      normEps: c.norm_eps as number,
-      dropout: c.dropout as number,
-      numClasses: numClassEmbeds === null ? null : (numClassEmbeds as number) - 1,
-      timeFeatureDim: ch[0],
-      embedDim: (timeDim as number | null) ?? 4 * ch[0]!,
-      predictionType: checkPrediction(opts.predictionType ?? 'epsilon', `${where}: predictionType`),
       timeConditioning: true,
-      flipSinToCos: c.flip_sin_to_cos as boolean,
-      freqShift: c.freq_shift as number,
-      downsamplePadding: c.downsample_padding as 0 | 1,
-      resnetTimeScaleShift: c.resnet_time_scale_shift as 'default' | 'scale_shift',
-      centerInputSample: c.center_input_sample as boolean,
     });
   } catch (e) {
     throw new Error(`${where}: ${(e as Error).message}`);
