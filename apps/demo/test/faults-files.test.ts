@@ -175,7 +175,7 @@ describe('fault injection: files, writers and sizes', () => {
     const cases: [string[], RegExp][] = [
       [['--config', cfgFile], /--config .*c\.json: unknown field 'regularizers\.emaDecay'; did you mean 'regularizers\.ema'\?/],
       [['--threads', '64'], /threads 64 is more than the \d+ cores? of this machine; use at most \d+/],
-      [['--batch-size', '0'], /--batch-size: batchSize must be an integer in \[1, 65536\]; got 0/],
+      [['--batch-size', '0'], /--batch-size must be an integer in \[1, 65536\]; got '0'/],
       [['--model-overrides', '{"channels":[8,16]}'], /unknown option "channels"; did you mean 'blockOutChannels'\?/],
       [['--model-overrides', '{"normEps":-1}'], /normEps must be a number in \(0, 1\)/],
       [['--model-overrides', '{"blockOutChannels":[4096],"normNumGroups":8}'], /needs about [\d.]+ GB, more than .*4 GiB heap/],
